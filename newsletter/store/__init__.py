@@ -1,0 +1,17 @@
+"""The SQLite store. Only this package speaks SQL.
+
+`Store` is assembled from one mixin per aggregate (feeds and items, subscribers, digests
+and deliveries), all sharing one connection opened by `StoreBase`.
+"""
+
+from newsletter.store.base import StoreBase, from_iso, to_iso
+from newsletter.store.deliveries import DeliveriesMixin
+from newsletter.store.items import ItemsMixin
+from newsletter.store.subscribers import SubscribersMixin
+
+
+class Store(ItemsMixin, SubscribersMixin, DeliveriesMixin, StoreBase):
+    """One SQLite database: feeds, items, summaries, subscribers, digests, deliveries."""
+
+
+__all__ = ["Store", "from_iso", "to_iso"]

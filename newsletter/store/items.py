@@ -1,0 +1,267 @@
+"""Feeds, items and the summary cache."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from newsletter.model import FeedResult, Item
+from newsletter.store.base import from_iso, to_iso
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers about one feed."""
+
+    url: str
+    title: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    last_status: int | None = None
+    last_error: str = ""
+    fetched_at: datetime | None = None
+    last_success_at: datetime | None = None
+    failures: int = 0
+    not_modified_count: int = 0
+
+
+def _row_to_item(row: sqlite3.Row) -> Item:
+    return Item(
+        key=row["key"],
+        feed_url=row["feed_url"],
+        link=row["link"],
+        title=row["title"],
+        author=row["author"],
+        published=from_iso(row["published"]),
+        categories=tuple(json.loads(row["categories"])),
+        image=row["image"],
+        html=row["html"],
+        text=row["text"],
+        language=row["language"],
+        source=row["source"],
+        content_hash=row["content_hash"],
+        first_seen=from_iso(row["first_seen"]),
+    )
+
+
+class ItemsMixin:
+    db: sqlite3.Connection
+
+    # -- feeds ---------------------------------------------------------------------------
+    def feed_state(self, url: str) -> FeedState:
+        row = self.db.execute("SELECT * FROM feeds WHERE url = :url", {"url": url}).fetchone()
+        if row is None:
+            return FeedState(url=url)
+        return FeedState(
+            url=row["url"],
+            title=row["title"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            last_status=row["last_status"],
+            last_error=row["last_error"],
+            fetched_at=from_iso(row["fetched_at"]),
+            last_success_at=from_iso(row["last_success_at"]),
+            failures=row["failures"],
+            not_modified_count=row["not_modified_count"],
+        )
+
+    def feed_states(self, urls: Iterable[str] | None = None) -> list[FeedState]:
+        if urls is None:
+            urls = [r[0] for r in self.db.execute("SELECT url FROM feeds ORDER BY url")]
+        return [self.feed_state(u) for u in urls]
+
+    def record_fetch(self, result: FeedResult) -> None:
+        """Remember the outcome of one fetch: validators on success, the reason on failure."""
+        now = self.now()  # type: ignore[attr-defined]
+        params = {
+            "url": result.url,
+            "title": result.title,
+            "etag": result.etag,
+            "lm": result.last_modified,
+            "status": result.status,
+            "error": result.error,
+            "now": now,
+            "nm": 1 if result.not_modified else 0,
+        }
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.execute(
+                "INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING", params
+            )
+            if result.ok:
+                self.db.execute(
+                    """UPDATE feeds SET
+                         title = CASE WHEN :title != '' THEN :title ELSE title END,
+                         etag = CASE WHEN :nm THEN etag ELSE :etag END,
+                         last_modified = CASE WHEN :nm THEN last_modified ELSE :lm END,
+                         last_status = :status, last_error = '', fetched_at = :now,
+                         last_success_at = :now, failures = 0,
+                         not_modified_count = not_modified_count + :nm
+                       WHERE url = :url""",
+                    params,
+                )
+            else:
+                self.db.execute(
+                    """UPDATE feeds SET last_status = :status, last_error = :error,
+                         fetched_at = :now, failures = failures + 1
+                       WHERE url = :url""",
+                    params,
+                )
+
+    # -- items ---------------------------------------------------------------------------
+    def upsert_items(self, items: Sequence[Item]) -> tuple[int, int]:
+        """Insert new items and update edited ones; returns (new, changed) counts.
+
+        `first_seen` is kept from the first time an item was stored.
+        """
+        now = self.now()  # type: ignore[attr-defined]
+        new = changed = 0
+        with self.transaction():  # type: ignore[attr-defined]
+            for item in items:
+                self.db.execute(
+                    "INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING",
+                    {"url": item.feed_url},
+                )
+                params = {
+                    "feed_url": item.feed_url,
+                    "key": item.key,
+                    "link": item.link,
+                    "title": item.title,
+                    "author": item.author,
+                    "published": to_iso(item.published),
+                    "categories": json.dumps(list(item.categories), ensure_ascii=False),
+                    "image": item.image,
+                    "html": item.html,
+                    "text": item.text,
+                    "language": item.language,
+                    "source": item.source,
+                    "hash": item.content_hash,
+                    "now": now,
+                }
+                old = self.db.execute(
+                    "SELECT content_hash FROM items WHERE feed_url = :feed_url AND key = :key",
+                    params,
+                ).fetchone()
+                if old is None:
+                    self.db.execute(
+                        """INSERT INTO items (feed_url, key, link, title, author, published,
+                             categories, image, html, text, language, source, content_hash,
+                             first_seen, updated_at)
+                           VALUES (:feed_url, :key, :link, :title, :author, :published,
+                             :categories, :image, :html, :text, :language, :source, :hash,
+                             :now, :now)""",
+                        params,
+                    )
+                    new += 1
+                elif old["content_hash"] != item.content_hash:
+                    self.db.execute(
+                        """UPDATE items SET link = :link, title = :title, author = :author,
+                             published = :published, categories = :categories, image = :image,
+                             html = :html, text = :text, language = :language,
+                             source = :source, content_hash = :hash, updated_at = :now
+                           WHERE feed_url = :feed_url AND key = :key""",
+                        params,
+                    )
+                    changed += 1
+        return new, changed
+
+    def known_hashes(self, feed_url: str) -> dict[str, str]:
+        """key -> content hash of every stored item of a feed (to skip unchanged entries)."""
+        rows = self.db.execute(
+            "SELECT key, content_hash FROM items WHERE feed_url = :u", {"u": feed_url}
+        )
+        return {r["key"]: r["content_hash"] for r in rows}
+
+    def items(
+        self,
+        feed_urls: Sequence[str] | None = None,
+        since: datetime | None = None,
+        exclude_sent_to_list: str | None = None,
+        resend_edited: bool = False,
+        limit: int | None = None,
+    ) -> list[Item]:
+        """Stored items, newest first.
+
+        `exclude_sent_to_list` leaves out items that a sent (or sending) digest of that list
+        already carried; with `resend_edited`, an item edited since is offered again.
+        """
+        where = ["1 = 1"]
+        params: dict[str, object] = {}
+        if feed_urls is not None:
+            marks = []
+            for i, url in enumerate(feed_urls):
+                params[f"f{i}"] = url
+                marks.append(f":f{i}")
+            where.append(f"i.feed_url IN ({', '.join(marks) or 'NULL'})")
+        if since is not None:
+            params["since"] = to_iso(since)
+            where.append("COALESCE(i.published, i.first_seen) >= :since")
+        if exclude_sent_to_list is not None:
+            params["list"] = exclude_sent_to_list
+            edited = "AND di.content_hash = i.content_hash" if resend_edited else ""
+            where.append(
+                f"""NOT EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
+                     WHERE di.item_id = i.id AND d.list_name = :list {edited})"""
+            )
+        sql = (
+            f"SELECT i.* FROM items i WHERE {' AND '.join(where)} "
+            "ORDER BY COALESCE(i.published, i.first_seen) DESC, i.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_row_to_item(r) for r in self.db.execute(sql, params)]
+
+    def item_ids(self, items: Iterable[Item]) -> list[int]:
+        ids = []
+        for item in items:
+            row = self.db.execute(
+                "SELECT id FROM items WHERE feed_url = :f AND key = :k",
+                {"f": item.feed_url, "k": item.key},
+            ).fetchone()
+            if row is not None:
+                ids.append(row["id"])
+        return ids
+
+    def count_items(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def recent_item_counts(self, since: datetime) -> dict[str, int]:
+        """feed url -> items first seen or published since `since`."""
+        rows = self.db.execute(
+            """SELECT feed_url, COUNT(*) AS n FROM items
+               WHERE COALESCE(published, first_seen) >= :since GROUP BY feed_url""",
+            {"since": to_iso(since)},
+        )
+        return {r["feed_url"]: r["n"] for r in rows}
+
+    # -- summary cache -------------------------------------------------------------------
+    def cached_summaries(self, hashes: Iterable[str], settings: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(hashes))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            params = {f"h{i}": h for i, h in enumerate(chunk)}
+            params["s"] = settings
+            marks = ", ".join(f":h{i}" for i in range(len(chunk)))
+            rows = self.db.execute(
+                f"SELECT content_hash, summary FROM summaries "
+                f"WHERE settings = :s AND content_hash IN ({marks})",
+                params,
+            )
+            found.update({r["content_hash"]: r["summary"] for r in rows})
+        return found
+
+    def put_summaries(self, summaries: dict[str, str], settings: str) -> None:
+        now = self.now()  # type: ignore[attr-defined]
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.executemany(
+                """INSERT INTO summaries (content_hash, settings, summary, created_at)
+                   VALUES (:h, :s, :summary, :now)
+                   ON CONFLICT (content_hash, settings) DO UPDATE SET summary = :summary""",
+                [
+                    {"h": h, "s": settings, "summary": s, "now": now}
+                    for h, s in summaries.items()
+                ],
+            )

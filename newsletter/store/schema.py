@@ -1,0 +1,108 @@
+"""The SQLite schema as numbered migrations. Each runs once, in order, on open.
+
+Never edit a migration that has shipped: append a new one. Numbers may leave gaps.
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        -- One row per feed URL: what conditional GET and feed health need.
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            etag TEXT NOT NULL DEFAULT '',
+            last_modified TEXT NOT NULL DEFAULT '',
+            last_status INTEGER,
+            last_error TEXT NOT NULL DEFAULT '',
+            fetched_at TEXT,                 -- last attempt (UTC ISO 8601)
+            last_success_at TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,   -- consecutive failed fetches
+            not_modified_count INTEGER NOT NULL DEFAULT 0  -- 304s seen: conditional GET works
+        );
+
+        -- Normalized, sanitized items. `key` is guid, else link, else content hash.
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            feed_url TEXT NOT NULL REFERENCES feeds(url),
+            key TEXT NOT NULL,
+            link TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',   -- JSON array
+            image TEXT NOT NULL DEFAULT '',
+            html TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            content_hash TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (feed_url, key)
+        );
+        CREATE INDEX items_first_seen ON items(first_seen);
+
+        -- Summary cache: keyed by content and settings, so an unchanged item is never
+        -- summarized twice and a settings change recomputes.
+        CREATE TABLE summaries (
+            content_hash TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (content_hash, settings)
+        );
+
+        CREATE TABLE subscribers (
+            id INTEGER PRIMARY KEY,
+            list_name TEXT NOT NULL,
+            email TEXT NOT NULL,             -- normalized
+            name TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'confirmed', 'unsubscribed', 'bounced')),
+            source TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            confirmed_at TEXT,
+            unsubscribed_at TEXT,
+            bounce_count INTEGER NOT NULL DEFAULT 0,
+            confirm_sent_at TEXT,
+            UNIQUE (list_name, email)
+        );
+
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            list_name TEXT NOT NULL,
+            built_at TEXT NOT NULL,
+            sent_at TEXT,                    -- set when every delivery has ended
+            path TEXT NOT NULL DEFAULT '',   -- output folder holding digest.html/.txt/.json
+            subject TEXT NOT NULL DEFAULT '',
+            item_count INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- Which items (by feed + key and the content hash at the time) a digest carried.
+        CREATE TABLE digest_items (
+            digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            content_hash TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (digest_id, item_id)
+        );
+
+        -- One row per (digest, subscriber), written before any mail leaves.
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            digest_id INTEGER NOT NULL REFERENCES digests(id),
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+            email TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            updated_at TEXT,
+            sent_at TEXT,
+            UNIQUE (digest_id, subscriber_id)
+        );
+        CREATE INDEX deliveries_status ON deliveries(digest_id, status);
+        """,
+    ),
+]
