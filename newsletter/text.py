@@ -29,17 +29,24 @@ def html_to_text(html: str) -> str:
     for bad in root.xpath("//script|//style|//noscript|//template"):
         bad.drop_tree()
     parts: list[str] = []
-    for el in root.iter():
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _BLOCK_TAGS:
-            parts.append("\n\n")
-        if el.text and tag:
-            parts.append(el.text)
-        if tag in _BLOCK_TAGS:
-            parts.append("\n\n")
-        if el.tail and el is not root:
-            parts.append(el.tail)
+    _walk(root, parts)
     return _tidy("".join(parts))
+
+
+def _walk(el: lxml.html.HtmlElement, parts: list[str]) -> None:
+    """Append the element's text in document order, with breaks around block elements."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    block = tag in _BLOCK_TAGS
+    if block:
+        parts.append("\n\n")
+    if el.text and tag:
+        parts.append(el.text)
+    for child in el:
+        _walk(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+    if block:
+        parts.append("\n\n")
 
 
 def _tidy(text: str) -> str:
