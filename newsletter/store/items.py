@@ -185,7 +185,7 @@ class ItemsMixin:
         """Stored items, newest first.
 
         `exclude_sent_to_list` leaves out items that a sent (or sending) digest of that list
-        already carried; with `resend_edited`, an item edited since is offered again.
+        already carried; with `resend_edited`, an item edited since then is offered again.
         """
         where = ["1 = 1"]
         params: dict[str, object] = {}
@@ -201,9 +201,12 @@ class ItemsMixin:
         if exclude_sent_to_list is not None:
             params["list"] = exclude_sent_to_list
             edited = "AND di.content_hash = i.content_hash" if resend_edited else ""
+            # a digest counts once sending has started: built-but-unsent previews consume nothing
             where.append(
                 f"""NOT EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
-                     WHERE di.item_id = i.id AND d.list_name = :list {edited})"""
+                     WHERE di.item_id = i.id AND d.list_name = :list {edited}
+                       AND (d.sent_at IS NOT NULL
+                            OR EXISTS (SELECT 1 FROM deliveries dl WHERE dl.digest_id = d.id)))"""
             )
         sql = (
             f"SELECT i.* FROM items i WHERE {' AND '.join(where)} "
@@ -213,15 +216,16 @@ class ItemsMixin:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_item(r) for r in self.db.execute(sql, params)]
 
-    def item_ids(self, items: Iterable[Item]) -> list[int]:
-        ids = []
+    def item_ids(self, items: Iterable[Item]) -> dict[tuple[str, str], int]:
+        """(feed url, key) -> row id of each stored item among `items`."""
+        ids: dict[tuple[str, str], int] = {}
         for item in items:
             row = self.db.execute(
                 "SELECT id FROM items WHERE feed_url = :f AND key = :k",
                 {"f": item.feed_url, "k": item.key},
             ).fetchone()
             if row is not None:
-                ids.append(row["id"])
+                ids[(item.feed_url, item.key)] = row["id"]
         return ids
 
     def count_items(self) -> int:
