@@ -1,0 +1,383 @@
+"""Read feed bytes into raw entries: RSS/Atom/RDF via feedparser, JSON Feed by hand.
+
+No network and no sanitizing here: `read_feed` either returns a `RawFeed` or raises
+`FeedError` with a one-line reason ("not a feed: got an HTML page", "empty response").
+Normalizing raw entries into `Item`s is the ingest pipeline's job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html as htmllib
+import io
+import json
+import re
+import time
+import xml.sax
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from newsletter.errors import FeedError
+from newsletter.text import html_to_text
+
+# Bounded work: feeds list newest first, and nobody wants more than this from one feed.
+MAX_ENTRIES = 500
+# A gzip file named .xml (served without Content-Encoding) is inflated up to this size.
+MAX_INFLATED_BYTES = 50_000_000
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+_UTF8_NAMES = {"utf-8", "utf8", "utf_8"}
+_XML_ENCODING = re.compile(
+    rb"""^(\s*<\?xml[^>]{0,200}?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])"""
+)
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*|<\?xml[^>]*>\s*)*(?:<!doctype\s+html|<html\b|<head\b|<body\b)",
+    re.I | re.S,
+)
+_LINK_TAG = re.compile(rb"<link\b[^>]*>", re.I)
+_FEED_TYPE = re.compile(rb"""type\s*=\s*["']?application/(?:rss\+xml|atom\+xml|feed\+json)""", re.I)
+_HREF = re.compile(rb"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_CODE_TAG = re.compile(r"<(?:script|style|iframe|object|embed)\b", re.I)
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w:.-]*)")
+
+
+@dataclass
+class RawEntry:
+    """One entry as the feed states it: plain-text title/author, unsanitized body."""
+
+    id: str = ""
+    link: str = ""
+    title: str = ""
+    author: str = ""
+    published: datetime | None = None
+    categories: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # media:thumbnail/content, enclosures
+    body: str = ""
+    body_is_html: bool = True
+    body_base: str = ""  # an explicit xml:base for the body, when it differs from the feed's
+    language: str = ""
+
+
+@dataclass
+class RawFeed:
+    """A parsed feed before normalization."""
+
+    title: str = ""
+    link: str = ""
+    language: str = ""
+    entries: list[RawEntry] = field(default_factory=list)
+    problem: str = ""  # malformed XML that feedparser recovered from ("" when well-formed)
+
+
+def read_feed(data: bytes, base_url: str = "", headers: Mapping[str, str] | None = None) -> RawFeed:
+    """Parse feed bytes; raises FeedError with a one-line reason.
+
+    Links stay as the feed wrote them (callers resolve them): given a base URL, feedparser
+    would also rewrite relative guids, and an item's identity must not depend on the URL
+    the feed was fetched from. `base_url` only names the page an HTML error points to.
+    """
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    data = _maybe_gunzip(data)
+    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not start:
+        raise FeedError("empty response")
+    if start[:1] in (b"{", b"["):
+        return _read_json(start)
+    data, headers = _prefer_utf8(data, headers)
+    fp_headers = {}
+    if headers.get("content-type"):
+        fp_headers["content-type"] = headers["content-type"]
+    if headers.get("content-language"):
+        fp_headers["content-language"] = headers["content-language"]
+    parsed = feedparser.parse(
+        io.BytesIO(data),  # a stream: given bytes, feedparser would first try them as a path
+        response_headers=fp_headers,
+        sanitize_html=False,  # nh3 sanitizes later, faster and with our allow-list
+        resolve_relative_uris=False,  # done during sanitizing, against the item link
+    )
+    problem = _bozo_reason(parsed)
+    if not parsed.entries:
+        if not parsed.get("version"):
+            if _HTML_START.match(start[:4096]) or "html" in headers.get("content-type", ""):
+                raise FeedError(_html_reason(start, base_url))
+            if problem:
+                raise FeedError(f"not a feed: malformed XML ({problem})")
+            root = _ROOT_TAG.search(start[:4096])
+            found = f"<{root.group(1).decode('ascii', 'replace')}>" if root else "no XML"
+            raise FeedError(f"not a feed: found {found}, not RSS, Atom or JSON Feed")
+        if problem:
+            raise FeedError(f"malformed feed with no readable entries ({problem})")
+        # Valid but empty: usually a wrong URL or a broken generator, worth a report line.
+        raise FeedError("no entries: the feed is valid but lists nothing")
+    return _from_feedparser(parsed, problem)
+
+
+# -- feedparser --------------------------------------------------------------------------
+def _from_feedparser(parsed: Any, problem: str) -> RawFeed:
+    feed = parsed.feed
+    entries = [_entry(e) for e in parsed.entries[:MAX_ENTRIES]]
+    return RawFeed(
+        title=_detail_text(feed.get("title_detail"), feed.get("title")),
+        link=str(feed.get("link") or ""),
+        language=str(feed.get("language") or ""),
+        entries=entries,
+        problem=problem,
+    )
+
+
+def _entry(e: Any) -> RawEntry:
+    detail = _best_body(e)
+    body_base = str(detail.get("base") or "") if detail else ""
+    language = (detail or {}).get("language") or (e.get("title_detail") or {}).get("language")
+    guid = str(e.get("id") or "").strip()
+    link = str(e.get("link") or "").strip()
+    if e.get("guidislink") and link == guid and not guid.lower().startswith(("http", "//")):
+        link = ""  # feedparser makes a "permalink" guid the link even when it is no URL
+    return RawEntry(
+        id=guid,
+        link=link,
+        title=_detail_text(e.get("title_detail"), e.get("title")),
+        author=_author(e),
+        # dict.get: FeedParserDict.get would map a missing key to another, with a warning
+        published=_struct_time(
+            dict.get(e, "published_parsed")
+            or dict.get(e, "updated_parsed")
+            or dict.get(e, "created_parsed")
+        ),
+        categories=[
+            str(t.get("term") or t.get("label") or "") for t in e.get("tags") or [] if t
+        ],
+        images=_images(e),
+        body=str(detail.get("value") or "") if detail else "",
+        body_is_html=bool(detail) and _is_html(detail.get("type")),
+        body_base=body_base,  # only an explicit xml:base: we give feedparser no base URL
+        language=str(language or ""),
+    )
+
+
+def _best_body(e: Any) -> Mapping[str, Any] | None:
+    """content:encoded / Atom content over the summary; the longest HTML one if several."""
+    contents = [c for c in e.get("content") or [] if c and (c.get("value") or "").strip()]
+    if contents:
+        html_ones = [c for c in contents if _is_html(c.get("type"))] or contents
+        return max(html_ones, key=lambda c: len(c.get("value") or ""))
+    summary = e.get("summary_detail")
+    if summary and (summary.get("value") or "").strip():
+        return summary
+    return None
+
+
+def _is_html(content_type: str | None) -> bool:
+    return (content_type or "text/html").lower() in _HTML_TYPES
+
+
+def _detail_text(detail: Mapping[str, Any] | None, fallback: Any) -> str:
+    """Plain text of a title-like construct (HTML titles lose their tags)."""
+    value = str((detail or {}).get("value") or fallback or "")
+    is_html = bool(detail) and _is_html(detail.get("type"))  # type: ignore[union-attr]
+    # feedparser calls a title with <script> "plain text" (an unknown tag); it is markup
+    # all the same, and a literal "<script>" title is never what the author meant.
+    if (is_html and ("<" in value or "&" in value)) or _CODE_TAG.search(value):
+        value = html_to_text(value)
+    return re.sub(r"\s+", " ", value).strip()
+
+
+def _author(e: Any) -> str:
+    name = str((e.get("author_detail") or {}).get("name") or "")
+    if not name:
+        name = str(e.get("author") or "")
+        if "@" in name:  # a bare e-mail address is not a name worth showing
+            name = ""
+    if "<" in name:
+        name = html_to_text(name)
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def _images(e: Any) -> list[str]:
+    found: list[str] = []
+    for thumb in e.get("media_thumbnail") or []:
+        found.append(str(thumb.get("url") or ""))
+    for media in e.get("media_content") or []:
+        kind = str(media.get("medium") or media.get("type") or "")
+        if kind == "image" or kind.startswith("image/"):
+            found.append(str(media.get("url") or ""))
+    for link in e.get("links") or []:
+        if link.get("rel") == "enclosure" and str(link.get("type") or "").startswith("image/"):
+            found.append(str(link.get("href") or ""))
+    image = e.get("image")
+    if isinstance(image, Mapping) and image.get("href"):
+        found.append(str(image["href"]))
+    return [u for u in found if u]
+
+
+def _struct_time(value: time.struct_time | None) -> datetime | None:
+    """feedparser's parsed dates are UTC struct_times; None when absent or impossible."""
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _bozo_reason(parsed: Any) -> str:
+    """Why the XML was malformed, or "" when it was fine (or only benignly odd)."""
+    if not parsed.get("bozo"):
+        return ""
+    error = parsed.get("bozo_exception")
+    # Charset overrides and odd content types are recovered from completely.
+    if error is None or isinstance(error, feedparser.ThingsNobodyCaresAboutButMe):
+        return ""
+    if isinstance(error, xml.sax.SAXParseException):
+        return f"{error.getMessage()} at line {error.getLineNumber()}"
+    return re.sub(r"\s+", " ", str(error) or type(error).__name__).strip()
+
+
+# -- sniffing ----------------------------------------------------------------------------
+def _maybe_gunzip(data: bytes) -> bytes:
+    """Inflate a gzip file served or saved without saying so (e.g. feed.xml.gz)."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        out = inflater.decompress(data, MAX_INFLATED_BYTES + 1)
+    except zlib.error:
+        return data
+    if len(out) > MAX_INFLATED_BYTES:
+        raise FeedError("not a feed: a gzip file that inflates to more than 50 MB")
+    return out
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16's
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _prefer_utf8(data: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """Trust the bytes over a wrong charset declaration when they are clearly Unicode.
+
+    A byte order mark is authoritative. Text in a single-byte or East Asian charset
+    essentially never forms valid multi-byte UTF-8, so a body that decodes as UTF-8 and has
+    non-ASCII bytes is UTF-8 whatever the HTTP header or XML declaration claims (a common
+    publishing mistake). Plain ASCII declared as UTF-16 or EBCDIC is read as ASCII.
+    Anything else is left to feedparser's own detection.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            data = data.decode(codec, "replace").encode("utf-8")
+            break
+    else:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data, headers
+    match = _XML_ENCODING.match(data[:300])
+    declared = match.group(2).decode("ascii").lower() if match else ""
+    if data.isascii() and _ascii_compatible(declared):
+        return data, headers  # nothing to fix: any ASCII-based charset reads it right
+    if match and declared not in _UTF8_NAMES:
+        data = data[: match.start(2)] + b"utf-8" + data[match.end(2) :]
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip() or "application/xml"
+    return data, {**headers, "content-type": f"{media_type}; charset=utf-8"}
+
+
+def _ascii_compatible(name: str) -> bool:
+    if not name:
+        return True
+    try:
+        return "<?xml".encode(codecs.lookup(name).name) == b"<?xml"
+    except (LookupError, UnicodeError):
+        return False
+
+
+def _html_reason(data: bytes, base_url: str) -> str:
+    """"not a feed: got an HTML page", naming the feed the page advertises if any."""
+    for tag in _LINK_TAG.findall(data[:200_000]):
+        if b"alternate" not in tag.lower() or not _FEED_TYPE.search(tag):
+            continue
+        href = _HREF.search(tag)
+        if not href:
+            continue
+        raw = next(g for g in href.groups() if g is not None)
+        target = htmllib.unescape(raw.decode("utf-8", "replace")).strip()
+        if base_url:
+            target = urljoin(base_url, target)
+        if target:
+            return f"not a feed: got an HTML page (it links to a feed at {target}; use that URL)"
+    return "not a feed: got an HTML page"
+
+
+# -- JSON Feed ---------------------------------------------------------------------------
+def _read_json(data: bytes) -> RawFeed:
+    """A JSON Feed (https://jsonfeed.org, 1.0 or 1.1); it is UTF-8 by definition."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise FeedError("malformed JSON Feed: not UTF-8") from None
+    except json.JSONDecodeError as e:
+        where = f"line {e.lineno}, column {e.colno}"
+        raise FeedError(f"malformed JSON Feed: {e.msg} ({where})") from None
+    version = str(doc.get("version", "")) if isinstance(doc, dict) else ""
+    if not isinstance(doc, dict) or ("jsonfeed.org" not in version and "items" not in doc):
+        raise FeedError("not a feed: got JSON that is not a JSON Feed")
+    items = doc.get("items") or []
+    if not isinstance(items, list):
+        raise FeedError("malformed JSON Feed: 'items' is not a list")
+    return RawFeed(
+        title=_plain(doc.get("title")),
+        link=_plain(doc.get("home_page_url")),
+        language=_plain(doc.get("language")),
+        entries=[_json_entry(it) for it in items[:MAX_ENTRIES] if isinstance(it, dict)],
+    )
+
+
+def _json_entry(item: dict[str, Any]) -> RawEntry:
+    authors = item.get("authors")
+    if not isinstance(authors, list):
+        authors = [item.get("author")]
+    names = [_plain(a.get("name")) for a in authors if isinstance(a, dict)]
+    if _plain(item.get("content_html")):
+        body, is_html = _plain(item["content_html"]), True
+    else:
+        body, is_html = _plain(item.get("content_text")) or _plain(item.get("summary")), False
+    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    return RawEntry(
+        id=_plain(item.get("id")),
+        link=_plain(item.get("url")) or _plain(item.get("external_url")),
+        title=re.sub(r"\s+", " ", _plain(item.get("title"))).strip(),
+        author=next((n for n in names if n), ""),
+        published=_rfc3339(item.get("date_published")) or _rfc3339(item.get("date_modified")),
+        categories=[_plain(t) for t in tags],
+        images=[u for u in (_plain(item.get("image")), _plain(item.get("banner_image"))) if u],
+        body=body,
+        body_is_html=is_html,
+        language=_plain(item.get("language")),
+    )
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # JSON Feed 1.0 allowed numeric ids
+    return ""
+
+
+def _rfc3339(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

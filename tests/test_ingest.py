@@ -1,0 +1,467 @@
+"""ingest()/parse_feed(): real feeds from a local HTTP server and files into a real store."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig
+from newsletter.fetch import FetchResponse
+from newsletter.ingest import IngestReport, canonical_url, fetch_feed, ingest, parse_feed
+from newsletter.model import FeedResult
+from newsletter.store import Store
+from tests.conftest import SHARED
+from tests.feedserver import FeedServer
+
+
+def rss(items: str, title: str = "Harbour Notes", extra: str = "", decl: str = "utf-8") -> str:
+    return (
+        f'<?xml version="1.0" encoding="{decl}"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        ' xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<channel><title>{title}</title><link>https://harbour.example.org/</link>{extra}"
+        f"{items}</channel></rss>"
+    )
+
+
+def item(n: int, body: str = "", **fields: str) -> str:
+    parts = {
+        "title": f"Ferry timetable change {n}",
+        "link": f"https://harbour.example.org/news/{n}",
+        "guid": f"harbour-{n}",
+        "pubDate": "Mon, 05 Jan 2026 08:00:00 GMT",
+        "description": body or f"<p>The morning ferry number {n} now leaves ten minutes later.</p>",
+        **fields,
+    }
+    return "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in parts.items() if v) + "</item>"
+
+
+GOOD = rss(item(1) + item(2))
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="nl-NL">
+  <title>Canal Log</title><link href="https://canal.example.net/"/>
+  <id>urn:canal</id><updated>2026-01-04T10:00:00Z</updated>
+  <entry><id>urn:canal:1</id><title>Lock keepers return</title>
+    <link href="https://canal.example.net/locks"/><updated>2026-01-04T10:00:00+02:00</updated>
+    <content type="html">&lt;p&gt;The lock keepers are back after winter.&lt;/p&gt;</content>
+  </entry>
+</feed>"""
+
+
+def make_config(tmp_path: Path, **fetch_options: object) -> Config:
+    options = {"timeout": 1.0, "connect_timeout": 1.0, **fetch_options}
+    return Config(
+        base_dir=tmp_path,
+        site=SiteConfig(url="https://digest.example.org"),
+        fetch=FetchConfig(**options),  # type: ignore[arg-type]
+    )
+
+
+def feeds(*urls: str) -> list[FeedConfig]:
+    return [FeedConfig(url=u) for u in urls]
+
+
+def one_feed(
+    xml: str, url: str = "https://harbour.example.org/feed.xml", **config: str
+) -> FeedResult:
+    result = parse_feed(xml.encode("utf-8"), url, FeedConfig(url=url, **config))
+    assert result.ok, result.error
+    return result
+
+
+# -- failures are reasons, never exceptions ----------------------------------------------
+BROKEN = {
+    "/malformed.xml": b"<?xml version='1.0'?><rss><channel><title>x</title><item><title>a</ti",
+    "/page.html": b"<!DOCTYPE html><html><head><title>Home</title></head><body>hi</body></html>",
+    "/empty.xml": b"",
+    # UTF-16 without a byte order mark, declared as UTF-8 and served as Latin-1: hopeless
+    "/charset.xml": rss(item(9)).encode("utf-16-le"),
+    "/notafeed.xml": b"<?xml version='1.0'?><inventory><crate/></inventory>",
+}
+
+
+def test_broken_feeds_get_one_line_reasons_and_others_still_ingest(
+    tmp_path: Path, store: Store
+) -> None:
+    with FeedServer({"/good.xml": (GOOD, "application/rss+xml")}) as server:
+        server.set("/atom.xml", ATOM, "application/atom+xml")
+        for path, body in BROKEN.items():
+            server.set(path, body, "text/xml; charset=iso-8859-1")
+        server.set_status("/error.xml", 500)
+        server.set_status("/missing.xml", 404)
+        server.set_hang("/hang.xml", 30)
+        paths = ["/good.xml", *BROKEN, "/error.xml", "/missing.xml", "/hang.xml", "/atom.xml"]
+        config = make_config(tmp_path, timeout=0.5)
+        started = time.monotonic()
+        report = ingest(config, store, feeds(*(server.url(p) for p in paths)))
+        elapsed = time.monotonic() - started
+
+    reasons = {url.rsplit("/", 1)[1]: reason for url, reason in report.failed}
+    assert reasons == {
+        "malformed.xml": "malformed feed with no readable entries (unclosed token at line 1)",
+        "page.html": "not a feed: got an HTML page",
+        "empty.xml": "empty response",
+        "charset.xml": "not a feed: malformed XML (not well-formed (invalid token) at line 2)",
+        "notafeed.xml": "not a feed: found <inventory>, not RSS, Atom or JSON Feed",
+        "error.xml": "HTTP 500 Internal Server Error",
+        "missing.xml": "HTTP 404 Not Found",
+        "hang.xml": f"timeout after 0.5s (127.0.0.1:{server.port})",
+    }
+    assert all("\n" not in reason for reason in reasons.values())
+    assert report.new == 3 and store.count_items() == 3
+    assert elapsed < 3  # the hanging feed costs one timeout, in parallel with the rest
+    assert [r.url for r in report.results] == [server.url(p) for p in paths]  # input order
+    state = store.feed_state(server.url("/error.xml"))
+    assert state.last_error == "HTTP 500 Internal Server Error" and state.failures == 1
+    assert state.last_status == 500
+
+
+def test_wrong_charset_declaration_is_recovered_when_the_bytes_are_clear(tmp_path: Path) -> None:
+    text = "Café crème – déjà vu"
+    declared_latin1 = rss(item(1, body=text), decl="iso-8859-1").encode("utf-8")
+    declared_utf8 = rss(item(2, body="Café crème")).encode("latin-1")
+    for data, headers in (
+        (declared_latin1, {"Content-Type": "application/xml; charset=iso-8859-1"}),
+        (declared_utf8, {"Content-Type": "text/xml; charset=utf-8"}),
+    ):
+        result = parse_feed(data, "https://harbour.example.org/feed.xml", None, headers)
+        assert result.ok and result.items[0].text in (text, "Café crème")
+
+
+def test_html_page_that_links_to_its_feed_says_so() -> None:
+    page = (
+        b"<!doctype html><html><head><link rel='alternate' type='application/rss+xml' "
+        b"href='/feeds/all.xml'></head><body>Welcome</body></html>"
+    )
+    result = parse_feed(page, "https://harbour.example.org/", None, {"Content-Type": "text/html"})
+    assert result.error == (
+        "not a feed: got an HTML page (it links to a feed at "
+        "https://harbour.example.org/feeds/all.xml; use that URL)"
+    )
+
+
+def test_bozo_feed_with_entries_is_accepted() -> None:
+    sloppy = rss(
+        item(1, body="<p>caf&eacute; &nbsp; open late</p>") + item(2, title="Fish &amp chips")
+    )
+    result = parse_feed(sloppy.encode(), "https://harbour.example.org/feed.xml")
+    assert result.ok and len(result.items) == 2
+
+
+def test_a_fetcher_that_explodes_only_fails_its_feed(tmp_path: Path, store: Store) -> None:
+    good = tmp_path / "good.xml"
+    good.write_text(GOOD, encoding="utf-8")
+
+    def flaky(url: str, state: object, config: Config) -> FetchResponse:
+        if url.endswith("boom.xml"):
+            raise RuntimeError("socket exploded\nbadly")  # the injected fault
+        from newsletter.fetch import fetch
+
+        return fetch(url, state, config)  # type: ignore[arg-type]
+
+    seen: list[FeedResult] = []
+    report = ingest(
+        make_config(tmp_path), store, feeds(str(good), "https://x.example/boom.xml"),
+        progress=seen.append, fetcher=flaky,
+    )
+    assert report.failed == [
+        ("https://x.example/boom.xml", "internal error: RuntimeError: socket exploded badly")
+    ]
+    assert report.new == 2 and len(seen) == 2
+
+
+def test_a_failing_progress_callback_stops_the_run_without_hanging(
+    tmp_path: Path, store: Store
+) -> None:
+    paths = []
+    for n in range(30):
+        path = tmp_path / f"f{n}.xml"
+        path.write_text(rss(item(n)), encoding="utf-8")
+        paths.append(str(path))
+    fetched: list[str] = []
+
+    def counting(url: str, state: object, config: Config) -> FetchResponse:
+        from newsletter.fetch import fetch
+
+        fetched.append(url)
+        return fetch(url, state, config)  # type: ignore[arg-type]
+
+    def explode(result: FeedResult) -> None:
+        raise RuntimeError("progress display broke")
+
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ingest(make_config(tmp_path, concurrency=2), store, feeds(*paths), explode, counting)
+        except BaseException as e:  # noqa: BLE001 (collected for the assertion below)
+            outcome.append(e)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "ingest deadlocked after the callback failed"
+    assert isinstance(outcome[0], RuntimeError)
+    assert len(fetched) < 30  # the rest were cancelled, not fetched
+
+
+# -- hostile content ---------------------------------------------------------------------
+def test_hostile_item_content_never_reaches_the_item() -> None:
+    body = (
+        "<![CDATA[<p>Safe words.</p><script>alert('SCRIPTED')</script>"
+        "<img src='https://img.example.org/a.jpg' onerror=\"alert('PWNED')\">"
+        "<a href=\"javascript:alert('JSLINK')\">tap here</a>"
+        "<iframe src='https://evil.example/'>FRAMED</iframe>"
+        "<style>.x{background:url(STYLED)}</style><p style='color:red' onclick='x()'>More.</p>]]>"
+    )
+    title = "&lt;script&gt;alert('TITLE')&lt;/script&gt;Harbour &lt;b&gt;news&lt;/b&gt;"
+    result = one_feed(rss(item(1, body=body, title=title)))
+    found = result.items[0]
+    everything = found.html + found.text + found.title
+    for bad in ("script", "SCRIPTED", "onerror", "PWNED", "javascript", "JSLINK", "iframe",
+                "FRAMED", "style", "STYLED", "onclick", "alert"):
+        assert bad not in everything, bad
+    assert found.title == "Harbour news"
+    assert "tap here" in found.text and "Safe words." in found.text and "More." in found.text
+    assert '<img src="https://img.example.org/a.jpg">' in found.html
+
+
+# -- normalization and fallbacks ---------------------------------------------------------
+def test_item_fields_are_normalized() -> None:
+    entry = (
+        "<item><guid isPermaLink='false'>  abc-123  </guid><title>Quay  works\n begin</title>"
+        "<link>/news/quay</link><dc:creator>Rosa Vale</dc:creator>"
+        "<pubDate>Tue, 06 Jan 2026 09:30:00 +0200</pubDate>"
+        "<category> Works </category><category>works</category><category>Port</category>"
+        "<description>Short teaser.</description>"
+        "<content:encoded><![CDATA[<p>Full story with <a href='/map'>a map</a> and "
+        "<img src='pics/quay.jpg'>.</p>]]></content:encoded>"
+        "<media:thumbnail url='https://cdn.example.org/thumb.jpg'/></item>"
+    )
+    result = one_feed(rss(entry, extra="<language>EN-GB</language>"), name="Harbour")
+    found = result.items[0]
+    assert found.key == "abc-123"
+    assert found.link == "https://harbour.example.org/news/quay"
+    assert found.title == "Quay works begin"
+    assert found.author == "Rosa Vale"
+    assert found.published == datetime(2026, 1, 6, 7, 30, tzinfo=UTC)
+    assert found.categories == ("Works", "Port")
+    assert found.image == "https://cdn.example.org/thumb.jpg"
+    assert "Short teaser" not in found.html  # content:encoded wins over the description
+    assert 'href="https://harbour.example.org/map"' in found.html
+    assert 'src="https://harbour.example.org/news/pics/quay.jpg"' in found.html
+    assert found.text == "Full story with a map and ."
+    assert found.language == "en-gb"
+    assert found.source == "Harbour"
+    assert found.feed_url == "https://harbour.example.org/feed.xml"
+    assert len(found.content_hash) == 64
+    assert result.title == "Harbour Notes"
+
+
+def test_fallbacks_for_missing_title_date_link_and_guid() -> None:
+    entries = (
+        "<item><description>&lt;p&gt;Night buses will run every half hour from Friday "
+        "onwards, the council said on Tuesday.&lt;/p&gt;</description></item>"
+        "<item><title>Only a title</title></item>"
+    )
+    result = one_feed(rss(entries))
+    untitled, titled = result.items
+    expected = "Night buses will run every half hour from Friday onwards, the council…"
+    assert untitled.title == expected
+    assert untitled.published is None  # never invented
+    assert untitled.link == "https://harbour.example.org/"  # the feed's link
+    assert untitled.key == "sha256:" + untitled.content_hash
+    assert untitled.source == "Harbour Notes" and untitled.categories == ()
+    assert titled.title == "Only a title" and titled.text == ""
+    only_image = one_feed(rss("<item><description>&lt;img src='https://i.example/x.jpg'&gt;"
+                              "</description><guid>g1</guid></item>"))
+    assert only_image.items[0].title == "(untitled)"
+    assert only_image.items[0].image == "https://i.example/x.jpg"
+
+
+def test_link_is_the_key_when_there_is_no_guid() -> None:
+    entry = item(4, guid="", link="HTTPS://Harbour.Example.org:443/n/4?utm_source=rss&amp;id=4#top")
+    found = one_feed(rss(entry)).items[0]
+    assert found.key == "https://harbour.example.org/n/4?id=4"
+    assert canonical_url("http://A.example:80") == "http://a.example/"
+
+
+def test_duplicate_entries_collapse_to_one_item() -> None:
+    assert len(one_feed(rss(item(1) + item(1) + item(2))).items) == 2
+
+
+def test_language_and_source_precedence() -> None:
+    atom = one_feed(ATOM, url="https://canal.example.net/atom")
+    assert atom.items[0].language == "nl-nl" and atom.items[0].source == "Canal Log"
+    assert atom.items[0].published == datetime(2026, 1, 4, 8, 0, tzinfo=UTC)
+    forced = one_feed(ATOM, url="https://canal.example.net/atom", language="FR", name="Canal")
+    assert forced.items[0].language == "fr" and forced.items[0].source == "Canal"
+    untitled = rss(item(1), title="").replace("<link>https://harbour.example.org/</link>", "")
+    by_host = one_feed(untitled, url="https://www.quay.example.com/rss")
+    assert by_host.items[0].source == "quay.example.com"
+
+
+def test_image_from_an_image_enclosure_and_not_http() -> None:
+    enclosure = "<enclosure url='https://cdn.example.org/e.png' type='image/png' length='9'/>"
+    entries = item(1, body="<img src='http://plain.example/a.jpg'>").replace(
+        "</item>", enclosure + "</item>"
+    ) + item(2, body="<p>no https image <img src='http://plain.example/b.jpg'></p>")
+    first, second = one_feed(rss(entries)).items
+    assert first.image == "https://cdn.example.org/e.png"
+    assert second.image == ""
+
+
+def test_json_feed() -> None:
+    doc = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "Dock Diary", '
+        '"home_page_url": "https://dock.example.com/", "language": "de", "items": ['
+        '{"id": 7, "url": "https://dock.example.com/7", "title": "Kran",'
+        ' "content_text": "Zeile <eins>\\n\\nZeile zwei",'
+        ' "date_published": "2026-01-03T12:00:00+01:00", "tags": ["Hafen"],'
+        ' "authors": [{"name": "Ida"}], "image": "https://dock.example.com/k.jpg"}]}'
+    )
+    found = one_feed(doc, url="https://dock.example.com/feed.json").items[0]
+    assert (found.key, found.title, found.author, found.language) == ("7", "Kran", "Ida", "de")
+    assert found.html == "<p>Zeile &lt;eins&gt;</p><p>Zeile zwei</p>"
+    assert found.published == datetime(2026, 1, 3, 11, 0, tzinfo=UTC)
+    assert found.categories == ("Hafen",) and found.image == "https://dock.example.com/k.jpg"
+    broken = parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": [', "u")
+    assert broken.error.startswith("malformed JSON Feed: ")
+
+
+def test_two_megabyte_body_is_bounded() -> None:
+    paragraph = "<p>" + "The tide tables are printed again this winter. " * 40 + "</p>"
+    body = "<![CDATA[" + paragraph * (2_000_000 // len(paragraph) + 1) + "]]>"
+    xml = rss(item(1, body=body, title="", link="", pubDate=""))
+    assert len(xml) > 2_000_000
+    started = time.perf_counter()
+    result = one_feed(xml)
+    assert time.perf_counter() - started < 10
+    found = result.items[0]
+    assert found.title.startswith("The tide tables are printed again this winter.")
+    assert found.link == "https://harbour.example.org/" and found.published is None
+    assert len(found.html) <= 310_000 and len(found.text) <= 100_000
+
+
+def test_entry_cap_bounds_huge_feeds() -> None:
+    from newsletter.parse import MAX_ENTRIES
+
+    result = one_feed(rss("".join(item(n) for n in range(MAX_ENTRIES + 50))))
+    assert len(result.items) == MAX_ENTRIES
+
+
+# -- conditional GET, gzip, redirects, size cap, files -----------------------------------
+def test_second_run_is_a_304_and_nothing_is_parsed(tmp_path: Path, store: Store) -> None:
+    with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
+        config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))
+        first = ingest(config, store, listed)
+        second = ingest(config, store, listed)
+        assert server.statuses("/feed.xml") == [200, 304]
+        assert server.requests[1].headers["if-none-match"]
+        assert server.requests[1].headers["if-modified-since"]
+    assert (first.new, first.parsed_items, first.parsed_feeds) == (2, 2, 1)
+    assert (second.new, second.parsed_items, second.parsed_feeds) == (0, 0, 0)
+    assert second.not_modified == 1 and second.results[0].not_modified
+    assert second.results[0].title == "Harbour Notes"
+    assert store.feed_state(server.url("/feed.xml")).not_modified_count == 1
+
+
+def test_edited_item_is_counted_as_changed(tmp_path: Path, store: Store) -> None:
+    with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
+        config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))
+        ingest(config, store, listed)
+        server.set("/feed.xml", rss(item(1, body="<p>Corrected: the ferry leaves on time.</p>")
+                                    + item(2) + item(3)))
+        report = ingest(config, store, listed)
+    assert (report.new, report.changed, report.parsed_items) == (1, 1, 3)
+
+
+def test_gzip_and_redirect_through_ingest(tmp_path: Path, store: Store) -> None:
+    with FeedServer(gzip=True) as server:
+        server.set("/real.xml", GOOD)
+        server.set_redirect("/old.xml", "/real.xml", status=301)
+        report = ingest(make_config(tmp_path), store, feeds(server.url("/old.xml")))
+        assert server.statuses("/real.xml") == [200]
+        assert server.requests[-1].headers["accept-encoding"].startswith("gzip")
+    assert report.failed == [] and report.new == 2
+    stored = store.items()
+    assert {i.feed_url for i in stored} == {server.url("/old.xml")}  # the configured URL
+
+
+def test_size_cap_through_ingest(tmp_path: Path, store: Store) -> None:
+    with FeedServer({"/big.xml": (rss(item(1) * 200), "application/rss+xml")}) as server:
+        config = make_config(tmp_path, max_bytes=10_000)
+        report = ingest(config, store, feeds(server.url("/big.xml")))
+    assert report.failed[0][1].startswith("response too large:")
+    assert report.new == 0
+
+
+def test_file_url_and_plain_path(tmp_path: Path, store: Store) -> None:
+    plain = tmp_path / "harbour.xml"
+    plain.write_text(GOOD, encoding="utf-8")
+    atom = tmp_path / "canal feed.atom"
+    atom.write_text(ATOM, encoding="utf-8")
+    config, listed = make_config(tmp_path), feeds(str(plain), atom.as_uri())
+    first = ingest(config, store, listed)
+    assert first.failed == [] and first.new == 3
+    assert {r.status for r in first.results} == {None}
+    second = ingest(config, store, listed)  # unchanged files are not parsed again
+    assert second.not_modified == 2 and second.parsed_items == 0
+    missing = ingest(config, store, feeds(str(tmp_path / "gone.xml")))
+    gone = tmp_path / "gone.xml"
+    assert missing.failed == [(str(gone), f"file not found: {gone}")]
+
+
+def test_fetch_feed_without_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "f.xml"
+    path.write_text(GOOD, encoding="utf-8")
+    result = fetch_feed(FeedConfig(url=str(path)), None, make_config(tmp_path))
+    assert result.ok and len(result.items) == 2 and result.etag.startswith("sha256:")
+
+
+# -- concurrency ---------------------------------------------------------------------------
+def test_many_slow_feeds_are_fetched_concurrently(tmp_path: Path, store: Store) -> None:
+    count, latency, concurrency = 100, 0.2, 16
+    with FeedServer(latency=latency) as server:
+        for n in range(count):
+            server.set(f"/f{n}.xml", rss(item(n)))
+        config = make_config(tmp_path, concurrency=concurrency)
+        report = ingest(config, store, feeds(*(server.url(f"/f{n}.xml") for n in range(count))))
+    budget = 1.15 * math.ceil(count / concurrency) * latency
+    assert report.failed == [] and report.new == count
+    assert report.fetch_seconds <= budget, f"{report.fetch_seconds:.2f}s > {budget:.2f}s"
+    assert report.fetch_seconds >= math.ceil(count / concurrency) * latency * 0.95
+
+
+# -- real-world corpus ---------------------------------------------------------------------
+CORPUS = SHARED / "datasets" / "feeds_real_world" / "files"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/datasets is not checked out")
+def test_real_world_corpus_parses_without_exceptions() -> None:
+    files = sorted(p for p in CORPUS.rglob("*") if p.is_file())
+    assert len(files) > 200
+    with_items = 0
+    for path in files:
+        result = parse_feed(path.read_bytes(), str(path))
+        assert isinstance(result, FeedResult)
+        if result.items:
+            with_items += 1
+            assert not result.error
+            for found in result.items:
+                assert found.key and found.title and "\n" not in found.title
+                assert found.published is None or found.published.tzinfo is not None
+                assert "<script" not in found.html.lower()
+        else:
+            assert result.error and "\n" not in result.error, path
+    assert with_items >= 130  # the rest are empty or broken on purpose (encoding tests)
+
+
+def test_report_shape() -> None:
+    report = IngestReport()
+    assert (report.new, report.changed, report.failed, report.feeds) == (0, 0, [], 0)
