@@ -1,0 +1,330 @@
+"""render.py: templates, escaping, inlined CSS, the size budget, the text part, the archive."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from inbox_support import BUILT_AT, SITE_URL, big_digest, make_config, sample_digest
+from lxml import html as lxml_html
+
+from newsletter.errors import ConfigError
+from newsletter.model import Digest, Entry, Item, Section
+from newsletter.render import (
+    MANAGE_PLACEHOLDER,
+    UNSUBSCRIBE_PLACEHOLDER,
+    make_environment,
+    render_digest,
+    web_version,
+    write_digest,
+)
+from newsletter.render_view import PREHEADER_MAX, PREHEADER_MIN
+
+
+def _words(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture
+def config(tmp_path: Path):
+    return make_config(tmp_path / "output")
+
+
+@pytest.fixture
+def sample(config):
+    return render_digest(sample_digest(), config)
+
+
+def test_html_has_every_story_link_and_the_footer(sample, config) -> None:
+    root = lxml_html.document_fromstring(sample.html)
+    hrefs = [a.get("href") for a in root.iter("a")]
+    for entry in sample_digest().entries:
+        assert entry.link in hrefs
+    text = _words(root.text_content())
+    assert "Field Notes" in text and "Monday 5 January 2026" in text
+    assert "Also in: Bristol Growers" in text
+    assert "You are receiving this because you subscribed to Field Notes" in text
+    assert config.site.address in text
+    assert UNSUBSCRIBE_PLACEHOLDER in hrefs and MANAGE_PLACEHOLDER in hrefs
+    assert "https://growers.example.com/notes/rain-gauges" in hrefs
+
+
+def test_feed_strings_are_escaped(sample) -> None:
+    assert "<script>" not in sample.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sample.html
+    root = lxml_html.document_fromstring(sample.html)
+    assert not list(root.iter("script"))
+
+
+def test_read_more_links_have_descriptive_names(sample) -> None:
+    root = lxml_html.document_fromstring(sample.html)
+    more = [a for a in root.iter("a") if a.text_content().strip() == "Read more"]
+    assert len(more) == 9
+    for a in more:
+        assert a.get("aria-label", "").startswith("Read more: ")
+        assert len(a.get("aria-label")) > len("Read more: ") + 10
+
+
+def test_only_https_images_with_alt_and_size(sample) -> None:
+    root = lxml_html.document_fromstring(sample.html)
+    images = list(root.iter("img"))
+    srcs = [img.get("src") for img in images]
+    # the http:// image and the data: URI in the sample are dropped, the https ones kept
+    assert srcs == ["https://allotment.example.net/img/gauge.jpg",
+                    "https://benchnotes.example.com/bat.png"]
+    for img in images:
+        assert img.get("alt") and img.get("width") and img.get("height")
+
+
+def test_css_is_inlined_and_only_media_rules_stay(sample) -> None:
+    root = lxml_html.document_fromstring(sample.html)
+    styles = list(root.iter("style"))
+    assert len(styles) == 1 and styles[0].getparent().tag == "head"
+    css = styles[0].text
+    without_media = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css).strip()
+    assert without_media == ""
+    assert "prefers-color-scheme:dark" in css and "max-width:620px" in css
+    assert "!important" in css
+    summary = root.find_class("summary")[0]
+    assert "color:#1f2937" in summary.get("style")
+    assert sample.html.startswith("<!DOCTYPE html>")
+    assert sample.html.index('<meta charset="utf-8">') < sample.html.index("<style>")
+
+
+def test_layout_tables_and_container(sample) -> None:
+    root = lxml_html.document_fromstring(sample.html)
+    tables = list(root.iter("table"))
+    assert tables and all(t.get("role") == "presentation" for t in tables)
+    assert root.find_class("container")[0].get("width") == "600"
+    assert root.get("lang") == "en"
+    forbidden = ("script", "form", "link", "iframe")
+    assert not [el for el in root.iter() if el.tag in forbidden]
+    assert not re.search(r"display:\s*(flex|grid)|var\(--", sample.html)
+
+
+def test_toc_links_point_at_section_ids(sample) -> None:
+    root = lxml_html.document_fromstring(sample.html)
+    toc = [a.get("href") for a in root.find_class("toc-link")]
+    ids = [h.get("id") for h in root.find_class("section-title")]
+    assert toc == [f"#{i}" for i in ids] == ["#s-gardening", "#s-cycling", "#s-science-nature"]
+
+
+def test_preheader_is_truthful_and_sized(sample) -> None:
+    assert PREHEADER_MIN <= len(sample.preheader) <= PREHEADER_MAX
+    assert sample.preheader.startswith("Rain gauges on every allotment")
+    assert "New contraflow lane opens on Mill Street" in sample.preheader
+    root = lxml_html.document_fromstring(sample.html)
+    first = next(iter(root.find("body")))
+    assert first.text_content() == sample.preheader
+    assert "display:none" in first.get("style")
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [["Hi"], ["A very long headline " * 12], ["Short one", "Another short one"], []],
+)
+def test_preheader_length_in_every_case(config, titles: list[str]) -> None:
+    entries = tuple(
+        Entry(item=Item(key=str(i), feed_url="f", link=f"https://e.org/{i}", title=t),
+              summary="s")
+        for i, t in enumerate(titles)
+    )
+    digest = Digest("daily", "Field Notes", SITE_URL, BUILT_AT,
+                    (Section("News", entries),) if entries else ())
+    rendered = render_digest(digest, config)
+    assert PREHEADER_MIN <= len(rendered.preheader) <= PREHEADER_MAX, rendered.preheader
+
+
+def test_text_part_has_the_same_stories_and_links(sample) -> None:
+    flat = _words(sample.text)
+    for entry in sample_digest().entries:
+        assert entry.title in flat
+        assert _words(entry.summary) in flat
+        assert f"Read more: {entry.link}" in sample.text
+    assert f"Unsubscribe: {UNSUBSCRIBE_PLACEHOLDER}" in sample.text
+    assert f"Manage your subscription: {MANAGE_PLACEHOLDER}" in sample.text
+    assert "Also in: Bristol Growers (https://growers.example.com/notes/rain-gauges)" in flat
+    assert "\n-- \n" in sample.text
+    long_lines = [line for line in sample.text.splitlines()
+                  if len(line) > 78 and "://" not in line]
+    assert long_lines == []
+
+
+def test_unsafe_links_are_not_linked(config) -> None:
+    item = Item(key="x", feed_url="f", link="javascript:alert(1)", title="Sneaky",
+                source="Odd Feed", image="https://ok.example.org/i.png")
+    digest = Digest("daily", "Field Notes", SITE_URL, BUILT_AT,
+                    (Section("News", (Entry(item=item, summary="text"),)),))
+    rendered = render_digest(digest, config)
+    assert "javascript:" not in rendered.html and "javascript:" not in rendered.text
+    assert "Sneaky" in rendered.html
+    assert rendered.data["sections"][0]["items"][0]["link"] == ""
+
+
+def test_duplicate_section_labels_get_unique_ids(config) -> None:
+    def section(n: int) -> Section:
+        item = Item(key=str(n), feed_url="f", link=f"https://e.org/{n}", title=f"Story {n}")
+        return Section("World news", (Entry(item=item, summary="s"),))
+
+    digest = Digest("daily", "Field Notes", SITE_URL, BUILT_AT, (section(1), section(2)))
+    root = lxml_html.document_fromstring(render_digest(digest, config).html)
+    ids = [h.get("id") for h in root.find_class("section-title")]
+    assert ids == ["s-world-news", "s-world-news-2"]
+
+
+def test_data_is_the_json_record(sample) -> None:
+    data = json.loads(json.dumps(sample.data))
+    assert data["site"] == {"name": "Field Notes", "url": SITE_URL}
+    assert data["list"] == {"name": "daily", "title": "Field Notes Daily"}
+    assert data["built_at"] == BUILT_AT.isoformat()
+    assert [s["label"] for s in data["sections"]] == ["Gardening", "Cycling", "Science & Nature"]
+    assert [s["slug"] for s in data["sections"]] == ["gardening", "cycling", "science-nature"]
+    first = data["sections"][0]["items"][0]
+    assert set(first) == {"title", "link", "sources", "published", "summary", "image",
+                          "author", "categories"}
+    assert first["sources"] == [
+        {"name": "Allotment Diary", "link": first["link"]},
+        {"name": "Bristol Growers", "link": "https://growers.example.com/notes/rain-gauges"},
+    ]
+    assert first["published"] == "2026-01-05T03:00:00+00:00"
+    assert first["categories"] == ["gardening", "weather"]
+    assert data["sections"][0]["items"][1]["image"] == ""  # the http:// image
+    assert data["feeds_failed"] == [{"url": "https://broken.example.net/feed",
+                                     "reason": "HTTP 503"}]
+
+
+def test_sixty_items_fit_the_default_budget(config) -> None:
+    rendered = render_digest(big_digest(60), config)
+    size = len(rendered.html.encode())
+    print(f"60-item digest: {size} bytes of HTML, {len(rendered.text.encode())} of text")
+    assert size <= 90 * 1024
+    assert rendered.trimmed == 0
+    assert rendered.html.count('class="title-link"') == 60
+
+
+def test_over_budget_trims_whole_stories_per_section(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "output", budget_kb=40)
+    digest = big_digest(60)
+    rendered = render_digest(digest, config)
+    size = len(rendered.html.encode())
+    assert size <= 40 * 1024
+    assert rendered.html.rstrip().endswith("</html>")
+    root = lxml_html.document_fromstring(rendered.html)  # whole documents, never cut markup
+    titles = [a.text_content() for a in root.find_class("title-link")]
+    assert rendered.trimmed == 60 - len(titles) > 0
+    assert rendered.data["trimmed"] == rendered.trimmed
+    # every section keeps its first k stories; the rest is one "more on the web" link each
+    caps = [k for k in range(1, 13)
+            if titles == [e.title for s in digest.sections for e in s.entries[:k]]]
+    assert len(caps) == 1
+    more = [a for a in root.iter("a") if re.match(r"\d+ more in ", a.text_content())]
+    assert len(more) == len(digest.sections)
+    assert all(
+        a.get("href").startswith(f"{SITE_URL}/archive/daily/20260105-070000/#s-") for a in more
+    )
+    assert sum(int(a.text_content().split()[0]) for a in more) == rendered.trimmed
+    # the text part matches the mail; the web copy and digest.json keep everything
+    assert rendered.text.count("Read more: ") == len(titles)
+    assert "more in Gardening on the web: https://" in _words(rendered.text)
+    assert rendered.web_html.count('class="title-link"') == 60
+    assert sum(len(s["items"]) for s in rendered.data["sections"]) == 60
+    # without a budget the same digest is bigger: the trim did something
+    one_more = make_config(tmp_path / "o2", budget_kb=1000)
+    assert len(render_digest(digest, one_more).html.encode()) > 40 * 1024
+
+
+def test_tiny_budget_drops_trailing_sections(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "output", budget_kb=12)
+    rendered = render_digest(big_digest(60), config)
+    assert len(rendered.html.encode()) <= 12 * 1024
+    root = lxml_html.document_fromstring(rendered.html)
+    assert len(root.find_class("section-title")) < 5
+    assert re.search(r"\d+ more stories in [A-Z][\w ,]+ on the web", _words(root.text_content()))
+    assert "on the web: https://news.example.org/archive/daily/" in _words(rendered.text)
+    assert rendered.trimmed == 60 - len(root.find_class("title-link"))
+
+
+def test_web_version_replaces_placeholders(sample, config) -> None:
+    web = web_version(sample.html, config)
+    assert "%%" not in web
+    assert f'href="{SITE_URL}/unsubscribe"' in web and f'href="{SITE_URL}/manage"' in web
+    assert "%%" not in sample.web_html and "%%" not in web_version(sample.text, config)
+
+
+def test_write_digest_files_and_archive_index(config) -> None:
+    older = dataclasses.replace(sample_digest(), built_at=BUILT_AT - timedelta(days=1))
+    write_digest(render_digest(older, config), config, "daily", older.built_at)
+    rendered = render_digest(sample_digest(), config)
+    folder = write_digest(rendered, config, "daily", BUILT_AT)
+    out = config.output_dir
+    assert folder == out / "daily" / "20260105-070000"
+    assert (folder / "digest.html").read_text() == rendered.html
+    assert UNSUBSCRIBE_PLACEHOLDER in (folder / "digest.html").read_text()
+    assert (folder / "digest.txt").read_text() == rendered.text
+    assert json.loads((folder / "digest.json").read_text())["built_at"] == BUILT_AT.isoformat()
+    for web in (folder / "index.html", out / "latest.html"):
+        assert "%%" not in web.read_text()
+        assert f"{SITE_URL}/unsubscribe" in web.read_text()
+    index = (out / "index.html").read_text()
+    assert index.index("20260105-070000/index.html") < index.index("20260104-070000/index.html")
+    assert "Rain gauges on every allotment" in index
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_index_reads_the_archive_from_disk_and_skips_broken_records(config) -> None:
+    broken = config.output_dir / "daily" / "20250101-000000"
+    broken.mkdir(parents=True)
+    (broken / "digest.json").write_text("{not json")
+    other = config.output_dir / "weekly" / "20260106-090000"
+    other.mkdir(parents=True)
+    (other / "digest.json").write_text(json.dumps({
+        "built_at": "2026-01-06T09:00:00+00:00",
+        "list": {"name": "weekly", "title": "Weekly roundup"},
+        "sections": [{"label": "Misc", "items": [{"title": "From a removed list"}]}],
+    }))
+    write_digest(render_digest(sample_digest(), config), config, "daily", BUILT_AT)
+    index = (config.output_dir / "index.html").read_text()
+    assert "20250101-000000" not in index
+    assert index.index("Weekly roundup") < index.index("Field Notes Daily")
+    assert "2 digests" in index
+
+
+def test_user_template_overrides_one_file(tmp_path: Path) -> None:
+    user = tmp_path / "mytemplates"
+    user.mkdir()
+    (user / "_footer.html").write_text(
+        '<p class="footer-text">Bye! <a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a></p>'
+    )
+    (user / "digest.txt").write_text('{% extends "default:digest.txt" %}')
+    config = make_config(tmp_path / "output", template_dir=str(user))
+    rendered = render_digest(sample_digest(), config)
+    assert "Bye!" in rendered.html and "Manage your subscription" not in rendered.html
+    assert "Rain gauges on every allotment" in rendered.html  # the rest is the built-in
+    assert "Read more: https://" in rendered.text
+
+
+def test_user_template_extends_a_default_block(tmp_path: Path) -> None:
+    user = tmp_path / "t"
+    user.mkdir()
+    (user / "digest.html").write_text(
+        '{% extends "default:digest.html" %}{% block toc %}<tr><td>'
+        'Custom contents</td></tr>{% endblock %}'
+    )
+    env = make_environment(user)
+    rendered = render_digest(sample_digest(), make_config(tmp_path / "output"), env)
+    assert "Custom contents" in rendered.html and "In this issue" not in rendered.html
+
+
+def test_missing_folder_and_broken_template_name_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="template folder .* not found"):
+        make_environment(tmp_path / "nope")
+    user = tmp_path / "bad"
+    user.mkdir()
+    (user / "digest.txt").write_text("{{ no_such_variable }}")
+    config = make_config(tmp_path / "output", template_dir=str(user))
+    with pytest.raises(ConfigError, match="digest.txt"):
+        render_digest(sample_digest(), config)
