@@ -244,7 +244,7 @@ def make_items(
         feed_url=feed_url,
         feed_link=feed_link,
         link_base=link_base,
-        source=(feed_config.name if feed_config else "") or raw.title or _host(feed_url),
+        source=(feed_config.name if feed_config else "") or short_title(raw.title) or _host(feed_url),
         language=override or _language(raw.language),
         language_override=bool(override),
     )
@@ -254,6 +254,15 @@ def make_items(
         if item is not None and item.key not in items:
             items[item.key] = item
     return list(items.values())
+
+
+_TAGLINE = re.compile(r"\s+[|–—:·-]\s+")
+
+
+def short_title(title: str) -> str:
+    """A feed's name without its tagline: "Site | News, Updates" -> "Site"."""
+    head = _TAGLINE.split(title.strip(), maxsplit=1)[0].strip()
+    return head if len(head) >= 3 else title.strip()
 
 
 @dataclass(frozen=True)

@@ -465,3 +465,12 @@ def test_real_world_corpus_parses_without_exceptions() -> None:
 def test_report_shape() -> None:
     report = IngestReport()
     assert (report.new, report.changed, report.failed, report.feeds) == (0, 0, [], 0)
+
+
+def test_source_name_drops_the_feed_tagline():
+    from newsletter.ingest import short_title
+
+    assert short_title("Defence Talks | Defense News Hub, Military Updates") == "Defence Talks"
+    assert short_title("The Harbour Daily — Top Stories") == "The Harbour Daily"
+    assert short_title("Ars Technica") == "Ars Technica"
+    assert short_title("AB - a two-letter head is kept whole") == "AB - a two-letter head is kept whole"
