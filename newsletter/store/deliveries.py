@@ -1,9 +1,337 @@
-"""Digests, the items they carried, and per-subscriber deliveries."""
+"""Digests, the items they carried, and per-subscriber deliveries.
+
+A delivery row moves pending -> sending -> sent | failed (or pending -> skipped when the
+subscriber left before their turn). 'sending' is written just before the SMTP transaction
+and replaced just after it, each in its own short transaction, so a row found in 'sending'
+by a later run is the one that was in flight when the sender died: it may or may not have
+been delivered. Nothing here holds a transaction across network I/O.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from newsletter.errors import StoreError
+from newsletter.model import Delivery
+from newsletter.store.base import from_iso, to_iso
+
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """What the store remembers about one built digest."""
+
+    id: int
+    list_name: str
+    built_at: datetime
+    sent_at: datetime | None = None
+    path: str = ""  # output folder holding digest.html / digest.txt / digest.json
+    subject: str = ""
+    item_count: int = 0
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery still to send, with what composing its message needs."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    name: str
+    attempts: int
+    bounce_count: int = 0  # the subscriber's, so a success only resets it when needed
+
+
+def _row_to_digest(row: sqlite3.Row) -> DigestRecord:
+    return DigestRecord(
+        id=row["id"],
+        list_name=row["list_name"],
+        built_at=from_iso(row["built_at"]),  # type: ignore[arg-type]
+        sent_at=from_iso(row["sent_at"]),
+        path=row["path"],
+        subject=row["subject"],
+        item_count=row["item_count"],
+    )
+
+
+def _row_to_delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        digest_id=row["digest_id"],
+        subscriber_id=row["subscriber_id"],
+        email=row["email"],
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        message_id=row["message_id"],
+        sent_at=from_iso(row["sent_at"]),
+    )
+
+
+def _check_status(status: str) -> None:
+    if status not in DELIVERY_STATUSES:
+        raise StoreError(
+            f"unknown delivery status {status!r}; use one of: {', '.join(DELIVERY_STATUSES)}"
+        )
 
 
 class DeliveriesMixin:
     db: sqlite3.Connection
+
+    # -- digests -------------------------------------------------------------------------
+    def create_digest(
+        self,
+        list_name: str,
+        built_at: datetime,
+        path: str,
+        subject: str,
+        items: Iterable[tuple[int, str]] = (),
+    ) -> int:
+        """Record a built digest and the (item id, content hash) pairs it carries; its id."""
+        pairs = list(dict(items).items())  # one row per item id
+        with self.transaction():  # type: ignore[attr-defined]
+            cursor = self.db.execute(
+                """INSERT INTO digests (list_name, built_at, path, subject, item_count)
+                   VALUES (:list, :built, :path, :subject, :count)""",
+                {
+                    "list": list_name,
+                    "built": to_iso(built_at),
+                    "path": str(path),
+                    "subject": subject,
+                    "count": len(pairs),
+                },
+            )
+            digest_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+            self.db.executemany(
+                """INSERT INTO digest_items (digest_id, item_id, content_hash)
+                   VALUES (:d, :i, :h)""",
+                [{"d": digest_id, "i": i, "h": h} for i, h in pairs],
+            )
+        return digest_id
+
+    def get_digest(self, digest_id: int) -> DigestRecord | None:
+        """One digest by id, or None."""
+        row = self.db.execute("SELECT * FROM digests WHERE id = :id", {"id": digest_id}).fetchone()
+        return None if row is None else _row_to_digest(row)
+
+    def latest_digest(self, list_name: str) -> DigestRecord | None:
+        """The most recently built digest of a list, or None."""
+        row = self.db.execute(
+            "SELECT * FROM digests WHERE list_name = :list ORDER BY built_at DESC, id DESC LIMIT 1",
+            {"list": list_name},
+        ).fetchone()
+        return None if row is None else _row_to_digest(row)
+
+    def list_digests(
+        self, list_name: str | None = None, limit: int | None = None
+    ) -> list[DigestRecord]:
+        """Digests, newest first (of one list when given)."""
+        sql = "SELECT * FROM digests"
+        params: dict[str, object] = {}
+        if list_name is not None:
+            sql += " WHERE list_name = :list"
+            params["list"] = list_name
+        sql += " ORDER BY built_at DESC, id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_row_to_digest(r) for r in self.db.execute(sql, params)]
+
+    def digest_items(self, digest_id: int) -> list[tuple[int, str]]:
+        """(item id, content hash) pairs a digest carried."""
+        rows = self.db.execute(
+            "SELECT item_id, content_hash FROM digest_items WHERE digest_id = :d ORDER BY item_id",
+            {"d": digest_id},
+        )
+        return [(r["item_id"], r["content_hash"]) for r in rows]
+
+    def last_sent_at(self, list_name: str) -> datetime | None:
+        """When the last fully sent digest of a list finished, or None."""
+        row = self.db.execute(
+            "SELECT MAX(sent_at) FROM digests WHERE list_name = :list", {"list": list_name}
+        ).fetchone()
+        return from_iso(row[0])
+
+    def mark_digest_sent(self, digest_id: int) -> bool:
+        """Stamp sent_at once no delivery is pending; True if it is (now or already) set."""
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.execute(
+                """UPDATE digests SET sent_at = :now
+                   WHERE id = :d AND sent_at IS NULL AND NOT EXISTS
+                     (SELECT 1 FROM deliveries WHERE digest_id = :d AND status = 'pending')""",
+                {"d": digest_id, "now": self.now()},  # type: ignore[attr-defined]
+            )
+        row = self.db.execute(
+            "SELECT sent_at FROM digests WHERE id = :d", {"d": digest_id}
+        ).fetchone()
+        return row is not None and row["sent_at"] is not None
+
+    def pending_digests(self, list_name: str | None = None) -> list[DigestRecord]:
+        """Digests with deliveries still pending (a crashed send to resume), oldest first."""
+        sql = """SELECT * FROM digests d WHERE EXISTS
+                   (SELECT 1 FROM deliveries WHERE digest_id = d.id AND status = 'pending')"""
+        params: dict[str, object] = {}
+        if list_name is not None:
+            sql += " AND d.list_name = :list"
+            params["list"] = list_name
+        sql += " ORDER BY d.built_at, d.id"
+        return [_row_to_digest(r) for r in self.db.execute(sql, params)]
+
+    # -- deliveries ----------------------------------------------------------------------
+    def create_deliveries(self, digest_id: int) -> int:
+        """Write one pending row per confirmed subscriber of the digest's list, once.
+
+        A digest that already has rows keeps exactly those: a rerun resumes the audience
+        the first run fixed, it never widens it. Returns the number of rows written.
+        """
+        with self.transaction():  # type: ignore[attr-defined]
+            if self.db.execute(
+                "SELECT 1 FROM deliveries WHERE digest_id = :d LIMIT 1", {"d": digest_id}
+            ).fetchone():
+                return 0
+            cursor = self.db.execute(
+                """INSERT OR IGNORE INTO deliveries (digest_id, subscriber_id, email, updated_at)
+                   SELECT d.id, s.id, s.email, :now FROM digests d
+                   JOIN subscribers s ON s.list_name = d.list_name AND s.status = 'confirmed'
+                   WHERE d.id = :d ORDER BY s.id""",
+                {"d": digest_id, "now": self.now()},  # type: ignore[attr-defined]
+            )
+        return cursor.rowcount
+
+    def deliveries(
+        self,
+        digest_id: int | None = None,
+        status: str | None = None,
+        list_name: str | None = None,
+    ) -> list[Delivery]:
+        """Delivery rows of a digest (or of every digest, optionally of one list), by id."""
+        where = ["1 = 1"]
+        params: dict[str, object] = {}
+        if digest_id is not None:
+            where.append("dl.digest_id = :d")
+            params["d"] = digest_id
+        if status is not None:
+            _check_status(status)
+            where.append("dl.status = :status")
+            params["status"] = status
+        if list_name is not None:
+            where.append("dg.list_name = :list")
+            params["list"] = list_name
+        rows = self.db.execute(
+            f"""SELECT dl.* FROM deliveries dl JOIN digests dg ON dg.id = dl.digest_id
+                WHERE {" AND ".join(where)} ORDER BY dl.id""",
+            params,
+        )
+        return [_row_to_delivery(r) for r in rows]
+
+    def delivery_counts(self, digest_id: int) -> dict[str, int]:
+        """status -> number of rows for one digest (every status present)."""
+        counts = dict.fromkeys(DELIVERY_STATUSES, 0)
+        for row in self.db.execute(
+            "SELECT status, COUNT(*) AS n FROM deliveries WHERE digest_id = :d GROUP BY status",
+            {"d": digest_id},
+        ):
+            counts[row["status"]] = row["n"]
+        return counts
+
+    def pending_deliveries(self, digest_id: int) -> list[PendingDelivery]:
+        """Rows still to send, in id order, with the subscriber's current name."""
+        rows = self.db.execute(
+            """SELECT dl.id, dl.subscriber_id, dl.email, dl.attempts, s.name, s.bounce_count
+               FROM deliveries dl JOIN subscribers s ON s.id = dl.subscriber_id
+               WHERE dl.digest_id = :d AND dl.status = 'pending' ORDER BY dl.id""",
+            {"d": digest_id},
+        )
+        return [
+            PendingDelivery(
+                r["id"], r["subscriber_id"], r["email"], r["name"], r["attempts"], r["bounce_count"]
+            )
+            for r in rows
+        ]
+
+    def claim_delivery(self, delivery_id: int) -> str:
+        """Move a pending row to 'sending' right before its SMTP transaction.
+
+        Returns "claimed"; or the subscriber's status when they are no longer confirmed (the
+        row becomes 'skipped'); or "taken" when the row is not pending any more.
+        """
+        params = {"id": delivery_id, "now": self.now()}  # type: ignore[attr-defined]
+        with self.transaction():  # type: ignore[attr-defined]
+            # the subscriber check and the claim are one statement: an unsubscribe that
+            # commits before it is honoured, one that commits after it lands too late
+            cursor = self.db.execute(
+                """UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
+                     updated_at = :now
+                   WHERE id = :id AND status = 'pending' AND EXISTS
+                     (SELECT 1 FROM subscribers s WHERE s.id = deliveries.subscriber_id
+                        AND s.status = 'confirmed')""",
+                params,
+            )
+            if cursor.rowcount == 1:
+                return "claimed"
+            row = self.db.execute(
+                """SELECT dl.status, s.status AS subscriber_status FROM deliveries dl
+                   JOIN subscribers s ON s.id = dl.subscriber_id WHERE dl.id = :id""",
+                params,
+            ).fetchone()
+            if row is None or row["status"] != "pending":
+                return "taken"
+            params["why"] = row["subscriber_status"]
+            self.db.execute(
+                """UPDATE deliveries SET status = 'skipped', last_error = :why, updated_at = :now
+                   WHERE id = :id""",
+                params,
+            )
+            return str(row["subscriber_status"])
+
+    def mark_sent(self, delivery_id: int, message_id: str, reset_bounces: bool = True) -> None:
+        """The server accepted the message: 'sending' -> 'sent'; the bounce count restarts
+        (the caller may pass reset_bounces=False when it knows the count is 0)."""
+        params = {"id": delivery_id, "mid": message_id, "now": self.now()}  # type: ignore[attr-defined]
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.execute(
+                """UPDATE deliveries SET status = 'sent', message_id = :mid, last_error = '',
+                     sent_at = :now, updated_at = :now WHERE id = :id""",
+                params,
+            )
+            if reset_bounces:
+                # bounces count only when consecutive: a delivered message wipes the slate
+                self.db.execute(
+                    """UPDATE subscribers SET bounce_count = 0 WHERE bounce_count > 0
+                       AND id = (SELECT subscriber_id FROM deliveries WHERE id = :id)""",
+                    params,
+                )
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        """The message will not be delivered (permanent failure or retries exhausted)."""
+        self._set_delivery(delivery_id, "failed", error)
+
+    def release_delivery(self, delivery_id: int, error: str) -> None:
+        """A temporary failure: back to 'pending' so a retry (or a rerun) sends it."""
+        self._set_delivery(delivery_id, "pending", error)
+
+    def reset_deliveries(self, digest_id: int, status: str) -> int:
+        """Put every row of one status back to 'pending' (the operator's choice to resend
+        'sending' rows after a crash, or to retry 'failed' ones); the number reset."""
+        _check_status(status)
+        with self.transaction():  # type: ignore[attr-defined]
+            cursor = self.db.execute(
+                """UPDATE deliveries SET status = 'pending', updated_at = :now
+                   WHERE digest_id = :d AND status = :status""",
+                {"d": digest_id, "status": status, "now": self.now()},  # type: ignore[attr-defined]
+            )
+            if cursor.rowcount:
+                # a digest that gets pending rows again is not finished
+                self.db.execute("UPDATE digests SET sent_at = NULL WHERE id = :d", {"d": digest_id})
+        return cursor.rowcount
+
+    def _set_delivery(self, delivery_id: int, status: str, error: str) -> None:
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.execute(
+                """UPDATE deliveries SET status = :status, last_error = :error, updated_at = :now
+                   WHERE id = :id""",
+                {"id": delivery_id, "status": status, "error": error[:500], "now": self.now()},  # type: ignore[attr-defined]
+            )

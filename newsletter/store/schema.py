@@ -105,4 +105,35 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX deliveries_status ON deliveries(digest_id, status);
         """,
     ),
+    (
+        20,
+        """
+        -- Deliveries gain the status 'skipped': the subscriber left (unsubscribed, bounced)
+        -- between the rows being written and their turn to be sent. SQLite cannot alter a
+        -- CHECK constraint, so the table is rebuilt with the same columns.
+        CREATE TABLE deliveries_new (
+            id INTEGER PRIMARY KEY,
+            digest_id INTEGER NOT NULL REFERENCES digests(id),
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+            email TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            updated_at TEXT,
+            sent_at TEXT,
+            UNIQUE (digest_id, subscriber_id)
+        );
+        INSERT INTO deliveries_new (id, digest_id, subscriber_id, email, status, attempts,
+                                    last_error, message_id, updated_at, sent_at)
+            SELECT id, digest_id, subscriber_id, email, status, attempts, last_error,
+                   message_id, updated_at, sent_at FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_new RENAME TO deliveries;
+        CREATE INDEX deliveries_status ON deliveries(digest_id, status);
+        -- removing a subscriber checks and deletes their deliveries: keep that a lookup
+        CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
+        """,
+    ),
 ]

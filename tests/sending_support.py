@@ -1,0 +1,88 @@
+"""Fixtures shared by the sending tests: a config, a rendered digest on disk, subscribers.
+
+The digest files are written here (small HTML and text with the personalization
+placeholders), so these tests do not depend on the renderer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from newsletter.config import Config, config_from_dict
+from newsletter.store import Store
+
+SECRET = "test-secret-key-0123456789abcdefghij"
+SITE_URL = "https://news.example.org"
+
+DIGEST_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Digest</title></head>
+<body>
+<p>Hello %%RECIPIENT%%, here is what is new. Caf\u00e9 \u2014 na\u00efve \u2603.</p>
+<p><a href="https://example.org/story?a=1&amp;b=2">A story with a long title that goes on
+and on so that quoted-printable has to wrap this line at least once or twice</a></p>
+.a line starting with a dot
+<p style="color:#333">=?UTF-8?Q?not_a_header?= stays as text</p>
+<p><a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a> \u00b7 <a href="%%MANAGE_URL%%">Preferences</a></p>
+</body></html>
+"""
+
+DIGEST_TEXT = """Hello %%RECIPIENT%%, here is what is new. Caf\u00e9 \u2014 na\u00efve \u2603.
+
+A story with a long title: https://example.org/story?a=1&b=2
+.a line starting with a dot
+
+Unsubscribe: %%UNSUBSCRIBE_URL%%
+Preferences: %%MANAGE_URL%%
+"""
+
+
+def make_config(base: Path, smtp: Any = None, **list_overrides: Any) -> Config:
+    """A config for list "daily" on news.example.org with a secret key."""
+    data = {
+        "site": {"name": "Example News", "url": SITE_URL},
+        "list": {
+            "name": "daily",
+            "from": "Example News <digest@news.example.org>",
+            **list_overrides,
+        },
+    }
+    config = config_from_dict(data, base_dir=base, env={"NEWSLETTER_SECRET_KEY": SECRET})
+    if smtp is not None:
+        config = dataclasses.replace(config, smtp=smtp)
+    return config
+
+
+def write_digest(folder: Path, html: str = DIGEST_HTML, text: str = DIGEST_TEXT) -> Path:
+    """digest.html and digest.txt in `folder` (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "digest.html").write_text(html, encoding="utf-8")
+    (folder / "digest.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def make_digest(
+    store: Store,
+    base: Path,
+    subject: str = "Example News: Big story and 4 more (5 Jan 2026)",
+    name: str = "2026-01-05T0700",
+    html: str = DIGEST_HTML,
+    text: str = DIGEST_TEXT,
+) -> int:
+    """A rendered digest folder under base/output/daily/<name> and its store row."""
+    folder = write_digest(base / "output" / "daily" / name, html, text)
+    return store.create_digest(
+        "daily", datetime(2026, 1, 5, 7, tzinfo=UTC), str(folder), subject, []
+    )
+
+
+def add_people(
+    store: Store, count: int, status: str = "confirmed", prefix: str = "reader"
+) -> list[int]:
+    """`count` subscribers prefix<i>@example.com with names, all of one status; their ids."""
+    return [
+        store.add_subscriber("daily", f"{prefix}{i}@example.com", f"Reader {i}", status, "test").id
+        for i in range(count)
+    ]
