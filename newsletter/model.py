@@ -119,7 +119,7 @@ class Delivery:
     digest_id: int
     subscriber_id: int
     email: str
-    status: str = "pending"  # pending | sending | sent | failed
+    status: str = "pending"  # pending | sending | sent | failed | skipped (reason in last_error)
     attempts: int = 0
     last_error: str = ""
     message_id: str = ""

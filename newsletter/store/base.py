@@ -65,13 +65,14 @@ class StoreBase:
 
     def _migrate(self) -> None:
         current = self.schema_version
-        latest = MIGRATIONS[-1][0]
+        migrations = sorted(MIGRATIONS)
+        latest = migrations[-1][0]
         if current > latest:
             raise StoreError(
                 f"the store {self.path} has schema version {current}, newer than this "
                 f"program's {latest}; upgrade newsletter"
             )
-        for version, sql in MIGRATIONS:
+        for version, sql in migrations:
             if version <= current:
                 continue
             with self.transaction():

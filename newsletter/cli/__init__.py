@@ -1,0 +1,121 @@
+"""The `newsletter` command line: thin click commands over the library.
+
+Commands live in sibling modules (build, mailing, serving, running) and register on `cli`.
+
+Exit codes: 0 success, 1 the work could not be done (e.g. no digest), 2 usage or config
+errors. `newsletter run` adds its own codes (see its --help and the README).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from newsletter import __version__
+from newsletter.config import INIT_TEMPLATE, Config, load_config, with_feeds
+from newsletter.errors import ConfigError, NewsletterError
+from newsletter.store import Store
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Library errors become one clear line on stderr and an exit code."""
+    try:
+        yield
+    except ConfigError as e:
+        raise UsageError(str(e)) from e
+    except NewsletterError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _load_any(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
+    """The config from -c, else ./newsletter.toml, else the built-in sample."""
+    path = ctx.obj.get("config")
+    if path is None and Path("newsletter.toml").is_file():
+        path = "newsletter.toml"
+    with errors_to_exit():
+        config = load_config(path, env=os.environ)
+        if feeds:
+            config = with_feeds(config, feeds)
+    return config
+
+
+def _load(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
+    """Like `_load_any`, for commands that fetch: at least one feed is required."""
+    config = _load_any(ctx, feeds)
+    if not config.feeds:
+        raise UsageError("no feeds configured: add [[feeds]] to the config or pass --feed URL")
+    return config
+
+
+def _open_store(config: Config) -> Store:
+    with errors_to_exit():
+        return Store(config.store_path)
+
+
+@contextmanager
+def _progress(label: str, length: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal, nothing otherwise (logs say what happens)."""
+    if sys.stderr.isatty() and length > 1:
+        with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+            yield bar.update
+    else:
+        yield lambda n: None
+
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Path to newsletter.toml (default: ./newsletter.toml if present, else the bundled sample).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsletter")
+@config_option
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
+    """Turn RSS/Atom feeds into summarized, themed email digests.
+
+    \b
+    Example:
+      newsletter build                      # the bundled sample feeds -> output/latest.html
+      newsletter init && newsletter build   # your own feeds, from newsletter.toml
+    """
+    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config_path
+    ctx.obj["verbose"] = verbose
+    ctx.obj["quiet"] = quiet
+
+
+def _config_after_group(ctx: click.Context, config_path: str | None) -> None:
+    """`-c` is accepted before or after the command name."""
+    if config_path:
+        ctx.obj["config"] = config_path
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from newsletter.cli import build, mailing, serving, running  # noqa: F401  (registers commands)
+
+    cli(prog_name="newsletter")
