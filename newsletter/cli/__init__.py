@@ -116,6 +116,8 @@ def _config_after_group(ctx: click.Context, config_path: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from newsletter.cli import build, mailing, serving, running  # noqa: F401  (registers commands)
-
     cli(prog_name="newsletter")
+
+
+# the command modules register themselves on `cli`; imported last because they import it
+from newsletter.cli import build, mailing, running, serving  # noqa: E402,F401

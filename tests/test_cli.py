@@ -1,0 +1,154 @@
+"""The command line, driven through click's runner and, once, as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+from newsletter.config import BUNDLED_SEEDS
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWSLETTER_SECRET_KEY", raising=False)
+    return CliRunner()
+
+
+def test_build_sample_digest(runner, tmp_path):
+    result = runner.invoke(cli, ["build"])
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    m = re.match(r"(\d+) items from (\d+) feeds in (\d+) sections -> (\S+)/digest\.html$", line)
+    assert m, line
+    assert int(m[2]) == len(list(BUNDLED_SEEDS.glob("*.xml")))
+    assert int(m[3]) >= 4
+    folder = tmp_path / m[4]
+    data = json.loads((folder / "digest.json").read_text(encoding="utf-8"))
+    items = [i for s in data["sections"] for i in s["items"]]
+    assert len(items) == int(m[1])
+    assert all(i["summary"] and i["title"] and i["link"] for i in items)
+    seed = [i for i in items if "Ceasefire" in i["title"]]
+    assert len(seed) == 1
+    assert "Subscribe to get the latest posts" not in seed[0]["summary"]
+    assert "Discover more from" not in seed[0]["summary"]
+    assert (tmp_path / "output" / "latest.html").is_file()
+    assert (tmp_path / "output" / "index.html").is_file()
+    assert "%%UNSUBSCRIBE_URL%%" in (folder / "digest.html").read_text(encoding="utf-8")
+    assert "%%UNSUBSCRIBE_URL%%" not in (tmp_path / "output" / "latest.html").read_text(encoding="utf-8")
+
+
+def test_second_build_summarizes_nothing_new(runner, tmp_path):
+    from newsletter.config import default_config
+    from newsletter.digest import build as build_digest
+    from newsletter.store import Store
+
+    config = default_config(tmp_path)
+    store = Store(config.store_path)
+    _, first = build_digest(config, store)
+    _, second = build_digest(config, store)
+    assert first.plan.summarized > 0
+    assert second.plan.summarized == 0
+    assert second.plan.cached == first.plan.summarized + first.plan.cached
+
+
+def test_build_reports_a_broken_feed_and_still_builds(runner, tmp_path):
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<html><body>not a feed</body></html>", encoding="utf-8")
+    good = next(BUNDLED_SEEDS.glob("*.xml"))
+    result = runner.invoke(cli, ["build", "--feed", str(good), "--feed", str(broken)])
+    assert result.exit_code == 0, result.output
+    assert "1 failed: " in result.output
+    assert str(broken) in result.output
+
+
+def test_build_with_only_broken_feeds_exits_1(runner, tmp_path):
+    broken = tmp_path / "empty.xml"
+    broken.write_text("", encoding="utf-8")
+    result = runner.invoke(cli, ["build", "--feed", str(broken)])
+    assert result.exit_code == 1
+    assert "no digest" in result.output
+
+
+def test_config_errors_exit_2_and_name_the_key(runner, tmp_path):
+    (tmp_path / "bad.toml").write_text("[fetch]\nconcurency = 3\n", encoding="utf-8")
+    result = runner.invoke(cli, ["build", "-c", "bad.toml"])
+    assert result.exit_code == 2
+    assert "fetch.concurency" in result.output
+    result = runner.invoke(cli, ["build", "-c", "missing.toml"])
+    assert result.exit_code == 2
+    assert "newsletter init" in result.output
+    (tmp_path / "type.toml").write_text('[summary]\nmax_words = "fifty"\n', encoding="utf-8")
+    result = runner.invoke(cli, ["build", "-c", "type.toml"])
+    assert result.exit_code == 2
+    assert "summary.max_words must be an integer" in result.output
+
+
+def test_init_writes_a_loadable_config_and_refuses_to_overwrite(runner, tmp_path):
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    assert (tmp_path / "newsletter.toml").is_file()
+    again = runner.invoke(cli, ["init"])
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_subscribers_commands(runner, tmp_path):
+    assert runner.invoke(cli, ["subscribers", "add", "Ada@Example.org", "--status", "confirmed"]).exit_code == 0
+    bad = runner.invoke(cli, ["subscribers", "add", "not-an-address"])
+    assert bad.exit_code == 1 and "not a valid email" in bad.output
+    csv_in = tmp_path / "in.csv"
+    csv_in.write_text("email,name,status\nb@example.org,B,\nc@example.org,C,pending\nnope,N,\n", encoding="utf-8")
+    imported = runner.invoke(cli, ["subscribers", "import", str(csv_in), "--status", "confirmed"])
+    assert imported.exit_code == 0
+    assert "added 2" in imported.output and "nope" in imported.output
+    count = runner.invoke(cli, ["subscribers", "count"])
+    assert "3 subscribers: 1 pending, 2 confirmed" in count.output
+    exported = runner.invoke(cli, ["subscribers", "export"])
+    assert exported.output.splitlines()[0].startswith("email,name")
+    assert "ada@example.org" in exported.output
+    assert runner.invoke(cli, ["subscribers", "remove", "c@example.org"]).exit_code == 0
+    assert "c@example.org" not in runner.invoke(cli, ["subscribers", "list"]).output
+
+
+def test_send_without_secret_names_the_variable(runner):
+    assert runner.invoke(cli, ["build"]).exit_code == 0
+    result = runner.invoke(cli, ["send"])
+    assert result.exit_code == 2
+    assert "NEWSLETTER_SECRET_KEY" in result.output
+
+
+def _commands(group: click.Group, prefix: str = ""):
+    for name, command in sorted(group.commands.items()):
+        yield prefix + name, command
+        if isinstance(command, click.Group):
+            yield from _commands(command, prefix + name + " ")
+
+
+def test_every_command_is_documented_with_an_example():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, command in _commands(cli):
+        assert command.help and "Example" in command.help, f"`{name}` --help has no example"
+        top = name.split()[0]
+        assert f"newsletter {top}" in readme, f"README does not mention `newsletter {top}`"
+
+
+def test_python_m_newsletter_runs_in_a_fresh_folder(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "build" in result.stdout and "subscribers" in result.stdout
