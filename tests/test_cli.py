@@ -152,3 +152,23 @@ def test_python_m_newsletter_runs_in_a_fresh_folder(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "build" in result.stdout and "subscribers" in result.stdout
+
+
+REAL_WORLD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "feeds_real_world" / "files"
+
+
+@pytest.mark.skipif(not REAL_WORLD.is_dir(), reason="needs ../shared/datasets beside the repo")
+def test_every_real_world_feed_builds_without_a_traceback(runner):
+    files = sorted(p for p in REAL_WORLD.rglob("*") if p.is_file())
+    assert len(files) > 200
+    args = ["build", "--max-items", "80"]
+    for path in files:
+        args += ["--feed", str(path)]
+    result = runner.invoke(cli, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    line = result.output.strip().splitlines()[-1]
+    m = re.match(rf"(\d+) items from {len(files)} feeds \((\d+) failed: ", line)
+    assert m, line
+    assert int(m[1]) == 80
