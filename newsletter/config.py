@@ -415,7 +415,7 @@ connect_timeout = 5
 max_bytes = 10000000
 
 [summary]
-algorithm = "newsletter"                  # newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl
+algorithm = "newsletter"                  # newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
 max_words = 50
 sentences = 0                             # > 0: a fixed number of sentences instead
 

@@ -84,7 +84,9 @@ def summaries_for(
     for start in range(0, len(todo), chunk):
         part = todo[start : start + chunk]
         workers = min(os.cpu_count() or 1, 4) if len(part) >= 200 else 1
-        fresh = summarize_many(part, config.summary, workers=workers)
+        fresh = summarize_many(
+            part, config.summary, workers=workers, default_language=config.site.language
+        )
         store.put_summaries(fresh, key)
         found.update(fresh)
         if progress:

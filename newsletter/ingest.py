@@ -31,7 +31,7 @@ from newsletter.sanitize import (
 )
 from newsletter.store import Store
 from newsletter.store.items import FeedState
-from newsletter.text import html_to_text
+from newsletter.text import html_to_text, strip_boilerplate
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +281,9 @@ def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
     content_base = absolute_url(entry.body_base, ctx.link_base, HTTP) or link or ctx.feed_link
     body = entry.body if entry.body_is_html else text_to_html(entry.body)
     html = sanitize_html(body, content_base)
-    text = _cap_text(html_to_text(html))
+    language = ctx.language if ctx.language_override else _language(entry.language) or ctx.language
+    # site chrome ("Subscribe to get…", "The post … appeared first on …") is not article text
+    text = _cap_text(strip_boilerplate(html_to_text(html), language or "en"))
     title = _cap(entry.title, MAX_TITLE_CHARS)
     if not (title or text or link or entry.id):
         return None
@@ -295,7 +297,6 @@ def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
         key = "sha256:" + content_hash
     images = (absolute_url(u, content_base, IMAGE_SCHEMES) for u in entry.images)
     image = next((u for u in images if u.startswith("https://")), "") or first_image(html)
-    language = ctx.language if ctx.language_override else _language(entry.language) or ctx.language
     return Item(
         key=key,
         feed_url=ctx.feed_url,
