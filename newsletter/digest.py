@@ -111,7 +111,9 @@ def plan_digest(
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:
         entries = _newest(entries, limit)
-    vocabulary = [i.text for i in store.items(limit=VOCABULARY_SIZE)] if entries else []
+    vocabulary = (
+        [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else []
+    )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
     digest = Digest(
         list_name=lst.name,
