@@ -118,6 +118,7 @@ class WebConfig:
     confirm_max_age_days: int = 7
     subscribe_per_ip_per_hour: int = 10
     subscribe_per_address_per_hour: int = 3
+    trusted_proxies: int = 0  # proxies in front of `serve` whose X-Forwarded-For is trusted
 
 
 @dataclass(frozen=True)
@@ -437,6 +438,12 @@ security = "starttls"                     # "starttls" | "tls" | "none" (loopbac
 username = "digest"
 connections = 2
 rate = 0                                  # messages per second; 0 = no limit
+
+[web]
+confirm_max_age_days = 7                  # confirmation links expire
+subscribe_per_ip_per_hour = 10
+subscribe_per_address_per_hour = 3
+trusted_proxies = 0                       # behind a reverse proxy: how many proxies to trust
 
 # [dkim]
 # selector = "mail"

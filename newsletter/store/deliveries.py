@@ -227,6 +227,13 @@ class DeliveriesMixin:
         )
         return [_row_to_delivery(r) for r in rows]
 
+    def subscriber_deliveries(self, subscriber_id: int) -> list[Delivery]:
+        """Every delivery row of one subscriber, oldest first (their data export)."""
+        rows = self.db.execute(
+            "SELECT * FROM deliveries WHERE subscriber_id = :s ORDER BY id", {"s": subscriber_id}
+        )
+        return [_row_to_delivery(r) for r in rows]
+
     def delivery_counts(self, digest_id: int) -> dict[str, int]:
         """status -> number of rows for one digest (every status present)."""
         counts = dict.fromkeys(DELIVERY_STATUSES, 0)
