@@ -314,3 +314,49 @@ def _parse_spam_report(out: str, err: str) -> tuple[float, list[tuple[str, float
     ]
     report = out[out.find("Content analysis details"):] if "Content analysis" in out else out
     return float(status.group(1)), rules, report
+
+
+def sent_message(config: Config, folder: Path, built_at: datetime, list_name: str) -> bytes:
+    """The digest in `folder` as the product really sends it: a confirmed subscriber, the
+    digest recorded in a store, and `newsletter send --dry-run` writing the .eml."""
+    from dataclasses import replace
+
+    from newsletter import deliver, subscribers
+    from newsletter.store import Store
+
+    config = replace(config, secret_key="inbox-check-secret")
+    store = Store(config.store_path)
+    try:
+        subscribers.add(store, list_name, "reader@example.com", name="Reader", status="confirmed")
+        store.create_digest(list_name, built_at, str(folder), subject="")
+        (report,) = deliver.send(config, store, list_name, dry_run=True)
+        assert report.written == 1, report.summary_line()
+    finally:
+        store.close()
+    (eml,) = sorted((folder / "dry-run").glob("*.eml"))
+    return eml.read_bytes()
+
+
+def sample_build(output_dir: Path) -> tuple[Config, Path, datetime]:
+    """The bundled sample digest, built from seeds/ exactly as `newsletter build` does."""
+    from newsletter.config import default_config
+    from newsletter.digest import build
+    from newsletter.store import Store
+
+    config = default_config(output_dir.parent)
+    store = Store(config.store_path)
+    try:
+        _, result = build(config, store)
+    finally:
+        store.close()
+    assert result is not None and result.folder is not None
+    return config, result.folder, result.plan.digest.built_at
+
+
+def html_part(raw: bytes) -> str:
+    """The decoded text/html part of a message."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    message = message_from_bytes(raw, policy=default)
+    return message.get_body(preferencelist=("html",)).get_content()

@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from inbox_support import (
     REPO,
+    html_part,
+    sample_build,
+    sent_message,
     REPORTS,
     SCREENSHOTS,
     TOOLS,
     big_digest,
-    build_message,
     make_config,
-    personalize,
     require_node_tools,
     require_tool,
-    sample_digest,
     spamassassin,
 )
 from lxml import html as lxml_html
@@ -33,7 +33,7 @@ from lxml import html as lxml_html
 from newsletter.render import render_digest, write_digest
 
 SPAM_LIMIT = 1.0
-DIGESTS = {"sample": sample_digest, "sixty": big_digest}
+DIGESTS = ("sample", "sixty")
 BROWSER_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
@@ -51,15 +51,26 @@ def _write(path: Path, data: bytes) -> None:
 @pytest.fixture(scope="module")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each digest as sent (<name>.html, <name>.eml), its web copy and the archive index,
-    written to output/inbox/ so a human can open what the tools checked."""
+    written to output/inbox/ so a human can open what the tools checked.
+
+    "sample" is the bundled seeds/ digest built by the real pipeline; "sixty" a generated
+    60-story digest. Both messages come from `newsletter send --dry-run` (the real mail.py).
+    """
     out: dict[str, Path] = {}
-    for name, make in DIGESTS.items():
-        config = make_config(tmp_path_factory.mktemp(name) / "output")
-        rendered = render_digest(make(), config)
-        folder = write_digest(rendered, config, "daily", rendered.built_at)
+    for name in DIGESTS:
+        root = tmp_path_factory.mktemp(name)
+        if name == "sample":
+            config, folder, built_at = sample_build(root / "output")
+            list_name = config.list().name
+        else:
+            config = make_config(root / "output")
+            rendered = render_digest(big_digest(), config)
+            built_at, list_name = rendered.built_at, "daily"
+            folder = write_digest(rendered, config, list_name, built_at)
+        raw = sent_message(config, folder, built_at, list_name)
         files = {
-            f"{name}.html": personalize(rendered.html, "reader@example.com").encode(),
-            f"{name}.eml": build_message(rendered).as_bytes(),
+            f"{name}.html": html_part(raw).encode(),
+            f"{name}.eml": raw,
             f"{name}-web.html": (folder / "index.html").read_bytes(),
             f"{name}-archive.html": (config.output_dir / "index.html").read_bytes(),
         }
@@ -249,3 +260,19 @@ def test_screenshot_fits_and_follows_the_colour_scheme(
     else:
         assert card == "rgb(255, 255, 255)" and summary == "rgb(31, 41, 55)"
     assert shot.stat().st_size > 10_000
+
+
+# --- structural lint of the real messages --------------------------------------------------
+
+@pytest.mark.inbox
+@pytest.mark.parametrize("name", list(DIGESTS))
+def test_sent_message_passes_the_structural_lint(artefacts, name: str) -> None:
+    from newsletter.emailcheck import check_message, errors
+
+    raw = artefacts[f"{name}.eml"].read_bytes()
+    problems = check_message(raw)
+    print(f"{name}: {len(raw):,} bytes, html {artefacts[f'{name}.html'].stat().st_size:,} bytes")
+    for problem in problems:
+        print(f"  {problem.level} {problem.code}: {problem.message}")
+    assert errors(problems) == []
+    assert artefacts[f"{name}.html"].stat().st_size < 90 * 1024
