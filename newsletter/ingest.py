@@ -31,7 +31,7 @@ from newsletter.sanitize import (
 )
 from newsletter.store import Store
 from newsletter.store.items import FeedState
-from newsletter.text import html_to_text, strip_boilerplate
+from newsletter.text import html_to_text, strip_chrome
 
 logger = logging.getLogger(__name__)
 
@@ -282,8 +282,9 @@ def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
     body = entry.body if entry.body_is_html else text_to_html(entry.body)
     html = sanitize_html(body, content_base)
     language = ctx.language if ctx.language_override else _language(entry.language) or ctx.language
-    # site chrome ("Subscribe to get…", "The post … appeared first on …") is not article text
-    text = _cap_text(strip_boilerplate(html_to_text(html), language or "en"))
+    # site chrome ("Subscribe to get…", "The post … appeared first on …") is not article
+    # text; sentence-level cleanup is left to the summarizer, which sees far fewer items
+    text = _cap_text(strip_chrome(html_to_text(html)))
     title = _cap(entry.title, MAX_TITLE_CHARS)
     if not (title or text or link or entry.id):
         return None

@@ -396,6 +396,12 @@ _TAIL_CHROME = re.compile(
     r"|Click to share on\b|Related posts?:)"
     r"[^\n]{0,400}$"
 )
+# Literal phrases one of which every _TAIL_CHROME match contains.
+_TAIL_HINTS = (
+    "The post", "Continue reading", "Read more", "Read the rest of this", "Read full",
+    "Keep reading", "Discover more from", "Subscribe to get the latest posts", "Share this:",
+    "Like this:", "Click to share on", "Related post",
+)
 # Link-aggregator buttons ("[link] [275 comments]").
 _BRACKET_CHROME = re.compile(r"\s*\[(?:link|comments?|\d+ comments?|permalink|source)\]", re.I)
 _INLINE_CREDIT = re.compile(
@@ -416,6 +422,22 @@ def strip_boilerplate(text: str, language: str = "en") -> str:
     """
     kept = [" ".join(s) for s in clean_paragraphs(text, language)]
     return "\n\n".join(p for p in kept if p)
+
+
+def strip_chrome(text: str) -> str:
+    """A cheap, paragraph-level `strip_boilerplate` for ingest: drops chrome paragraphs and
+    chrome glued to a paragraph's end, without splitting sentences. Never empties a text."""
+    kept = []
+    for paragraph in paragraphs(text):
+        if any(hint in paragraph for hint in _TAIL_HINTS):  # literal test: cheaper than the regex
+            paragraph = _TAIL_CHROME.sub("", paragraph)
+        if "[" in paragraph:
+            paragraph = _BRACKET_CHROME.sub("", paragraph)
+        paragraph = paragraph.strip()
+        # chrome lines are short; a long paragraph is article text
+        if paragraph and (len(paragraph) > 500 or not is_boilerplate(paragraph)):
+            kept.append(paragraph)
+    return "\n\n".join(kept) if kept else text
 
 
 def clean_paragraphs(text: str, language: str = "en") -> list[list[str]]:

@@ -262,3 +262,20 @@ def test_clean_paragraphs_returns_sentences_per_paragraph() -> None:
         ["The harbour board approved a new ferry route on Tuesday.", "Crossings start in May."],
         ["It was late."],
     ]
+
+
+def test_strip_chrome_drops_chrome_paragraphs_and_tails_only():
+    from newsletter.text import strip_chrome
+
+    text = (
+        "The harbour board approved the plan on Monday.\n\n"
+        "Work starts in spring. Continue reading →\n\n"
+        "Share this:\n\n"
+        "Discover more from Harbour Notes\n\n"
+        "Subscribe to get the latest posts sent to your email."
+    )
+    assert strip_chrome(text) == (
+        "The harbour board approved the plan on Monday.\n\nWork starts in spring."
+    )
+    only_chrome = "Share this:"
+    assert strip_chrome(only_chrome) == only_chrome  # never empties a text
