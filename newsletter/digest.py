@@ -5,19 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from newsletter.config import Config
-from newsletter.dedupe import merge_duplicates
 from newsletter.ingest import IngestReport, ingest
 from newsletter.model import Digest, Entry, Item
 from newsletter.render import render_digest, write_digest
 from newsletter.store import Store
 from newsletter.store.base import utcnow
-from newsletter.summarize import settings_key, summarize_many
-from newsletter.themes import group_sections
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +36,10 @@ class DigestPlan:
 class BuildResult:
     """A built and written digest."""
 
-    plan: DigestPlan
+    plan: DigestPlan | None  # None when an up-to-date digest was reused
     folder: Path | None = None
     digest_id: int | None = None
-    extra: dict = field(default_factory=dict)
+    reused: bool = False
 
 
 def select_items(
@@ -75,6 +72,8 @@ def summaries_for(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, str], int]:
     """Summaries by content hash, from the cache or computed now; returns (summaries, computed)."""
+    from newsletter.summarize import settings_key, summarize_many  # sumy+nltk: ~1 s to import
+
     key = settings_key(config.summary)
     found = store.cached_summaries((i.content_hash for i in items), key)
     missing = {i.content_hash: i for i in items if i.content_hash not in found}
@@ -104,6 +103,10 @@ def plan_digest(
     failed: Sequence[tuple[str, str]] = (),
 ) -> DigestPlan:
     """Select, summarize, merge and group: the digest's data, nothing rendered yet."""
+    # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
+    from newsletter.dedupe import merge_duplicates
+    from newsletter.themes import group_sections
+
     lst = config.list(list_name)
     items = select_items(config, store, lst.name, since, max_items)
     summaries, computed = summaries_for(items, config, store, progress)
@@ -119,7 +122,7 @@ def plan_digest(
         list_name=lst.name,
         site_name=config.site.name,
         site_url=config.site.url,
-        built_at=store.clock(),
+        built_at=_unique_build_time(store, lst.name),
         sections=tuple(sections),
         feeds_total=len(config.feeds_for(lst.name)),
         feeds_failed=tuple(failed),
@@ -130,6 +133,16 @@ def plan_digest(
         summarized=computed,
         cached=len(items) - computed,
     )
+
+
+def _unique_build_time(store: Store, list_name: str) -> datetime:
+    """Now, to the second, and later than the list's previous digest: the build time names
+    the digest's output folder and archive URL, so two builds never share one."""
+    now = store.clock().replace(microsecond=0)
+    latest = store.latest_digest(list_name)
+    if latest is not None and now <= latest.built_at:
+        return latest.built_at.replace(microsecond=0) + timedelta(seconds=1)
+    return now
 
 
 def _carried(items: Sequence[Item], entries: Sequence[Entry]) -> list[Item]:
@@ -179,14 +192,37 @@ def build(
     max_items: int | None = None,
     fetch_progress: Callable[[object], None] | None = None,
     fetch: bool = True,
+    force: bool = False,
 ) -> tuple[IngestReport | None, BuildResult | None]:
-    """Ingest the list's feeds, then build and write its digest (None when nothing to show)."""
+    """Ingest the list's feeds, then build and write its digest (None when nothing to show).
+
+    When the feeds brought nothing new or changed and the list's latest digest is unsent and
+    newer than every stored item, that digest is returned as is (`reused`) unless `force`.
+    """
     lst = config.list(list_name)
     report = None
     if fetch:
         report = ingest(config, store, feeds=config.feeds_for(lst.name), progress=fetch_progress)
+        if not (force or since or max_items or report.new or report.changed):
+            current = up_to_date_digest(config, store, lst.name)
+            if current is not None:
+                return report, current
     failed = report.failed if report else []
     plan = plan_digest(config, store, lst.name, since, max_items, failed=failed)
     if not plan.digest.entries:
         return report, None
     return report, write_plan(plan, config, store)
+
+
+def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResult | None:
+    """The list's latest digest if it is unsent and no item changed after it was built."""
+    latest = store.latest_digest(list_name)
+    if latest is None or latest.sent_at is not None or store.deliveries(latest.id):
+        return None
+    folder = config.resolve(latest.path)
+    if not (folder / "digest.html").is_file():
+        return None
+    changed = store.last_item_update([f.url for f in config.feeds_for(list_name)])
+    if changed is not None and changed >= latest.built_at:
+        return None
+    return BuildResult(plan=None, folder=folder, digest_id=latest.id, reused=True)

@@ -55,10 +55,21 @@ def test_second_build_summarizes_nothing_new(runner, tmp_path):
     config = default_config(tmp_path)
     store = Store(config.store_path)
     _, first = build_digest(config, store)
-    _, second = build_digest(config, store)
+    _, second = build_digest(config, store, force=True)
     assert first.plan.summarized > 0
     assert second.plan.summarized == 0
     assert second.plan.cached == first.plan.summarized + first.plan.cached
+
+
+def test_unchanged_build_reuses_the_unsent_digest(runner, tmp_path):
+    first = runner.invoke(cli, ["build"])
+    again = runner.invoke(cli, ["build"])
+    assert again.exit_code == 0
+    assert "is up to date" in again.output and "--force" in again.output
+    folder = first.output.strip().split(" -> ")[-1]
+    assert folder in again.output
+    forced = runner.invoke(cli, ["build", "--force"])
+    assert "sections ->" in forced.output and folder not in forced.output
 
 
 def test_build_reports_a_broken_feed_and_still_builds(runner, tmp_path):

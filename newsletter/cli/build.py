@@ -44,6 +44,7 @@ def init(path: str, force: bool) -> None:
 @click.option("--list", "list_name", help="Which list to build (default: the first).")
 @click.option("--since", type=click.DateTime(), help="Only items published on or after this date (UTC).")
 @click.option("--max-items", type=click.IntRange(min=1), help="At most this many stories.")
+@click.option("--force", is_flag=True, help="Rebuild even when nothing changed since the last unsent digest.")
 @click.option("--output", type=click.Path(file_okay=False), help="Output folder (default: from the config, ./output).")
 @click.pass_context
 def build(
@@ -53,6 +54,7 @@ def build(
     list_name: str | None,
     since: datetime | None,
     max_items: int | None,
+    force: bool,
     output: str | None,
 ) -> None:
     """Fetch the feeds and write an HTML + text digest to output/.
@@ -77,12 +79,18 @@ def build(
     total = len(config.feeds_for(list_name))
     with errors_to_exit(), _progress("fetching", total) as tick:
         report, result = build_digest(
-            config, store, list_name, since, max_items, fetch_progress=lambda r: tick(1)
+            config, store, list_name, since, max_items, fetch_progress=lambda r: tick(1), force=force
         )
     feeds_part = _feeds_summary(report, total)
     if result is None:
         click.echo(f"no digest: no items {feeds_part}", err=True)
         ctx.exit(EXIT_FAILED)
+    if result.plan is None:
+        click.echo(
+            f"nothing new {feeds_part}: digest {result.digest_id} is up to date -> "
+            f"{_short(result.folder)}/digest.html (--force rebuilds it)"
+        )
+        return
     digest = result.plan.digest
     n_sections = len(digest.sections)
     click.echo(

@@ -228,6 +228,15 @@ class ItemsMixin:
                 ids[(item.feed_url, item.key)] = row["id"]
         return ids
 
+    def last_item_update(self, feed_urls: Sequence[str]) -> datetime | None:
+        """When an item of these feeds was last inserted or edited."""
+        params = {f"f{i}": url for i, url in enumerate(feed_urls)}
+        marks = ", ".join(f":f{i}" for i in range(len(feed_urls))) or "NULL"
+        row = self.db.execute(
+            f"SELECT MAX(updated_at) FROM items WHERE feed_url IN ({marks})", params
+        ).fetchone()
+        return from_iso(row[0])
+
     def count_items(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
 
