@@ -138,9 +138,9 @@ def plan_digest(
 def _unique_build_time(store: Store, list_name: str) -> datetime:
     """Now, to the second, and later than the list's previous digest: the build time names
     the digest's output folder and archive URL, so two builds never share one."""
-    now = store.clock().replace(microsecond=0)
+    now = store.clock()
     latest = store.latest_digest(list_name)
-    if latest is not None and now <= latest.built_at:
+    if latest is not None and now.replace(microsecond=0) <= latest.built_at:
         return latest.built_at.replace(microsecond=0) + timedelta(seconds=1)
     return now
 
