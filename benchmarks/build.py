@@ -22,9 +22,9 @@ enabled only by an environment variable); peak memory is the child's ru_maxrss f
 and the sampled PSS of its whole process tree. Writes the tables to
 benchmarks/results/build.md and ends with one line of ratios.
 
-    /work/venv/bin/python benchmarks/build.py                 # full run, a few minutes
-    /work/venv/bin/python benchmarks/build.py --quick         # smoke run, small corpus
-    /work/venv/bin/python benchmarks/build.py --skip-scale --profile
+    .venv/bin/python benchmarks/build.py                 # full run, a few minutes
+    .venv/bin/python benchmarks/build.py --quick         # smoke run, small corpus
+    .venv/bin/python benchmarks/build.py --skip-scale --profile
 """
 
 from __future__ import annotations

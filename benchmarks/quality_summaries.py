@@ -15,8 +15,8 @@ sentences, summaries ending mid-sentence, sentences out of article order, and su
 over the budget. The references are extracts of about 45 % of the article, not in article
 order: read ROUGE as agreement with that extract style (see the dataset's README).
 
-    /work/venv/bin/python benchmarks/quality_summaries.py               # all 1,570 articles
-    /work/venv/bin/python benchmarks/quality_summaries.py --limit 300 --max-words 80
+    .venv/bin/python benchmarks/quality_summaries.py               # all 1,570 articles
+    .venv/bin/python benchmarks/quality_summaries.py --limit 300 --max-words 80
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def table(results: list[dict[str, dict]], max_words: int) -> str:
     lines = [
         f"# Summaries: BBC News Summary dev, {n} articles, <= {max_words} words",
         "",
-        "Command: `/work/venv/bin/python benchmarks/quality_summaries.py"
+        "Command: `.venv/bin/python benchmarks/quality_summaries.py"
         + ("" if n == 1570 else f" --limit {n}")
         + ("" if max_words == 50 else f" --max-words {max_words}") + "`",
         "",

@@ -5,8 +5,8 @@ A sentence is a positive example when the reference extract contains it. Folds g
 articles by `dup_group` so a duplicated body never sits on both sides. The weights printed
 at the end go into `newsletter/summary_rank.py` (WEIGHTS, INTERCEPT).
 
-    /work/venv/bin/python benchmarks/tune_summaries.py            # CV scores + weights
-    /work/venv/bin/python benchmarks/tune_summaries.py --C 0.3    # another regularization
+    .venv/bin/python benchmarks/tune_summaries.py            # CV scores + weights
+    .venv/bin/python benchmarks/tune_summaries.py --C 0.3    # another regularization
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ send"). Every answer must be 2xx/3xx; "database is locked" must appear nowhere (
 web log, sender log); every subscriber of the send must get exactly one message. Prints
 p50/p95/max per phase side by side and writes benchmarks/results/web_during_send.md.
 
-    /work/venv/bin/python benchmarks/web_during_send.py            # 20,000 subscribers
-    /work/venv/bin/python benchmarks/web_during_send.py --quick    # 2,000, a short smoke run
+    .venv/bin/python benchmarks/web_during_send.py            # 20,000 subscribers
+    .venv/bin/python benchmarks/web_during_send.py --quick    # 2,000, a short smoke run
 """
 
 from __future__ import annotations
