@@ -7,10 +7,11 @@ and deliveries), all sharing one connection opened by `StoreBase`.
 from newsletter.store.base import StoreBase, from_iso, to_iso
 from newsletter.store.deliveries import DeliveriesMixin
 from newsletter.store.items import ItemsMixin
+from newsletter.store.runs import RunsMixin
 from newsletter.store.subscribers import SubscribersMixin
 
 
-class Store(ItemsMixin, SubscribersMixin, DeliveriesMixin, StoreBase):
+class Store(ItemsMixin, SubscribersMixin, DeliveriesMixin, RunsMixin, StoreBase):
     """One SQLite database: feeds, items, summaries, subscribers, digests, deliveries."""
 
 

@@ -136,4 +136,31 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
         """,
     ),
+    (
+        40,
+        """
+        -- `newsletter run` state per list: when it first ran the list (scheduled lists send
+        -- from the first slot after that) and when a due run last found too little to send
+        -- (the list then waits for its next slot instead of sending whenever items trickle in).
+        CREATE TABLE list_state (
+            list_name TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            checked_at TEXT
+        );
+
+        -- The feeds each list has taken on. When a list takes on a feed, the items its
+        -- backlog policy holds back are recorded as carried by a "baseline" digest: a digest
+        -- row with no deliveries and no files, marked sent, so the ordinary "not in any sent
+        -- digest of the list" rule keeps them out for good.
+        CREATE TABLE list_feeds (
+            list_name TEXT NOT NULL,
+            feed_url TEXT NOT NULL,
+            adopted_at TEXT NOT NULL,
+            backlog TEXT NOT NULL,           -- the policy applied: days:N | none | all | continued
+            baseline_digest_id INTEGER REFERENCES digests(id),  -- NULL: nothing held back
+            PRIMARY KEY (list_name, feed_url)
+        );
+        CREATE INDEX list_feeds_baseline ON list_feeds(baseline_digest_id);
+        """,
+    ),
 ]

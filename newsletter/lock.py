@@ -1,0 +1,164 @@
+"""One run at a time: an exclusive `flock` on a lock file, with the holder written inside.
+
+The kernel drops a `flock` when its process dies, however it dies (SIGKILL, the OOM
+killer, a crash), so a lock left by a killed run never blocks the next one: the file
+stays, the lock does not. The file is never deleted: removing it would let two runs lock
+two different files of the same name. Its content (PID, host, start time) only serves the
+"another run is in progress" message.
+
+`flock` is advisory and local: the lock file must be on a local file system (it is not
+reliable on NFS), next to the store by default.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from newsletter.errors import ConfigError, LockedError
+
+logger = logging.getLogger(__name__)
+
+HOLDER_WAIT_STEPS = 20  # x 10 ms: how long a blocked run waits for the holder's note
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or last held) a lock, as written in the lock file."""
+
+    pid: int = 0
+    host: str = ""
+    started_at: datetime | None = None
+
+    def describe(self) -> str:
+        """`pid 1234 on host, since 2026-01-05 06:00:00 UTC` (as much as is known)."""
+        parts = [f"pid {self.pid}" if self.pid else "an unknown process"]
+        if self.host and self.host != socket.gethostname():
+            parts.append(f"on {self.host}")
+        if self.started_at is not None:
+            parts.append(f"since {self.started_at.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+        return " ".join(parts)
+
+
+def read_holder(path: str | Path) -> LockHolder | None:
+    """What the lock file says about its holder; None when empty or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8") or "null")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        started = datetime.fromisoformat(data["started_at"]) if data.get("started_at") else None
+        return LockHolder(int(data.get("pid") or 0), str(data.get("host") or ""), started)
+    except (TypeError, ValueError):
+        return None
+
+
+class RunLock:
+    """An exclusive, non-blocking lock on `path`; `acquire` raises LockedError if held.
+
+    with RunLock(path):
+        ...  # nobody else is in here
+    """
+
+    def __init__(self, path: str | Path, clock: Callable[[], datetime] | None = None) -> None:
+        self.path = Path(path)
+        # the start time is only shown to people, so wall-clock time is the default
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock now, or raise LockedError naming the holder and the lock file
+        (ConfigError when the lock file cannot be created or locked at all)."""
+        if self._fd is not None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # O_CLOEXEC: a child process (a subprocess the run starts) must not inherit it
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise ConfigError(
+                f"cannot create the lock file {self.path}: {e.strerror}; set [run] lock_file "
+                "to a writable path on a local disk"
+            ) from e
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = self._holder()
+            who = holder.describe() if holder else "another process"
+            raise LockedError(
+                f"another `newsletter run` is in progress ({who}; lock file {self.path}); "
+                "exiting. It is released when that run ends or dies."
+            ) from None
+        except OSError as e:  # e.g. ENOLCK: the file system does not do locks (NFS)
+            os.close(fd)
+            raise ConfigError(
+                f"cannot lock {self.path}: {e.strerror}; set [run] lock_file to a path on a "
+                "local disk"
+            ) from e
+        self._fd = fd
+        self._write_holder()
+        logger.debug("lock %s taken", self.path)
+
+    def _holder(self) -> LockHolder | None:
+        """The holder's note; a holder that took the lock an instant ago may not have
+        written it yet, so look again for a moment before giving up."""
+        for _ in range(HOLDER_WAIT_STEPS):
+            holder = read_holder(self.path)
+            if holder is not None:
+                return holder
+            time.sleep(0.01)
+        return None
+
+    def _write_holder(self) -> None:
+        assert self._fd is not None
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self._clock().isoformat(timespec="seconds"),
+        }
+        data = (json.dumps(info) + "\n").encode()
+        # write, then cut: the file is never empty while the lock is held, except in the
+        # instant between taking the lock and this write (see `_holder`)
+        os.pwrite(self._fd, data, 0)
+        os.ftruncate(self._fd, len(data))
+
+    def release(self) -> None:
+        """Let go of the lock (the file stays, emptied)."""
+        if self._fd is None:
+            return
+        try:
+            os.ftruncate(self._fd, 0)
+        except OSError:
+            pass  # the lock matters, not the note in the file
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+        logger.debug("lock %s released", self.path)
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
