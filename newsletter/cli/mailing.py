@@ -211,7 +211,10 @@ def send(
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     store = _open_store(config)
-    with errors_to_exit():
+    from newsletter.lock import RunLock
+    from newsletter.runner import lock_path
+
+    with errors_to_exit(), RunLock(lock_path(config)):
         config.require_secret()
         reports = deliver.send(
             config,
@@ -282,4 +285,5 @@ def digests(ctx: click.Context, config_path: str | None, list_name: str | None) 
         records = store.list_digests(config.list(list_name).name)
     for d in records:
         sent = d.sent_at.isoformat(timespec="minutes") if d.sent_at else "not sent"
-        click.echo(f"{d.id}\t{d.built_at.isoformat(timespec='minutes')}\t{sent}\t{d.item_count}\t{d.path}")
+        where = d.path or "baseline (backlog marked as seen, nothing sent)"
+        click.echo(f"{d.id}\t{d.built_at.isoformat(timespec='minutes')}\t{sent}\t{d.item_count}\t{where}")

@@ -119,9 +119,11 @@ class DeliveriesMixin:
         return None if row is None else _row_to_digest(row)
 
     def latest_digest(self, list_name: str) -> DigestRecord | None:
-        """The most recently built digest of a list, or None."""
+        """The most recently built digest of a list that has files (baseline digests, which
+        only mark a backlog as seen, have no folder), or None."""
         row = self.db.execute(
-            "SELECT * FROM digests WHERE list_name = :list ORDER BY built_at DESC, id DESC LIMIT 1",
+            "SELECT * FROM digests WHERE list_name = :list AND path != '' "
+            "ORDER BY built_at DESC, id DESC LIMIT 1",
             {"list": list_name},
         ).fetchone()
         return None if row is None else _row_to_digest(row)
