@@ -84,7 +84,7 @@ def test_server_answers_304_to_its_etag() -> None:
 def test_stage_timers_wrap_the_product_only_when_asked(tmp_path: Path) -> None:
     out = tmp_path / "stages.json"
     code = (
-        "import newsletter.digest as d; d.merge_duplicates([], {}); "
+        "import newsletter.digest as d, newsletter.dedupe as dd; dd.merge_duplicates([], {}); "
         "print(hasattr(d.build, '__bench_wrapped__'))"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO / "benchmarks" / "stagetimer"))
