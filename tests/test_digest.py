@@ -1,0 +1,84 @@
+"""The whole build pipeline over a real HTTP feed server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from feedserver import FeedServer
+
+from newsletter.config import BUNDLED_SEEDS, FeedConfig, default_config
+from newsletter.digest import build, plan_digest
+from newsletter.store import Store
+
+
+def _served_config(tmp_path: Path, server: FeedServer, names: list[str]):
+    config = default_config(tmp_path)
+    feeds = tuple(FeedConfig(url=server.url(f"/{name}")) for name in names)
+    return dataclasses.replace(config, feeds=feeds)
+
+
+def _routes() -> dict[str, tuple[bytes, str]]:
+    return {
+        f"/{p.name}": (p.read_bytes(), "application/rss+xml")
+        for p in sorted(BUNDLED_SEEDS.glob("*.xml"))
+    }
+
+
+def test_build_over_http_then_304s_cost_no_parsing(tmp_path):
+    routes = _routes()
+    with FeedServer(routes) as server:
+        server.set_status("/gone.xml", 404)
+        config = _served_config(tmp_path, server, [*(r[1:] for r in routes), "gone.xml"])
+        store = Store(config.store_path)
+
+        report, result = build(config, store)
+        assert report.failed == [(server.url("/gone.xml"), report.failed[0][1])]
+        assert "404" in report.failed[0][1]
+        assert result is not None and result.plan is not None
+        data = json.loads((result.folder / "digest.json").read_text(encoding="utf-8"))
+        assert len(data["sections"]) >= 4
+        assert data["feeds_failed"][0]["url"] == server.url("/gone.xml")
+        first_parsed = report.parsed_items
+        assert first_parsed > 30
+
+        server.reset_requests()
+        again, reused = build(config, store)
+        assert again.not_modified == len(routes)
+        assert again.parsed_items == 0
+        assert sorted(set(server.statuses(path)) for path in routes) == [{304}] * len(routes)
+        assert reused.reused and reused.folder == result.folder
+
+
+def test_new_item_between_runs_is_parsed_and_summarized_alone(tmp_path):
+    routes = _routes()
+    name = next(path for path, (data, _) in routes.items() if b"</channel>" in data)  # an RSS feed
+    body = routes[name][0].decode("utf-8")
+    extra = (
+        "<item><title>Lighthouse keepers return to Skerry Point</title>"
+        "<link>https://example.org/lighthouse</link><guid>lighthouse-1</guid>"
+        "<description>Two keepers moved back to the Skerry Point light on Monday after the "
+        "automated lamp failed twice in a month. The coastguard said the posting would last "
+        "the winter. Fishing crews welcomed the decision.</description></item>"
+    )
+    with FeedServer(routes) as server:
+        config = _served_config(tmp_path, server, [r[1:] for r in routes])
+        store = Store(config.store_path)
+        build(config, store)
+        server.set(name, body.replace("</channel>", extra + "</channel>").encode("utf-8"))
+        report, result = build(config, store)
+        assert report.new == 1
+        assert result.plan.summarized == 1
+        titles = [e.title for e in result.plan.digest.entries]
+        assert "Lighthouse keepers return to Skerry Point" in titles
+
+
+def test_plan_digest_changes_nothing_in_output(tmp_path):
+    config = default_config(tmp_path)
+    store = Store(config.store_path)
+    build(config, store)
+    before = sorted(p.name for p in (tmp_path / "output").rglob("*"))
+    plan = plan_digest(config, store)
+    assert plan.digest.entries
+    assert sorted(p.name for p in (tmp_path / "output").rglob("*")) == before
