@@ -24,7 +24,6 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,6 +38,7 @@ from newsletter.mail import (
     read_bodies,
     subject_date,
 )
+from newsletter.model import utcnow as _utcnow
 from newsletter.sendloop import (
     Clock,
     Progress,
@@ -65,10 +65,6 @@ __all__ = [
     "send_digest",
     "send_test",
 ]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- choosing what to send ---------------------------------------------------------------

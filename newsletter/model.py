@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]  # injectable time source: tests pass a fake one
+
+
+def utcnow() -> datetime:
+    """The current time, UTC and tz-aware: the default Clock."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

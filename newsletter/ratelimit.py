@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
-from datetime import UTC, datetime
 
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+from newsletter.model import Clock
+from newsletter.model import utcnow as _utcnow
 
 
 class SlidingWindow:

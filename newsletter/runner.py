@@ -51,6 +51,7 @@ from newsletter.errors import ConfigError, LockedError, NewsletterError, SendErr
 from newsletter.health import feed_health
 from newsletter.ingest import Fetcher, IngestReport, ingest
 from newsletter.lock import RunLock
+from newsletter.model import Clock
 from newsletter.runreport import (
     EXIT_DELIVERY,
     EXIT_FEEDS_FAILED,
@@ -67,7 +68,6 @@ from newsletter.store import Store
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
 __all__ = [
     "EXIT_DELIVERY",

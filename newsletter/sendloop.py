@@ -13,11 +13,11 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from newsletter.config import Config
 from newsletter.errors import SendError
 from newsletter.mail import DigestMessage, Recipient
+from newsletter.model import Clock
 from newsletter.store import Store
 from newsletter.store.deliveries import PendingDelivery
 from newsletter.tokens import Tokens, subscriber_links
@@ -33,7 +33,6 @@ from newsletter.transport import (
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]
 TransportFactory = Callable[[], Transport]
 

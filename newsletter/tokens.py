@@ -15,24 +15,18 @@ URL layout, shared with the web app:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from newsletter.config import Config
 from newsletter.errors import TokenError
+from newsletter.model import Clock
+from newsletter.model import utcnow as _utcnow
 
 UNSUBSCRIBE = "unsubscribe"
 MANAGE = "manage"
 CONFIRM = "confirm"
 PURPOSES = (UNSUBSCRIBE, MANAGE, CONFIRM)
 
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Tokens:

@@ -32,7 +32,6 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -41,6 +40,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from newsletter import archive
 from newsletter.config import Config, load_config
+from newsletter.model import utcnow as _utcnow
 from newsletter.ratelimit import SlidingWindow
 from newsletter.render import make_environment
 from newsletter.render_view import archive_entries
@@ -54,10 +54,6 @@ from newsletter.web_forms import add_form_pages
 from newsletter.web_links import add_link_pages
 
 logger = logging.getLogger(__name__)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_app(

@@ -7,10 +7,9 @@ reached through signed links).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import jinja2
@@ -19,15 +18,13 @@ from itsdangerous import SignatureExpired
 
 from newsletter.config import Config
 from newsletter.errors import ConfigError, TokenError
-from newsletter.model import Subscriber
+from newsletter.model import Clock, Subscriber
 from newsletter.ratelimit import SlidingWindow
 from newsletter.signup_mail import Outbox
 from newsletter.store import Store
 from newsletter.tokens import Tokens
 from newsletter.web_csrf import FIELD as CSRF_FIELD
 from newsletter.web_csrf import Csrf
-
-Clock = Callable[[], datetime]
 
 HONEYPOT = "website"  # bots fill fields with tempting names; people never see this one
 MAX_EMAIL = 320

@@ -9,11 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsletter.errors import StoreError
+from newsletter.model import utcnow
 from newsletter.store.schema import MIGRATIONS
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def to_iso(dt: datetime | None) -> str | None:
