@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -65,31 +66,96 @@ def doc(row: dict) -> str:
     return f"{row['title']}\n\n{row['text']}"
 
 
-def to_entries(rows: Sequence[dict]) -> list[Entry]:
-    """Articles as digest entries; publication times are made up (they only order entries)."""
+def to_entries(rows: Sequence[dict], categorized: bool = False) -> list[Entry]:
+    """Articles as digest entries; publication times are made up (they only order entries).
+    With `categorized`, each article comes from one of FEEDS, with that feed's categories."""
     out = []
     for i, r in enumerate(rows):
+        feed, categories = feed_categories(r) if categorized else ("bbc", ())
         item = Item(
             key=r["id"],
-            feed_url="bbc",
+            feed_url=feed,
             link=f"https://bbc.example/{r['id']}",
             title=r["title"],
             text=r["text"],
             published=T0 - timedelta(minutes=7 * i),
-            source="BBC",
+            source=feed,
+            categories=categories,
         )
         out.append(Entry(item=item, summary=""))
     return out
 
 
+# Five made-up feeds, each naming the five BBC categories its own way, as real feeds do:
+# one word, plural or not, "&" pairs, a short form, a desk name, a bland "News" first,
+# tags after the category, and no categories at all.
+FEEDS: dict[str, dict[str, tuple[str, ...]] | None] = {
+    "daily": {
+        "business": ("Business",),
+        "entertainment": ("Entertainment",),
+        "politics": ("Politics",),
+        "sport": ("Sport",),
+        "tech": ("Technology",),
+    },
+    "post": {
+        "business": ("Economy", "Markets"),
+        "entertainment": ("Arts & Culture", "Film"),
+        "politics": ("UK Politics",),
+        "sport": ("Sports",),
+        "tech": ("Tech", "Gadgets"),
+    },
+    "herald": {
+        "business": ("Money",),
+        "entertainment": ("Culture",),
+        "politics": ("Westminster",),
+        "sport": ("Sports",),
+        "tech": ("Science & Technology",),
+    },
+    "blog": {
+        "business": ("News", "Business"),
+        "entertainment": ("News", "Showbiz"),
+        "politics": ("News", "Politics"),
+        "sport": ("News", "Sport"),
+        "tech": ("News", "Tech"),
+    },
+    "wire": None,
+}
+CROSS_LISTED = 0.1  # share of articles that also carry another topic's category, last
+MISFILED = 0.05  # share whose only topic category is another topic's
+_CAPITAL = re.compile(r"(?<=[a-z,] )([A-Z][a-z]{3,})")
+
+
+def feed_categories(row: dict) -> tuple[str, tuple[str, ...]]:
+    """The feed an article comes from and that feed's categories for it (stable per id)."""
+    rng = random.Random(f"{SPLIT_SEED}:{row['id']}")
+    feed = rng.choice(sorted(FEEDS))
+    names = FEEDS[feed]
+    if names is None:
+        return feed, ()
+    topic = row["category"]
+    if rng.random() < MISFILED:
+        topic = rng.choice(sorted(set(names) - {topic}))
+    cats = list(names[topic])
+    if feed == "herald":  # a tag after the category: the article's commonest proper name
+        tags = Counter(_CAPITAL.findall(row["text"]))
+        if tags:
+            cats.append(tags.most_common(1)[0][0])
+    if rng.random() < CROSS_LISTED:
+        other = rng.choice(sorted(set(names) - {row["category"]}))
+        cats.append(names[other][-1])
+    return feed, tuple(dict.fromkeys(cats))
+
+
 # --- methods: each maps a sample of articles to one cluster id per article ---------------
 
 
-def product(vocabulary: Sequence[str] | None) -> Callable[[Sequence[dict]], list[str]]:
+def product(
+    vocabulary: Sequence[str] | None, categorized: bool = False
+) -> Callable[[Sequence[dict]], list[str]]:
     config = ThemesConfig()
 
     def run(rows: Sequence[dict]) -> list[str]:
-        entries = to_entries(rows)
+        entries = to_entries(rows, categorized)
         sections = group_sections(entries, config, vocabulary=vocabulary)
         where = {e.item.key: s.label for s in sections for e in s.entries}
         return [where[r["id"]] for r in rows]
@@ -173,12 +239,64 @@ def tune_threshold(pool: list[dict], count: int) -> tuple[float, dict[float, flo
     return best, means
 
 
-def label_sample(pool: list[dict], vocabulary: Sequence[str], size: int = 50) -> list[str]:
+def categorized_tables(pool: list[dict], vocabulary: Sequence[str], count: int) -> list[str]:
+    """The same digests with feed categories (synthetic, see FEEDS) vs without them."""
+    out = [
+        "## With feed categories (synthetic)",
+        "",
+        f"{count} digests per size. Each article comes from one of {len(FEEDS)} made-up "
+        "feeds that name the five categories their own way (Business / Economy, Markets / "
+        "Money / News, Business; Sport / Sports; Tech / Technology / Science & Technology; "
+        "Arts & Culture / Culture / Showbiz; a tag after the category; one feed without "
+        f"categories); {CROSS_LISTED:.0%} of articles are also listed under another "
+        f"topic and {MISFILED:.0%} are filed under the wrong one. Text-only rows strip the "
+        "categories (the same digests).",
+        "",
+        "| size | method | ARI | NMI | sections |",
+        "|---|---|---|---|---|",
+    ]
+    methods = [
+        ("**product** with categories (store vocabulary)", product(vocabulary, True)),
+        ("product with categories, none misfiled (store vocabulary)", _unmisfiled(vocabulary)),
+        ("product, text only (store vocabulary)", product(vocabulary)),
+        ("product with categories, no vocabulary", product(None, True)),
+        ("product, text only, no vocabulary", product(None)),
+    ]
+    for size in SIZES:
+        samples = draw(pool, size, count, SAMPLE_SEED + 7)
+        for name, method in methods:
+            r = score(method, samples)
+            out.append(
+                f"| {size} | {name} | {r['ari']:.3f} | {r['nmi']:.3f} | {r['sections']:.2f} |"
+            )
+    return out + [""]
+
+
+def _unmisfiled(vocabulary: Sequence[str]) -> Callable[[Sequence[dict]], list[str]]:
+    """The product on the same digests with no article filed under a wrong topic: what
+    the categories give when they are right (a misfiled story follows its category)."""
+    run = product(vocabulary, True)
+
+    def without_misfiling(rows: Sequence[dict]) -> list[str]:
+        global MISFILED
+        saved, MISFILED = MISFILED, 0.0
+        try:
+            return run(rows)
+        finally:
+            MISFILED = saved
+
+    return without_misfiling
+
+
+def label_sample(
+    pool: list[dict], vocabulary: Sequence[str], size: int = 50, categorized: bool = False
+) -> list[str]:
     """One digest's section labels next to the true categories of their entries."""
     rows = draw(pool, size, 1, seed=SAMPLE_SEED + 1)[0]
     category = {r["id"]: r["category"] for r in rows}
     lines = ["| section label | entries | true categories |", "|---|---|---|"]
-    for s in group_sections(to_entries(rows), ThemesConfig(), vocabulary=vocabulary):
+    entries = to_entries(rows, categorized)
+    for s in group_sections(entries, ThemesConfig(), vocabulary=vocabulary):
         mix = Counter(category[e.item.key] for e in s.entries)
         parts = ", ".join(f"{c} {n}" for c, n in mix.most_common())
         lines.append(f"| {s.label} | {len(s.entries)} | {parts} |")
@@ -247,7 +365,14 @@ def _main(argv: Sequence[str] | None) -> str:
             f"Target: {verdict} (product {product_ari:.3f}, best baseline {best_base:.3f})",
             "",
         ]
+    out += categorized_tables(pool, vocabulary, max(1, args.samples // 2))
     out += ["## Sample of labels (one 50-article digest)", "", *label_sample(pool, vocabulary), ""]
+    out += [
+        "## Sample of labels with feed categories (one 50-article digest)",
+        "",
+        *label_sample(pool, vocabulary, categorized=True),
+        "",
+    ]
     out.append(f"Run time: {time.perf_counter() - started:.0f} s.")
     text = "\n".join(out) + "\n"
     print(text)

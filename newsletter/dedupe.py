@@ -3,11 +3,14 @@
 Two items are the same story when their word 3-gram shingles overlap enough: a high
 Jaccard similarity (a reworded title, a sentence added or dropped) or, for a teaser
 (title and first sentences) against the full text, most of the shorter one's shingles
-found in the longer one. Candidates come from an inverted index of shingles with prefix
-filtering (only an item's rarest shingles propose partners), so the work grows with the
-number of items, not with its square; shingles found in very many items (boilerplate)
-are ignored. Items from the same feed with different keys are different stories unless
-their text is identical. The kept version of a story is the one with the longest text.
+found in the longer one. Candidates come from an inverted index of shingles with
+prefix filtering (only an item's rarest shingles propose partners), so the work grows
+with the number of items, not with its square; shingles found in very many items
+(boilerplate) are ignored. A short item in its own words (another site's teaser) shares
+few shingles with the article: it is weighed by its words, title, figures and names,
+published the same day (see dedupe_teaser). Items from the same feed with different
+keys are different stories unless their text is identical. The kept version of a story
+is the one with the longest text.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from newsletter.dedupe_teaser import teaser_pairs
 from newsletter.model import Entry, Item
 
 logger = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ class DedupeStats:
     shingles: int
     candidate_pairs: int
     merged_pairs: int
+    teaser_candidates: int = 0  # short-item pairs weighed by their words (dedupe_teaser)
 
 
 def merge_duplicates(
@@ -76,8 +81,9 @@ def merge_duplicates(
 def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStats]:
     """Indices of items grouped by story (groups and members in input order), with stats."""
     n = len(items)
+    titles = [words(it.title) for it in items]
     bodies = [words(it.text) for it in items]
-    tokens = [words(it.title) + body for it, body in zip(items, bodies, strict=True)]
+    tokens = [title + body for title, body in zip(titles, bodies, strict=True)]
     edges: list[tuple[int, int]] = []
     # Same key or identical text: a duplicate wherever it comes from.
     seen: dict[str, int] = {}
@@ -96,12 +102,16 @@ def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStat
             if _same_feed(items[int(x)], items[int(y)]):
                 continue  # same feed, different text: a different story
             edges.append((int(x), int(y)))
+    # A short item in its own words (a feed's teaser) shares few 3-grams with the article.
+    reworded, teaser_candidates = teaser_pairs(items, titles, bodies)
+    edges.extend(reworded)
     groups = _components(n, edges, items)
     stats = DedupeStats(
         items=n,
         shingles=sum(len(s) for s in shingles),
         candidate_pairs=len(pairs),
         merged_pairs=sum(len(g) - 1 for g in groups),
+        teaser_candidates=teaser_candidates,
     )
     logger.debug("dedupe: %s", stats)
     return groups, stats

@@ -1,10 +1,14 @@
 """Group digest entries into themed sections with short human labels.
 
-Sections come from the items' own categories when the feeds agree on informative ones,
-otherwise from text clustering: TF-IDF (fitted on the store's vocabulary when given) →
-LSA → k-means on unit vectors, with k chosen by clustering stability. Small leftovers go
-into one "More stories" section. Everything is seeded, and the input is put in a
-canonical order before fitting, so the same entries always give the same sections.
+Sections come from text clustering: TF-IDF (fitted on the store's vocabulary when given)
+→ LSA → k-means on unit vectors, with k chosen by clustering stability, or average
+linkage for a digest without a big store. The feeds' categories, when they have any in
+common, are evidence next to the text (themes_categories, themes_mixed): normalized
+across feeds, they tip clusters where the text is weak, name a section most of whose
+stories share one, and keep every story out of a section its own categories contradict.
+Small leftovers go into one "More stories" section. Everything is seeded, and the input
+is put in a canonical order before fitting, so the same entries always give the same
+sections.
 """
 
 from __future__ import annotations
@@ -12,51 +16,28 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
-
 from newsletter.config import ThemesConfig
 from newsletter.model import Entry, Section
-from newsletter.themes_labels import STOP_WORDS, text_labels
+from newsletter.themes_categories import Categories, categories_of
+from newsletter.themes_labels import text_labels
+from newsletter.themes_mixed import Likeness, joint_clusters, settle
 from newsletter.themes_topics import (
+    EXTRA_TOPICS,
     MIN_CORPUS,
-    TOKEN_PATTERN,
     TermCounts,
     small_clusters,
+    small_vectors,
     store_term_counts,
     topic_model,
 )
 
 logger = logging.getLogger(__name__)
 
-# Category names that say nothing about the story.
-_BLAND_CATEGORIES = {
-    "news",
-    "uncategorized",
-    "uncategorised",
-    "general",
-    "misc",
-    "miscellaneous",
-    "other",
-    "blog",
-    "post",
-    "posts",
-    "article",
-    "articles",
-    "featured",
-    "top stories",
-    "home",
-}
-_MAX_CATEGORY_SHARE = 0.8  # a category on more entries than this is the feed's, not a theme
-_MIN_CATEGORY_COVERAGE = 0.6  # share of entries that must carry a usable category
-_CATEGORY_ASSIGN_MIN_SIM = 0.05  # uncategorized entry joins the nearest category above this
-
+BOILERPLATE_SHARE = 0.9  # with categories to help, only words in nearly every text drop
 _FALLBACK_LABEL = "Stories"  # only when a cluster has no distinctive word at all
 
 
@@ -80,8 +61,12 @@ def group_sections(
     max_sections = max(1, config.max_sections)
     min_size = max(1, config.min_section_size)
     texts = [entry_text(e) for e in entries]
-    groups = _category_groups(entries, texts, max_sections, min_size)
-    if groups is None:
+    cats = categories_of(entries)
+    if cats.any:
+        # Newest first, then by key: how sections of one size rank, in any input order.
+        priority = [(-_timestamp(e), e.item.key) for e in entries]
+        groups = _category_groups(texts, cats, vocabulary or (), max_sections, min_size, priority)
+    else:
         groups = _text_groups(texts, vocabulary or (), max_sections, min_size)
     return _build_sections(
         entries, texts, groups, config.other_label, max_sections, min_size, vocabulary or ()
@@ -95,79 +80,49 @@ def entry_text(entry: Entry) -> str:
     return f"{item.title}\n{item.title}\n{body}"
 
 
-# --- categories -------------------------------------------------------------------------
-
-
-def _norm_category(name: str) -> str:
-    return " ".join(name.replace("_", " ").split()).casefold()
+# --- text and categories ----------------------------------------------------------------
 
 
 def _category_groups(
-    entries: Sequence[Entry], texts: Sequence[str], max_sections: int, min_size: int
-) -> _Groups | None:
-    """Sections from the feeds' categories when they are consistent and informative."""
-    n = len(entries)
-    per_entry = [
-        list(dict.fromkeys(_norm_category(c) for c in e.item.categories if c.strip()))
-        for e in entries
-    ]
-    counts = Counter(c for cats in per_entry for c in cats)
-    usable = {
-        c
-        for c, k in counts.items()
-        if k >= min_size and c not in _BLAND_CATEGORIES and (n < 5 or k <= _MAX_CATEGORY_SHARE * n)
-    }
-    if not usable:
-        return None
-    # Each entry goes to its most common usable category: broad sections, not tag soup.
-    chosen: list[str | None] = []
-    for cats in per_entry:
-        ranked = sorted((c for c in cats if c in usable), key=lambda c: (-counts[c], c))
-        chosen.append(ranked[0] if ranked else None)
-    covered = sum(c is not None for c in chosen)
-    distinct = Counter(c for c in chosen if c is not None)
-    if covered < _MIN_CATEGORY_COVERAGE * n or len(distinct) < 2:
-        return None
-    # Most entries in the biggest categories; the rest become leftovers.
-    kept = [c for c, k in sorted(distinct.items(), key=lambda ck: (-ck[1], ck[0])) if k >= min_size]
-    kept = kept[: max_sections - 1] if len(kept) > max_sections - 1 else kept
-    index = {c: i for i, c in enumerate(kept)}
-    assignment = [index.get(c, -1) if c is not None else -1 for c in chosen]
-    _assign_by_text(texts, assignment)
-    labels = {i: _category_label(c, entries) for c, i in index.items()}
-    logger.debug("sections from categories: %s", ", ".join(labels.values()))
-    return _Groups(assignment, labels)
-
-
-def _category_label(norm: str, entries: Sequence[Entry]) -> str:
-    """The category as the feeds spell it most often, in proper case."""
-    spellings = Counter(
-        " ".join(c.split()) for e in entries for c in e.item.categories if _norm_category(c) == norm
+    texts: Sequence[str],
+    cats: Categories,
+    vocabulary: Sequence[str],
+    max_sections: int,
+    min_size: int,
+    priority: Sequence[tuple[float, str]],
+) -> _Groups:
+    """Text clusters with the feeds' categories as evidence (see themes_mixed): the store's
+    topics when it has them, else clusters on text and categories together; then named
+    after their categories where most entries share one, and made consistent with them."""
+    n = len(texts)
+    if n < 2 * min_size + 1 or max_sections < 2:  # one section, named by a shared category
+        found = cats.label(range(n))
+        return _Groups([0] * n, {0: proper_case(found[0])} if found else {})
+    model = None
+    if len({*vocabulary, *texts}) >= MIN_CORPUS:
+        model = topic_model(texts, vocabulary, max_sections)
+    if model is not None:
+        base = _text_groups(texts, vocabulary, max_sections, min_size)
+        assignment, pooled = list(base.assignment), base.pooled
+        S = Likeness(model.vectors(texts), cats.features())
+    else:
+        # Words in most texts are boilerplate; a topic may still cover most of a digest.
+        S = Likeness(small_vectors(texts, vocabulary, BOILERPLATE_SHARE), cats.features())
+        assignment, pooled = joint_clusters(S, max_sections + EXTRA_TOPICS, min_size), {}
+    # One place is kept for the leftovers ("More stories"). Without store topics, short
+    # unrelated texts chain into lumps that a shared category may split.
+    named = settle(
+        assignment,
+        cats,
+        S,
+        min_size,
+        room=max_sections - 1,
+        split_lumps=model is None,
+        priority=priority,
     )
-    best = sorted(spellings.items(), key=lambda sk: (-sk[1], sk[0]))[0][0]
-    return proper_case(best)
-
-
-def _assign_by_text(texts: Sequence[str], assignment: list[int]) -> None:
-    """Put entries without a usable category into the closest category section, if any."""
-    missing = [i for i, a in enumerate(assignment) if a < 0]
-    if not missing or all(a < 0 for a in assignment):
-        return
-    vec = TfidfVectorizer(
-        sublinear_tf=True, stop_words=sorted(STOP_WORDS), token_pattern=TOKEN_PATTERN
-    )
-    try:
-        X = vec.fit_transform(texts)
-    except ValueError:  # nothing but stop words
-        return
-    groups = sorted({a for a in assignment if a >= 0})
-    members = [[i for i, a in enumerate(assignment) if a == g] for g in groups]
-    centroids = normalize(np.vstack([np.asarray(X[m].mean(axis=0)) for m in members]))
-    sims = np.asarray(X[missing] @ centroids.T)
-    for row, i in enumerate(missing):
-        best = int(np.argmax(sims[row]))
-        if sims[row, best] >= _CATEGORY_ASSIGN_MIN_SIM:
-            assignment[i] = groups[best]
+    labels = {g: proper_case(label) for g, label in named.items()}
+    logger.debug("sections named by categories: %s", ", ".join(labels.values()))
+    return _Groups(assignment, labels, pooled)
 
 
 # --- text clustering --------------------------------------------------------------------
@@ -231,6 +186,7 @@ def _build_sections(
             _FALLBACK_LABEL,
             background=store_term_counts(vocabulary),
             pooled=[groups.pooled.get(g) for g in missing] if groups.pooled else None,
+            languages=[e.item.language for e in entries],
         )
         labels.update(zip(missing, generated, strict=True))
     sections = [_section(labels[g], big[g], entries) for g in ranked]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from newsletter.themes_stopwords import ENGLISH_EXTRA, STOP_WORDS_OTHER
+from newsletter.themes_stopwords import BY_LANGUAGE, CONTRACTED, ENGLISH_EXTRA, STOP_WORDS_OTHER
 
 _WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_'’]+\b")
 _BREAK = re.compile(r"[^\w\s'’-]+|\s[-–—]+\s|\n")  # punctuation that ends a phrase
@@ -27,6 +27,12 @@ _FUNCTION_SHARE = 0.25
 _SHARES = (0.2, 0.1, 0.05, 0.0)  # share of the group a label term must occur in, in turn
 _WEAK_FACTOR = 0.5
 _PHRASE_SHARE = 0.6  # a phrase replaces its word when it covers this share of the word's texts
+# Function words no English text uses, per language: a tenth of a group's words in one
+# list says the group is in that language.
+_OWN_WORDS = {
+    code: words - ENGLISH_STOP_WORDS - ENGLISH_EXTRA for code, words in BY_LANGUAGE.items()
+}
+_OWN_SHARE = 0.1
 
 
 def terms(text: str) -> list[str]:
@@ -53,6 +59,7 @@ def text_labels(
     fallback: str,
     background: tuple[Counter[str], int] | None = None,
     pooled: Sequence[tuple[Counter[str], int] | None] | None = None,
+    languages: Sequence[str] | None = None,
 ) -> list[str]:
     """One distinct label per group of text indices, from terms frequent in it, rare elsewhere.
 
@@ -62,7 +69,9 @@ def text_labels(
     adds, per group, the counts of the store texts on the same topic to the group: a
     label then names the topic as the store knows it, backed by the digest's own entries
     (a label term must occur in at least two of them, or a fifth). Terms in the group's
-    titles count extra, since titles name what a story is about.
+    titles count extra, since titles name what a story is about. `languages` (one tag per
+    text) keeps every function word of a group's main language out of its label, even
+    one that is an English word too ("die", "den").
     """
     if not groups:
         return []
@@ -104,6 +113,11 @@ def text_labels(
         score = np.where(weak, score * _WEAK_FACTOR, score)
         if size < 0.5 * (n + bg_n):  # a group that is most of the texts keeps its words
             score = np.where(function_word, -np.inf, score)
+        foreign = _group_stop_words(
+            [languages[i] for i in idx] if languages else [], [texts[i] for i in idx]
+        )
+        banned = np.array([any(w in foreign or w in CONTRACTED for w in t.split()) for t in names])
+        score = np.where(banned, -np.inf, score)
         label = ""
         # A label term should be in a fifth of the group; a loose group settles for less.
         for share in _SHARES:
@@ -117,6 +131,23 @@ def text_labels(
         used.add(label.casefold())
         labels.append(label)
     return labels
+
+
+def _group_stop_words(languages: Sequence[str], texts: Sequence[str]) -> frozenset[str]:
+    """Function words of the language most of a group's stories are in: as tagged, else
+    as their words show (a tenth of them that language's own function words); none for
+    English."""
+    codes = Counter(lang.split("-")[0].lower() for lang in languages if lang)
+    if codes:
+        code, k = codes.most_common(1)[0]
+        if k >= 0.5 * len(languages):
+            return BY_LANGUAGE.get(code, frozenset())
+    words = [w.lower() for text in texts[:50] for w in _WORD.findall(text[:2000])]
+    if not words:
+        return frozenset()
+    share = {code: sum(w in own for w in words) / len(words) for code, own in _OWN_WORDS.items()}
+    code = max(share, key=lambda c: (share[c], c))
+    return BY_LANGUAGE[code] if share[code] >= _OWN_SHARE else frozenset()
 
 
 def _counts(counts: tuple[Counter[str], int] | None, names: list[str]) -> tuple[np.ndarray, int]:
@@ -217,7 +248,11 @@ def _numbered(fallback: str, count: int, used: set[str] | None = None) -> list[s
     out = []
     n = 1
     while len(out) < count:
-        label = f"{fallback} {n}" if n > 1 or count > 1 or fallback.casefold() in used else fallback
+        taken = fallback.casefold() in used
+        if n == 1 and taken:  # "Stories" is taken: the next is "Stories 2", not "Stories 1"
+            n += 1
+            continue
+        label = f"{fallback} {n}" if n > 1 or count > 1 else fallback
         if label.casefold() not in used:
             out.append(label)
             used = used | {label.casefold()}

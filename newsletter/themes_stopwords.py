@@ -19,10 +19,16 @@ expected announced
 """.split()
 )
 
+# What is left of a contraction when the apostrophe splits it ("doesn't"): never a label.
+CONTRACTED = frozenset(
+    "doesn didn isn wasn couldn wouldn shouldn aren weren hasn haven hadn mustn needn".split()
+)
+
 GERMAN = """
 aber alle allem allen aller alles als am an andere anderen auch auf aus bei beim bereits
+dafür darauf daran davon dazu ganz mal hat während
 bin bis bisher bist da dabei damit dann darf darum das dass dem den denen denn der deren
-des dessen dich dir doch dort du durch eben ein eine einem einen einer eines einige er es
+des dessen dich die dir doch dort du durch eben ein eine einem einen einer eines einige er es
 etwa euch für gab gegen geht gibt habe haben hatte hatten hier hin ich ihm ihn ihnen ihr
 ihre ihrem ihren ihrer im immer in ins ist jedoch jetzt kann kein keine können könnte
 machen macht mehr mit muss müssen nach nachdem neue neuen nicht noch nun nur ob oder ohne
@@ -64,6 +70,17 @@ uit uw van veel voor want waren was wat we wel werd wie wij wordt zal ze zei zel
 zijn zo zonder zou
 """
 
+RUSSIAN = """
+и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только
+ее мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни
+быть был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где
+есть надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж
+тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы нее
+были куда зачем всех никогда можно при наконец два об другой хоть после над больше тот
+через эти нас про всего них какая много разве три эту моя впрочем хорошо свою этой перед
+иногда лучше чуть том нельзя такой им более всегда конечно всю между это как
+"""
+
 # English words with a meaning of their own, dropped from the lists above whatever they are.
 _ENGLISH = frozenset(
     """
@@ -74,7 +91,22 @@ plus met los las dem com van sea sue dan ad allen non ons al ed want come
 
 STOP_WORDS_OTHER = frozenset(
     word
-    for block in (GERMAN, FRENCH, SPANISH, PORTUGUESE, ITALIAN, DUTCH)
+    for block in (GERMAN, FRENCH, SPANISH, PORTUGUESE, ITALIAN, DUTCH, RUSSIAN)
     for word in block.split()
     if word not in _ENGLISH
 )
+
+# Every function word of a language, English homographs ("die", "den") included: for
+# labels of stories known to be in that language.
+BY_LANGUAGE = {
+    code: frozenset(block.split())
+    for code, block in (
+        ("de", GERMAN),
+        ("fr", FRENCH),
+        ("es", SPANISH),
+        ("pt", PORTUGUESE),
+        ("it", ITALIAN),
+        ("nl", DUTCH),
+        ("ru", RUSSIAN),
+    )
+}

@@ -178,18 +178,24 @@ def small_clusters(
     `max_sections - 1` biggest of at least `min_size` are dissolved; their stories join
     the closest kept cluster when similar enough, else are left over (-1).
     """
-    X = _small_vectors(texts, vocabulary)
+    X = small_vectors(texts, vocabulary)
     if X is None or len(texts) < 3:
         return [0] * len(texts)
     # Texts with no topic word at all have no direction: they are left over.
     rows = np.flatnonzero(X.any(axis=1))
     out = [-1] * len(texts)
-    for i, a in zip(rows, _cluster_rows(X[rows], max_sections, min_size), strict=True):
+    for i, a in zip(rows, cluster_rows(X[rows], max_sections, min_size), strict=True):
         out[int(i)] = a
     return out
 
 
-def _cluster_rows(X: np.ndarray, max_sections: int, min_size: int) -> list[int]:
+def cluster_rows(
+    X: np.ndarray, max_sections: int, min_size: int, join: float = SMALL_JOIN
+) -> list[int]:
+    """Average-linkage clusters of unit rows, cut at the best silhouette: the
+    `max_sections - 1` biggest of at least `min_size` are kept (0, 1, ...), a row of
+    another joins the closest kept cluster when its cosine to it reaches `join`, and
+    the rest are left over (-1)."""
     n = X.shape[0]
     if n < 3:
         return [0] * n
@@ -216,15 +222,18 @@ def _cluster_rows(X: np.ndarray, max_sections: int, min_size: int) -> list[int]:
             if a < 0:
                 sims = centroids @ X[i]
                 best_group = int(np.argmax(sims))
-                if sims[best_group] >= SMALL_JOIN:
+                if sims[best_group] >= join:
                     out[i] = best_group
     return out
 
 
-def _small_vectors(texts: Sequence[str], vocabulary: Sequence[str]) -> np.ndarray | None:
-    """Dense unit TF-IDF rows; words in over half the texts (boilerplate) are dropped."""
+def small_vectors(
+    texts: Sequence[str], vocabulary: Sequence[str], max_share: float = 0.5
+) -> np.ndarray | None:
+    """Dense unit TF-IDF rows; words in more than `max_share` of the texts (boilerplate)
+    are dropped."""
     corpus = [*vocabulary, *texts]
-    for max_df in (0.5, 1.0):  # a tiny corpus may have no word under the cap
+    for max_df in (max_share, 1.0):  # a tiny corpus may have no word under the cap
         vec = TfidfVectorizer(
             sublinear_tf=True,
             stop_words=sorted(STOP_WORDS),

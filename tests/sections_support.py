@@ -174,3 +174,25 @@ def topic_entries(
 
 def topic_of(e: Entry) -> str:
     return e.item.key.split("-")[0]
+
+
+def feed_entries(plan: list[tuple[str, str, tuple[str, ...], int]], seed: int = 1) -> list[Entry]:
+    """Entries from several feeds: (feed name, topic, that feed's categories, count) each.
+    Keys are "<topic>-<feed>-<n>", so topic_of() still names the topic."""
+    rng = random.Random(seed)
+    rows = [(feed, topic, cats) for feed, topic, cats, n in plan for _ in range(n)]
+    rng.shuffle(rows)
+    out = []
+    for i, (feed, topic, cats) in enumerate(rows):
+        title = sentence(rng, topic, words=6).rstrip(".")
+        it = item(
+            f"{topic}-{feed}-{i}",
+            title,
+            story(rng, topic),
+            feed=f"https://{feed}.example/rss",
+            source=feed.title(),
+            categories=cats,
+            minutes_ago=5 * i,
+        )
+        out.append(entry(it))
+    return out

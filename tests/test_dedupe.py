@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from newsletter.dedupe import MAX_POSTINGS, duplicate_groups, merge_duplicates
+from newsletter.dedupe_teaser import evidence, profile, root
 from tests.sections_support import item, story
 
 RNG_SEED = 12
@@ -182,3 +184,119 @@ def test_work_grows_linearly_with_the_number_of_items():
     assert stats_big.candidate_pairs < 0.01 * len(big) ** 2
     # Three times the items, about three times the work (quadratic would be nine).
     assert stats_big.candidate_pairs < 4.5 * stats_small.candidate_pairs
+
+
+# --- short items in their own words (another site's teaser) -------------------------------
+
+TRAM = (
+    "Marrow Valley council on Monday approved a £2.3 million extension of the city's tram "
+    "network to the suburb of Kettleby, ending a decade of argument over how to link the "
+    "growing district to the centre. The 4.6-kilometre line will add five stops and is due "
+    "to open in 2029, council leader Edith Brann told a packed chamber.\n\n"
+    "Most of the money comes from a national fund for urban transport, with the rest "
+    "borrowed against future fare income. Engineers plan to reuse an old freight cutting "
+    "for half of the route, which keeps the number of homes affected to a handful.\n\n"
+    "Opposition members questioned the fare forecasts, saying similar lines elsewhere had "
+    "carried fewer passengers than promised. Brann said the Kettleby estates had grown by "
+    "a third since the last census and that buses on the route were already full at peak "
+    "times. Construction is expected to begin next autumn, once the last land purchases are "
+    "settled, and will close the ring road for several weekends."
+)
+# The same story told by a description-only feed: its own words, not TRAM's sentences.
+TRAM_TEASER = (
+    "Trams will run to Kettleby by 2029 after Marrow Valley councillors backed a £2.3m "
+    "extension on Monday. The 4.6km line adds five stops, said council leader Edith Brann, "
+    "and crosses an old freight cutting."
+)
+# Same town, same people, another story.
+FARES_TEASER = (
+    "Marrow Valley councillors put off a vote on cheaper bus fares for pensioners until "
+    "March after officials warned of a £1.1m gap in the transport budget. Council leader "
+    "Edith Brann said the city could not promise more than it can pay for."
+)
+
+
+def _tram_pair(teaser_minutes_ago: int | None = 180, teaser_text: str = TRAM_TEASER):
+    full = item(
+        "tram-full",
+        "Marrow Valley council backs tram line to Kettleby",
+        TRAM,
+        feed="https://gazette.example/rss",
+        source="Gazette",
+    )
+    teaser = item(
+        "tram-short",
+        "Kettleby to get trams by 2029",
+        teaser_text,
+        feed="https://radio.example/rss",
+        source="Radio",
+        minutes_ago=teaser_minutes_ago or 0,
+    )
+    if teaser_minutes_ago is None:
+        full, teaser = (replace(it, published=None, first_seen=None) for it in (full, teaser))
+    return full, teaser
+
+
+def test_reworded_teaser_merges_with_the_article_keeping_the_full_text():
+    full, teaser = _tram_pair()
+    # No shingle path would find this: few word 3-grams are shared.
+    entries = merge_duplicates([teaser, full], summaries={full.content_hash: "Tram summary."})
+    assert len(entries) == 1
+    (only,) = entries
+    assert only.item.key == "tram-full"
+    assert only.summary == "Tram summary."
+    assert {name for name, _ in only.sources} == {"Gazette", "Radio"}
+
+
+def test_short_item_on_the_same_town_and_people_stays_apart():
+    full, _ = _tram_pair()
+    _, fares = _tram_pair(teaser_text=FARES_TEASER)
+    fares = replace(fares, title="Pensioner bus fare vote delayed")
+    groups, _ = duplicate_groups([full, fares])
+    assert groups == [[0], [1]]
+
+
+def test_reworded_teaser_needs_dates_close_together():
+    full, late = _tram_pair(teaser_minutes_ago=-3 * 24 * 60)  # three days later: a follow-up
+    assert len(merge_duplicates([full, late])) == 2
+    full, teaser = _tram_pair(teaser_minutes_ago=None)  # no dates: words alone do not merge
+    assert len(merge_duplicates([full, teaser])) == 2
+
+
+def test_teaser_evidence_combines_words_title_and_anchors():
+    full, teaser = _tram_pair()
+    short, long = profile(teaser), profile(full)
+    assert short.short and not long.short
+    # Figures written differently are the same anchor; names are found inside sentences.
+    assert {"#2.3", "#4.6", "#2029"} <= short.anchors & long.roots
+    assert root("Kettleby") in short.anchors and root("Brann") in short.anchors
+    assert root("approves") == root("approved") and root("Kettleby’s") == root("Kettleby")
+    ev = evidence(short, long, {}, 2)
+    assert ev.anchors >= 4 and ev.numbers == 3 and ev.hours == 3.0
+    assert ev.same_story()
+    _, fares = _tram_pair(teaser_text=FARES_TEASER)
+    assert not evidence(profile(fares), long, {}, 2).same_story()
+
+
+def test_teaser_candidates_grow_linearly_with_short_items():
+    syllables = ["ba", "ko", "li", "mu", "ne", "po", "ra", "si", "tu", "ve", "xo", "za"]
+    lexicon = sorted({a + b + c for a in syllables for b in syllables for c in syllables})
+    weights = [1 / (rank + 1) for rank in range(len(lexicon))]
+
+    def make(n: int, seed: int) -> list:
+        rng = random.Random(seed)
+        out = []
+        for i in range(n):
+            words = rng.choices(lexicon, weights, k=30)
+            text = " ".join(words[:15]) + ". " + " ".join(words[15:]) + "."
+            out.append(
+                item(f"t{i}", " ".join(words[:4]), text, feed=f"https://f{i % 5}.example/rss")
+            )
+        return out
+
+    _, small = duplicate_groups(make(500, 1))
+    _, big = duplicate_groups(make(1500, 2))
+    assert 0 < small.teaser_candidates
+    # Three times the items, about three times the pairs weighed (quadratic would be nine).
+    assert big.teaser_candidates < 4.5 * small.teaser_candidates
+    assert big.teaser_candidates < 0.01 * 1500**2

@@ -9,7 +9,7 @@ from collections import Counter
 
 from newsletter.config import ThemesConfig
 from newsletter.themes import entry_text, group_sections, slugify
-from newsletter.themes_labels import terms
+from newsletter.themes_labels import _numbered, terms, text_labels
 from newsletter.themes_topics import FIT_CAP, topic_model
 from tests.sections_support import entry, item, story, topic_entries, topic_of
 
@@ -172,3 +172,37 @@ def test_label_terms_skip_stop_words_and_never_span_punctuation():
     assert "wellness calendar" in found and "box office" in found
     assert "calendar aug" not in found and "aug" not in found
     assert not {"the", "und", "der"} & set(found)
+
+
+def test_labels_skip_the_function_words_of_a_groups_language():
+    # German stories (tagged, or not): "die" is an English word too, but never their label.
+    german = [
+        f"Die {w} und die Stadt. Die Bürger sagen, die {w} sei zu teuer und die Stadt zu voll."
+        for w in ("Straßenbahn", "Straßenbahn", "Brücke", "Straßenbahn")
+    ]
+    english = [f"The {w} opened. Critics say the {w} costs too much." for w in ("tram", "bridge")]
+    texts = german + english
+    titles = [t.split(".")[0] for t in texts]
+    for languages in (["de"] * 4 + ["en"] * 2, [""] * 6):
+        (label,) = text_labels(texts, titles, [[0, 1, 2, 3]], "Stories", languages=languages)
+        assert "die" not in label.casefold().split(), label
+        assert "Stadt" in label, label
+
+
+def test_labels_never_use_what_is_left_of_a_contraction():
+    texts = [
+        f"The {w} doesn't work and the {w} isn't fixed, residents say of the {w}."
+        for w in ("lift", "lift", "boiler")
+    ] + ["Gardeners plant roses in spring.", "The match ended in a draw."]
+    titles = [t.split(",")[0] for t in texts]
+    (label,) = text_labels(texts, titles, [[0, 1, 2]], "Stories")
+    assert not {"doesn", "isn"} & set(label.casefold().split()), label
+
+
+def test_fallback_labels_are_numbered_from_two():
+    assert _numbered("Stories", 1) == ["Stories"]
+    assert _numbered("Stories", 1, {"stories"}) == ["Stories 2"]
+    assert text_labels(["1 2", "3 4"], ["1", "3"], [[0], [1]], "Stories") == [
+        "Stories 1",
+        "Stories 2",
+    ]
