@@ -82,3 +82,15 @@ def test_plan_digest_changes_nothing_in_output(tmp_path):
     plan = plan_digest(config, store)
     assert plan.digest.entries
     assert sorted(p.name for p in (tmp_path / "output").rglob("*")) == before
+
+
+def test_sample_stories_told_by_two_feeds_appear_once(tmp_path):
+    config = default_config(tmp_path)
+    store = Store(config.store_path)
+    _, result = build(config, store)
+    merged = [e for e in result.plan.digest.entries if len(e.sources) > 1]
+    # seeds/README.md lists four stories carried by two feeds each
+    assert len(merged) == 4
+    assert all(len({name for name, _ in e.sources}) == 2 for e in merged)
+    sections = {s.label for s in result.plan.digest.sections}
+    assert len(sections) >= 4 and "More stories" in sections
