@@ -40,24 +40,20 @@ def add_form_pages(app: Flask, state: WebState) -> None:
             return problem(state, "not_found", 404)
         return page(state, "subscribe", **form_context(state, list_name))
 
-    @app.post("/subscribe", endpoint="subscribe_post")
-    def subscribe_post() -> Response:
+    def guarded_address(form_page: str, answer: str) -> tuple[str, str] | Response:
+        """(list, normalized address) of a posted email form, or the response that stops
+        it: an expired form, the honeypot (answered as if accepted), a rate limit, or an
+        invalid address (the form again, with the error)."""
         form = request.form
         email = form.get("email", "")[:MAX_EMAIL].strip()
         list_name = list_name_from(state, form.get("list"))
         if not state.csrf.valid(session, form.get(CSRF_FIELD)):
-            if form.get("embed"):
-                # A post from the snippet on another site: nothing happens until the person
-                # presses the button on this page, which carries a real token.
-                return page(
-                    state, "subscribe", embed=True, email=email, **form_context(state, list_name)
-                )
             return problem(state, "form_expired", 400)
         if list_name is None:
             return problem(state, "bad_request", 400)
         if form.get(HONEYPOT):
-            logger.info("subscribe form: honeypot filled from %s; ignored", client_ip())
-            return page(state, "check_inbox", email=email)
+            logger.info("%s form: honeypot filled from %s; ignored", form_page, client_ip())
+            return page(state, answer, email=email)
         if not state.per_ip.hit(client_ip()):
             return problem(state, "too_many", 429)
         try:
@@ -65,7 +61,7 @@ def add_form_pages(app: Flask, state: WebState) -> None:
         except SubscriberError:
             return page(
                 state,
-                "subscribe",
+                form_page,
                 400,
                 email=email,
                 error="invalid_email",
@@ -73,6 +69,23 @@ def add_form_pages(app: Flask, state: WebState) -> None:
             )
         if not state.per_address.hit(f"{list_name}\n{address}"):
             return problem(state, "too_many", 429)
+        return list_name, address
+
+    @app.post("/subscribe", endpoint="subscribe_post")
+    def subscribe_post() -> Response:
+        form = request.form
+        if form.get("embed") and not state.csrf.valid(session, form.get(CSRF_FIELD)):
+            # A post from the snippet on another site: nothing happens until the person
+            # presses the button on this page, which carries a real token.
+            email = form.get("email", "")[:MAX_EMAIL].strip()
+            list_name = list_name_from(state, form.get("list"))
+            return page(
+                state, "subscribe", embed=True, email=email, **form_context(state, list_name)
+            )
+        checked = guarded_address("subscribe", "check_inbox")
+        if isinstance(checked, Response):
+            return checked
+        list_name, address = checked
         with state.locked() as store:
             job = signup.request_subscription(store, list_name, address, source="web")
         if job is not None:
@@ -102,30 +115,10 @@ def add_form_pages(app: Flask, state: WebState) -> None:
 
     @app.post("/manage")
     def manage_request() -> Response:
-        form = request.form
-        email = form.get("email", "")[:MAX_EMAIL].strip()
-        list_name = list_name_from(state, form.get("list"))
-        if not state.csrf.valid(session, form.get(CSRF_FIELD)):
-            return problem(state, "form_expired", 400)
-        if list_name is None:
-            return problem(state, "bad_request", 400)
-        if form.get(HONEYPOT):
-            return page(state, "manage_sent", email=email)
-        if not state.per_ip.hit(client_ip()):
-            return problem(state, "too_many", 429)
-        try:
-            address = normalize_email(email)
-        except SubscriberError:
-            return page(
-                state,
-                "manage_help",
-                400,
-                email=email,
-                error="invalid_email",
-                **form_context(state, list_name),
-            )
-        if not state.per_address.hit(f"{list_name}\n{address}"):
-            return problem(state, "too_many", 429)
+        checked = guarded_address("manage_help", "manage_sent")
+        if isinstance(checked, Response):
+            return checked
+        list_name, address = checked
         with state.locked() as store:
             job = signup.request_manage_link(store, list_name, address)
         if job is not None:
