@@ -24,12 +24,14 @@ import quality_summaries  # noqa: E402
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="200 articles, 40 digests per size")
+    parser.add_argument(
+        "--quick", action="store_true", help="200 articles, 40 digests per size; writes no results"
+    )
     args = parser.parse_args(argv)
     runs = [
-        ("summaries", quality_summaries.main, ["--limit", "200"] if args.quick else []),
-        ("sections", quality_sections.main, ["--samples", "40"] if args.quick else []),
-        ("one entry per story", quality_dedupe.main, []),
+        ("summaries", quality_summaries.main, ["--limit", "200", "--no-write"] if args.quick else []),
+        ("sections", quality_sections.main, ["--samples", "40", "--no-write"] if args.quick else []),
+        ("one entry per story", quality_dedupe.main, ["--no-write"] if args.quick else []),
     ]
     for name, run, run_args in runs:
         start = time.perf_counter()

@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--limit", type=int, default=0, help="first N articles (default: all)")
     ap.add_argument("--max-words", type=int, default=50, help="word budget (default 50)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-write", action="store_true", help="do not write results/summaries.md")
     args = ap.parse_args([] if argv is None else argv)  # None: defaults, not sys.argv
     articles = load(args.limit)
     jobs = [(a, args.max_words) for a in articles]
@@ -261,8 +262,9 @@ def main(argv: list[str] | None = None) -> str:
     else:
         results = [run_article(j) for j in jobs]
     report = table(results, args.max_words)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report, encoding="utf-8")
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(report, encoding="utf-8")
     print(report)
     return report
 
