@@ -29,8 +29,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     runs = [
-        ("summaries", quality_summaries.main, ["--limit", "200", "--no-write"] if args.quick else []),
-        ("sections", quality_sections.main, ["--samples", "40", "--no-write"] if args.quick else []),
+        (
+            "summaries",
+            quality_summaries.main,
+            ["--limit", "200", "--no-write"] if args.quick else [],
+        ),
+        (
+            "sections",
+            quality_sections.main,
+            ["--samples", "40", "--no-write"] if args.quick else [],
+        ),
         ("one entry per story", quality_dedupe.main, ["--no-write"] if args.quick else []),
     ]
     for name, run, run_args in runs:

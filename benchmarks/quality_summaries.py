@@ -199,18 +199,25 @@ def table(results: list[dict[str, dict]], max_words: int) -> str:
         col = [r[method] for r in results]
         r2 = [c["r2"] for c in col]
         lo, hi = bootstrap(r2)
-        rows.append((method, {
-            "r1": statistics.mean(c["r1"] for c in col),
-            "r2": statistics.mean(r2), "lo": lo, "hi": hi,
-            "rl": statistics.mean(c["rl"] for c in col),
-            "ms": statistics.median(c["ms"] for c in col),
-            "words": statistics.mean(c["words"] for c in col),
-            "dangling": 100.0 * sum(c["dangling"] for c in col) / n,
-            "boilerplate": sum(c["boilerplate"] for c in col),
-            "cut": sum(c["cut"] for c in col),
-            "order": sum(c["order"] for c in col),
-            "over": sum(c["over"] for c in col),
-        }))
+        rows.append(
+            (
+                method,
+                {
+                    "r1": statistics.mean(c["r1"] for c in col),
+                    "r2": statistics.mean(r2),
+                    "lo": lo,
+                    "hi": hi,
+                    "rl": statistics.mean(c["rl"] for c in col),
+                    "ms": statistics.median(c["ms"] for c in col),
+                    "words": statistics.mean(c["words"] for c in col),
+                    "dangling": 100.0 * sum(c["dangling"] for c in col) / n,
+                    "boilerplate": sum(c["boilerplate"] for c in col),
+                    "cut": sum(c["cut"] for c in col),
+                    "order": sum(c["order"] for c in col),
+                    "over": sum(c["over"] for c in col),
+                },
+            )
+        )
     rows.sort(key=lambda r: (r[0] == "oracle", -r[1]["r2"]))
     fastest = min(m["ms"] for name, m in rows if name in SUMY)
     lines = [
@@ -218,7 +225,8 @@ def table(results: list[dict[str, dict]], max_words: int) -> str:
         "",
         "Command: `.venv/bin/python benchmarks/quality_summaries.py"
         + ("" if n == 1570 else f" --limit {n}")
-        + ("" if max_words == 50 else f" --max-words {max_words}") + "`",
+        + ("" if max_words == 50 else f" --max-words {max_words}")
+        + "`",
         "",
         "| method | ROUGE-1 | ROUGE-2 | ROUGE-2 95% CI | ROUGE-Lsum | median ms | words | "
         "dangling start % | boilerplate | mid-sentence end | order violations | over budget |",
@@ -233,8 +241,9 @@ def table(results: list[dict[str, dict]], max_words: int) -> str:
             f"{m['boilerplate']} | {m['cut']} | {m['order']} | {m['over']} |"
         )
     ours = dict(rows)["newsletter"]
-    best_name, best = max(((k, v) for k, v in rows if k not in ("newsletter", "oracle")),
-                          key=lambda kv: kv[1]["r2"])
+    best_name, best = max(
+        ((k, v) for k, v in rows if k not in ("newsletter", "oracle")), key=lambda kv: kv[1]["r2"]
+    )
     lines += [
         "",
         f"newsletter vs best baseline ({best_name}): ROUGE-2 {ours['r2']:.4f} vs {best['r2']:.4f} "

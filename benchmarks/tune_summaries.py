@@ -28,8 +28,19 @@ from newsletter import summarize, summary_rank
 REPO = Path(__file__).resolve().parent.parent
 DATASET = REPO.parent / "shared" / "datasets" / "bbc_news_summary" / "dev.jsonl"
 FEATURES = (
-    "reduction", "reduction rank", "cosine", "cosine rank", "position", "first", "log position",
-    "paragraph start", "length/30", "log length", "quote", "dangling", "log sentences",
+    "reduction",
+    "reduction rank",
+    "cosine",
+    "cosine rank",
+    "position",
+    "first",
+    "log position",
+    "paragraph start",
+    "length/30",
+    "log length",
+    "quote",
+    "dangling",
+    "log sentences",
 )
 
 
@@ -117,8 +128,12 @@ def _probs(a: dict, x: np.ndarray, model: LogisticRegression) -> np.ndarray:
     """Probabilities through the product's own function (so near-duplicates are handled)."""
     art = summarize.prepare(a["text"], a["title"], "en")
     return summary_rank.probabilities(
-        art.sentences, art.paragraph, art.lengths, "en",
-        weights=tuple(model.coef_[0]), intercept=float(model.intercept_[0]),
+        art.sentences,
+        art.paragraph,
+        art.lengths,
+        "en",
+        weights=tuple(model.coef_[0]),
+        intercept=float(model.intercept_[0]),
     )
 
 

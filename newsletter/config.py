@@ -210,21 +210,26 @@ def _type_name(hint: object) -> str:
     if typing.get_origin(hint) is tuple:
         return "a list of strings"
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
-        hint, str(hint)  # type: ignore[call-overload]
+        hint,
+        str(hint),  # type: ignore[call-overload]
     )
 
 
 def _build(cls: type, table: object, where: str) -> object:
     """Make a section dataclass from a TOML table, naming any bad key and its fix."""
     if not isinstance(table, dict):
-        raise ConfigError(f"[{where}] must be a table, e.g. [{where}] followed by key = value lines")
+        raise ConfigError(
+            f"[{where}] must be a table, e.g. [{where}] followed by key = value lines"
+        )
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     values = {}
     for key, value in table.items():
         name = _RENAMED.get(key, key)
         if name not in names:
-            shown = {k for k, v in _RENAMED.items() if v in names} | (names - set(_RENAMED.values()))
+            shown = {k for k, v in _RENAMED.items() if v in names} | (
+                names - set(_RENAMED.values())
+            )
             allowed = ", ".join(sorted(shown))
             raise ConfigError(f"unknown key {where}.{key}; allowed keys in [{where}]: {allowed}")
         hint = hints[name]
@@ -269,7 +274,7 @@ def _check(config: Config) -> None:
         raise ConfigError(f"site.url must be an absolute http(s) URL, got {config.site.url!r}")
     for feed in config.feeds:
         if not feed.url:
-            raise ConfigError("every [[feeds]] entry needs url = \"...\" (a URL or a path)")
+            raise ConfigError('every [[feeds]] entry needs url = "..." (a URL or a path)')
     if config.fetch.concurrency < 1:
         raise ConfigError("fetch.concurrency must be at least 1")
     if config.summary.max_words < 5 and config.summary.sentences < 1:
@@ -279,9 +284,7 @@ def _check(config: Config) -> None:
 def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """The embedded default: the bundled sample feeds, a store under ./data, ./output."""
     base = base_dir or Path.cwd()
-    feeds = tuple(
-        FeedConfig(url=str(p)) for p in sorted(BUNDLED_SEEDS.glob("*.xml"))
-    )
+    feeds = tuple(FeedConfig(url=str(p)) for p in sorted(BUNDLED_SEEDS.glob("*.xml")))
     env = env or {}
     return Config(
         base_dir=base,
@@ -317,9 +320,7 @@ def config_from_dict(
     unknown = set(data) - _TOP_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError(
-            f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}"
-        )
+        raise ConfigError(f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
     sections = {name: _build(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
     if "list" in data and "lists" in data:
         raise ConfigError("use either [list] (one list) or [[lists]] (several), not both")
@@ -331,9 +332,7 @@ def config_from_dict(
     if not isinstance(raw_feeds, list):
         raise ConfigError("feeds must be an array of tables: write [[feeds]] before each url")
     feeds = tuple(_build(FeedConfig, t, "feeds") for t in raw_feeds)
-    feeds = tuple(
-        dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds
-    )
+    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)
     lists = tuple(
         dataclasses.replace(
             lst,
@@ -384,7 +383,7 @@ def with_feeds(config: Config, urls: typing.Iterable[str]) -> Config:
     return dataclasses.replace(config, feeds=feeds, lists=lists)
 
 
-INIT_TEMPLATE = '''\
+INIT_TEMPLATE = """\
 # newsletter.toml: configuration for `newsletter`. Relative paths resolve against this file.
 # Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links) and
 # NEWSLETTER_SMTP_PASSWORD in the environment.
@@ -455,4 +454,4 @@ path = "data/newsletter.sqlite"
 
 [output]
 dir = "output"
-'''
+"""

@@ -160,9 +160,7 @@ def _newest(entries: list[Entry], limit: int) -> list[Entry]:
     return sorted(entries, key=when, reverse=True)[:limit]
 
 
-def write_plan(
-    plan: DigestPlan, config: Config, store: Store, record: bool = True
-) -> BuildResult:
+def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = True) -> BuildResult:
     """Render the plan to output/ and (when `record`) remember the digest in the store."""
     rendered = render_digest(plan.digest, config)
     folder = write_digest(rendered, config, plan.digest.list_name, plan.digest.built_at)
@@ -181,7 +179,9 @@ def write_plan(
 def _digest_item_rows(plan: DigestPlan, store: Store) -> list[tuple[int, str]]:
     """(item id, content hash) of every item the digest carries, merged duplicates included."""
     ids = store.item_ids(plan.items)
-    return [(ids[(i.feed_url, i.key)], i.content_hash) for i in plan.items if (i.feed_url, i.key) in ids]
+    return [
+        (ids[(i.feed_url, i.key)], i.content_hash) for i in plan.items if (i.feed_url, i.key) in ids
+    ]
 
 
 def build(

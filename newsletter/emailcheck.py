@@ -31,26 +31,76 @@ from newsletter.emailcheck_html import (
 )
 
 __all__ = [
-    "GMAIL_CLIP_BYTES", "Problem", "check_html", "check_message", "errors", "find_preheader",
+    "GMAIL_CLIP_BYTES",
+    "Problem",
+    "check_html",
+    "check_message",
+    "errors",
+    "find_preheader",
     "preheader_text",
 ]
 
 _ALLOWED_HEADERS = {
-    "from", "to", "subject", "date", "message-id", "mime-version", "content-type",
-    "content-transfer-encoding", "list-id", "list-unsubscribe", "list-unsubscribe-post",
-    "list-archive", "list-help", "list-owner", "list-post", "list-subscribe", "reply-to",
-    "sender", "auto-submitted", "precedence", "dkim-signature", "feedback-id",
-    "x-mailer", "x-auto-response-suppress", "x-entity-ref-id",
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "list-archive",
+    "list-help",
+    "list-owner",
+    "list-post",
+    "list-subscribe",
+    "reply-to",
+    "sender",
+    "auto-submitted",
+    "precedence",
+    "dkim-signature",
+    "feedback-id",
+    "x-mailer",
+    "x-auto-response-suppress",
+    "x-entity-ref-id",
     # added in transit, harmless in a received copy
-    "received", "return-path", "authentication-results", "arc-seal",
-    "arc-message-signature", "arc-authentication-results", "delivered-to", "x-spam-status",
-    "x-spam-checker-version", "x-spam-level", "x-spam-flag", "x-spam-report",
+    "received",
+    "return-path",
+    "authentication-results",
+    "arc-seal",
+    "arc-message-signature",
+    "arc-authentication-results",
+    "delivered-to",
+    "x-spam-status",
+    "x-spam-checker-version",
+    "x-spam-level",
+    "x-spam-flag",
+    "x-spam-report",
 }
-_SINGLE_HEADERS = ("from", "to", "subject", "date", "message-id", "list-id",
-                   "list-unsubscribe", "list-unsubscribe-post", "mime-version")
+_SINGLE_HEADERS = (
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "mime-version",
+)
 _DKIM_MUST_SIGN = ("from", "list-unsubscribe", "list-unsubscribe-post")
-_DKIM_SHOULD_SIGN = ("to", "subject", "date", "message-id", "list-id", "mime-version",
-                     "content-type")
+_DKIM_SHOULD_SIGN = (
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "list-id",
+    "mime-version",
+    "content-type",
+)
 
 
 def _e(code: str, message: str) -> Problem:
@@ -113,8 +163,11 @@ def _headers(msg: EmailMessage) -> list[Problem]:
             out.append(_e(f"header-{name}", f"{name.title()} appears {counts[name]} times"))
     for name in sorted(set(names) - _ALLOWED_HEADERS):
         level = _w if name.startswith("x-") else _e
-        why = "a Bcc header leaks recipients (header injection?)" if name == "bcc" else \
-            "unexpected header"
+        why = (
+            "a Bcc header leaks recipients (header injection?)"
+            if name == "bcc"
+            else "unexpected header"
+        )
         out.append(level("header-unexpected", f"{name}: {why}"))
     if counts["from"] == 1 and len(getaddresses([str(msg["From"])])) != 1:
         out.append(_e("header-from", "From must hold exactly one address"))
@@ -152,15 +205,24 @@ def _unsubscribe_headers(msg: EmailMessage) -> list[Problem]:
         if not uris:
             out.append(_e("list-unsubscribe", "List-Unsubscribe must list <URI>s (RFC 2369)"))
         if len(https) != 1:
-            out.append(_e("list-unsubscribe", f"List-Unsubscribe needs exactly one https URL "
-                          f"(RFC 8058, Gmail); found {len(https)}"))
+            out.append(
+                _e(
+                    "list-unsubscribe",
+                    f"List-Unsubscribe needs exactly one https URL "
+                    f"(RFC 8058, Gmail); found {len(https)}",
+                )
+            )
         if PLACEHOLDER.search(value):
             out.append(_e("placeholder", "List-Unsubscribe holds an unfilled placeholder"))
     post = msg.get("List-Unsubscribe-Post")
     if post is not None and str(post).strip() != "List-Unsubscribe=One-Click":
-        out.append(_e("list-unsubscribe-post",
-                      f"List-Unsubscribe-Post must be exactly 'List-Unsubscribe=One-Click', "
-                      f"got {str(post)!r}"))
+        out.append(
+            _e(
+                "list-unsubscribe-post",
+                f"List-Unsubscribe-Post must be exactly 'List-Unsubscribe=One-Click', "
+                f"got {str(post)!r}",
+            )
+        )
     return out
 
 
@@ -175,8 +237,13 @@ def _dkim(msg: EmailMessage) -> list[Problem]:
         signed = {h.lower() for h in tags.get("h", "").split(":") if h}
         missing = [h for h in _DKIM_MUST_SIGN if h not in signed]
         if missing:
-            out.append(_e("dkim-headers", f"DKIM h= does not cover {missing} (RFC 8058 needs "
-                          "List-Unsubscribe and List-Unsubscribe-Post signed)"))
+            out.append(
+                _e(
+                    "dkim-headers",
+                    f"DKIM h= does not cover {missing} (RFC 8058 needs "
+                    "List-Unsubscribe and List-Unsubscribe-Post signed)",
+                )
+            )
         weak = [h for h in _DKIM_SHOULD_SIGN if h not in signed]
         if weak:
             out.append(_w("dkim-headers", f"DKIM h= does not cover {weak}"))
@@ -186,8 +253,13 @@ def _dkim(msg: EmailMessage) -> list[Problem]:
 def _alternatives(msg: EmailMessage, out: list[Problem]) -> list[EmailMessage]:
     """The leaf parts of multipart/alternative, checking text/plain first, text/html last."""
     if msg.get_content_type() != "multipart/alternative":
-        out.append(_e("mime-structure", f"top level is {msg.get_content_type()}; send "
-                      "multipart/alternative with a text/plain and a text/html part"))
+        out.append(
+            _e(
+                "mime-structure",
+                f"top level is {msg.get_content_type()}; send "
+                "multipart/alternative with a text/plain and a text/html part",
+            )
+        )
         return [p for p in msg.walk() if not p.is_multipart()]  # type: ignore[misc]
     children = list(msg.iter_parts())
     types = [c.get_content_type() for c in children]
@@ -200,8 +272,13 @@ def _alternatives(msg: EmailMessage, out: list[Problem]) -> list[EmailMessage]:
             and any(p.get_content_type() == "text/html" for p in last.walk())
         )
         if not html_last:
-            out.append(_e("mime-order", f"last alternative is {types[-1]}; text/html comes last "
-                          "(clients show the last part they understand)"))
+            out.append(
+                _e(
+                    "mime-order",
+                    f"last alternative is {types[-1]}; text/html comes last "
+                    "(clients show the last part they understand)",
+                )
+            )
     return [p for p in msg.walk() if not p.is_multipart()]  # type: ignore[misc]
 
 
@@ -219,18 +296,29 @@ def _text_part(text: str, html: str | None) -> list[Problem]:
         except (etree.ParserError, ValueError):
             return out
         wanted = {
-            (a.get("href") or "").strip() for a in root.iter("a")
+            (a.get("href") or "").strip()
+            for a in root.iter("a")
             if "unsubscribe" in accessible_name(a).lower()
         }
         if urls and wanted and not wanted & set(urls):
-            out.append(_w("text-unsubscribe", "the text and HTML parts link to different "
-                          "unsubscribe URLs"))
+            out.append(
+                _w("text-unsubscribe", "the text and HTML parts link to different unsubscribe URLs")
+            )
         in_text = {u.rstrip(".,;:)") for u in re.findall(r"https?://\S+", text)}
         missing = sorted(
-            {(a.get("href") or "").strip() for a in root.iter("a")
-             if (a.get("href") or "").startswith(("http://", "https://"))} - in_text
+            {
+                (a.get("href") or "").strip()
+                for a in root.iter("a")
+                if (a.get("href") or "").startswith(("http://", "https://"))
+            }
+            - in_text
         )
         if missing:
-            out.append(_w("text-links", f"{len(missing)} link(s) of the HTML part are missing "
-                          f"from the text part, e.g. {missing[0][:80]}"))
+            out.append(
+                _w(
+                    "text-links",
+                    f"{len(missing)} link(s) of the HTML part are missing "
+                    f"from the text part, e.g. {missing[0][:80]}",
+                )
+            )
     return out

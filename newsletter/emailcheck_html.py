@@ -39,21 +39,41 @@ _FORBIDDEN_TAGS = {
     "base": "<base> changes every relative link; links must be absolute instead",
 }
 _BAD_CSS = [
-    (re.compile(r"display\s*:\s*(?:inline-)?(?:flex|grid)\b", re.I), "css-layout",
-     "flex/grid layout breaks in Outlook for Windows; use tables"),
-    (re.compile(r"(?:^|[;{\s])(?:grid-template|grid-area|flex-direction|flex-wrap)\s*:", re.I),
-     "css-layout", "flex/grid properties break in Outlook for Windows; use tables"),
-    (re.compile(r"var\(\s*--|(?:^|[;{\s])--[\w-]+\s*:", re.I), "css-variables",
-     "CSS variables are unsupported in Gmail and Outlook"),
-    (re.compile(r"@import|@font-face", re.I), "web-font",
-     "@import/@font-face are dropped by most clients; use a system font stack"),
-    (re.compile(r"position\s*:\s*(?:absolute|fixed)", re.I), "css-position",
-     "absolute/fixed positioning is stripped by Gmail and Outlook"),
-    (re.compile(r"url\s*\(", re.I), "css-url",
-     "images referenced from CSS (background-image) do not show in Outlook; use <img>"),
+    (
+        re.compile(r"display\s*:\s*(?:inline-)?(?:flex|grid)\b", re.I),
+        "css-layout",
+        "flex/grid layout breaks in Outlook for Windows; use tables",
+    ),
+    (
+        re.compile(r"(?:^|[;{\s])(?:grid-template|grid-area|flex-direction|flex-wrap)\s*:", re.I),
+        "css-layout",
+        "flex/grid properties break in Outlook for Windows; use tables",
+    ),
+    (
+        re.compile(r"var\(\s*--|(?:^|[;{\s])--[\w-]+\s*:", re.I),
+        "css-variables",
+        "CSS variables are unsupported in Gmail and Outlook",
+    ),
+    (
+        re.compile(r"@import|@font-face", re.I),
+        "web-font",
+        "@import/@font-face are dropped by most clients; use a system font stack",
+    ),
+    (
+        re.compile(r"position\s*:\s*(?:absolute|fixed)", re.I),
+        "css-position",
+        "absolute/fixed positioning is stripped by Gmail and Outlook",
+    ),
+    (
+        re.compile(r"url\s*\(", re.I),
+        "css-url",
+        "images referenced from CSS (background-image) do not show in Outlook; use <img>",
+    ),
     (re.compile(r"expression\s*\(|javascript:", re.I), "css-script", "script in CSS"),
 ]
 _GENERIC_LINK_TEXT = {"read more", "more", "here", "click here", "link", "this", "continue"}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding: level 'error' or 'warning', a stable code, and what to do."""
@@ -77,11 +97,21 @@ def check_html(html: str, budget_kb: int = 90, personalized: bool = False) -> li
     out: list[Problem] = []
     size = len(html.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
-        out.append(_e("gmail-clip", f"HTML is {size} bytes; Gmail clips messages over about "
-                      f"{GMAIL_CLIP_BYTES} bytes and hides the footer and unsubscribe link"))
+        out.append(
+            _e(
+                "gmail-clip",
+                f"HTML is {size} bytes; Gmail clips messages over about "
+                f"{GMAIL_CLIP_BYTES} bytes and hides the footer and unsubscribe link",
+            )
+        )
     elif size > budget_kb * 1024:
-        out.append(_e("html-size", f"HTML is {size} bytes, over the {budget_kb} KB budget "
-                      "(digest.html_budget_kb); trim stories"))
+        out.append(
+            _e(
+                "html-size",
+                f"HTML is {size} bytes, over the {budget_kb} KB budget "
+                "(digest.html_budget_kb); trim stories",
+            )
+        )
     try:
         root = lxml_html.document_fromstring(html)
     except (etree.ParserError, ValueError) as e:
@@ -116,16 +146,22 @@ def _document(html: str, root: lxml_html.HtmlElement) -> list[Problem]:
     if not (root.get("lang") or "").strip():
         out.append(_e("lang", '<html> has no lang attribute; screen readers need it (lang="en")'))
     metas = {(m.get("name") or "").lower(): m.get("content") or "" for m in root.iter("meta")}
-    if not any(m.get("charset") or "charset" in (m.get("content") or "").lower()
-               for m in root.iter("meta")):
+    if not any(
+        m.get("charset") or "charset" in (m.get("content") or "").lower() for m in root.iter("meta")
+    ):
         out.append(_w("charset", 'no <meta charset="utf-8">'))
     if "viewport" not in metas:
         out.append(_w("viewport", "no viewport meta: mobile clients will zoom out"))
     if "dark" not in metas.get("color-scheme", ""):
-        out.append(_w("color-scheme", '<meta name="color-scheme" content="light dark"> is '
-                      "missing; Apple Mail will force its own dark rendering"))
+        out.append(
+            _w(
+                "color-scheme",
+                '<meta name="color-scheme" content="light dark"> is '
+                "missing; Apple Mail will force its own dark rendering",
+            )
+        )
     if "supported-color-schemes" not in metas:
-        out.append(_w("color-scheme", "<meta name=\"supported-color-schemes\"> is missing"))
+        out.append(_w("color-scheme", '<meta name="supported-color-schemes"> is missing'))
     if root.find(".//title") is None or not (root.findtext(".//title") or "").strip():
         out.append(_w("title", "no <title>: shown by web archives and some clients"))
     ids = Counter(el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id"))
@@ -167,23 +203,38 @@ def preheader_text(root: lxml_html.HtmlElement) -> str:
 def _preheader(root: lxml_html.HtmlElement) -> list[Problem]:
     el = find_preheader(root)
     if el is None:
-        return [_e("preheader-missing", "no hidden preheader as the first element of <body>; "
-                   "clients will show the first visible text as the preview")]
+        return [
+            _e(
+                "preheader-missing",
+                "no hidden preheader as the first element of <body>; "
+                "clients will show the first visible text as the preview",
+            )
+        ]
     out = []
     text = preheader_text(root)
     low, high = PREHEADER_RANGE
     if not low <= len(text) <= high:
-        out.append(_e("preheader-length", f"preheader is {len(text)} characters; "
-                      f"keep it between {low} and {high}"))
+        out.append(
+            _e(
+                "preheader-length",
+                f"preheader is {len(text)} characters; keep it between {low} and {high}",
+            )
+        )
     if not _hidden(el):
         out.append(_w("preheader-visible", "the preheader is not hidden with display:none"))
     others = [
-        e for e in root.iter()
+        e
+        for e in root.iter()
         if isinstance(e.tag, str) and e is not el and _hidden(e) and e.text_content().strip()
     ]
     if others:
-        out.append(_w("hidden-content", f"{len(others)} hidden element(s) with text besides the "
-                      "preheader; Gmail's guidelines ask not to hide content"))
+        out.append(
+            _w(
+                "hidden-content",
+                f"{len(others)} hidden element(s) with text besides the "
+                "preheader; Gmail's guidelines ask not to hide content",
+            )
+        )
     return out
 
 
@@ -244,15 +295,21 @@ def _images(root: lxml_html.HtmlElement) -> list[Problem]:
         elif not src.lower().startswith("https://"):
             out.append(_e("image-https", f"image {label} is not an https URL"))
         if img.get("alt") is None:
-            out.append(_e("image-alt", f"image {label} has no alt attribute (alt=\"\" if "
-                          "decorative)"))
+            out.append(
+                _e("image-alt", f'image {label} has no alt attribute (alt="" if decorative)')
+            )
         if not (img.get("width") and img.get("height")):
-            out.append(_e("image-size", f"image {label} needs width and height attributes "
-                          "(Outlook ignores CSS sizes)"))
+            out.append(
+                _e(
+                    "image-size",
+                    f"image {label} needs width and height attributes (Outlook ignores CSS sizes)",
+                )
+            )
     for el in root.iter():
         if isinstance(el.tag, str) and (el.get("background") or "").strip():
-            out.append(_e("css-url", f"<{el.tag} background=…>: background images do not show "
-                          "in Outlook"))
+            out.append(
+                _e("css-url", f"<{el.tag} background=…>: background images do not show in Outlook")
+            )
             break
     return out
 
@@ -291,40 +348,65 @@ def _links(root: lxml_html.HtmlElement, personalized: bool) -> list[Problem]:
         elif scheme == "tel":
             out.append(_w("link-scheme", f"tel: link {href[:40]}: only useful on phones"))
         else:
-            out.append(_e("link-scheme", f"link {href[:60]!r} is not an absolute http(s) or "
-                          "mailto URL"))
+            out.append(
+                _e("link-scheme", f"link {href[:60]!r} is not an absolute http(s) or mailto URL")
+            )
         if not name:
             out.append(_e("link-text", f"link to {href[:60]} has no text or accessible name"))
         elif name.lower().strip(" .:…›»→") in _GENERIC_LINK_TEXT:
-            out.append(_w("link-text", f"link text {name!r} says nothing about {href[:60]}; "
-                          "add the story title (e.g. aria-label=\"Read more: …\")"))
+            out.append(
+                _w(
+                    "link-text",
+                    f"link text {name!r} says nothing about {href[:60]}; "
+                    'add the story title (e.g. aria-label="Read more: …")',
+                )
+            )
     if not unsubscribe:
-        out.append(_e("unsubscribe-link", "no visible unsubscribe link in the HTML body; "
-                      "bulk senders must have one"))
+        out.append(
+            _e(
+                "unsubscribe-link",
+                "no visible unsubscribe link in the HTML body; bulk senders must have one",
+            )
+        )
     return out
 
 
 def _tables(root: lxml_html.HtmlElement) -> list[Problem]:
     out = []
     tables = list(root.iter("table"))
-    missing = [t for t in tables
-               if (t.get("role") or "").lower() != "presentation" and t.find(".//th") is None]
+    missing = [
+        t
+        for t in tables
+        if (t.get("role") or "").lower() != "presentation" and t.find(".//th") is None
+    ]
     if missing:
-        out.append(_e("table-role", f"{len(missing)} layout table(s) without "
-                      'role="presentation"; screen readers will read out rows and cells'))
+        out.append(
+            _e(
+                "table-role",
+                f"{len(missing)} layout table(s) without "
+                'role="presentation"; screen readers will read out rows and cells',
+            )
+        )
     widths = [int(t.get("width")) for t in tables if (t.get("width") or "").isdigit()]
     if tables and not any(320 <= w <= 640 for w in widths):
-        out.append(_w("container-width", "no table with a width attribute of 320-640 px; "
-                      "Outlook needs a fixed-width container"))
+        out.append(
+            _w(
+                "container-width",
+                "no table with a width attribute of 320-640 px; "
+                "Outlook needs a fixed-width container",
+            )
+        )
     return out
 
 
 def _contrast(root: lxml_html.HtmlElement) -> list[Problem]:
     issues, _lowest = contrast_issues(root, MIN_CONTRAST)
     return [
-        _e(f"contrast-{i.scheme}",
-           f"{i.scheme} mode: text {hex_color(i.fg)} on {hex_color(i.bg)} has contrast "
-           f"{i.ratio:.2f} (< {MIN_CONTRAST}) in {i.count} element(s), e.g. {i.sample!r}"
-           + ("; give that colour a dark-mode override" if i.scheme == "dark" else ""))
+        _e(
+            f"contrast-{i.scheme}",
+            f"{i.scheme} mode: text {hex_color(i.fg)} on {hex_color(i.bg)} has contrast "
+            f"{i.ratio:.2f} (< {MIN_CONTRAST}) in {i.count} element(s), e.g. {i.sample!r}"
+            + ("; give that colour a dark-mode override" if i.scheme == "dark" else ""),
+        )
         for i in issues
     ]

@@ -19,13 +19,27 @@ RGB = tuple[int, int, int]
 TRANSPARENT = "transparent"
 
 _NAMED: dict[str, RGB] = {
-    "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 128, 0),
-    "blue": (0, 0, 255), "gray": (128, 128, 128), "grey": (128, 128, 128),
-    "silver": (192, 192, 192), "navy": (0, 0, 128), "yellow": (255, 255, 0),
-    "orange": (255, 165, 0), "purple": (128, 0, 128), "maroon": (128, 0, 0),
-    "teal": (0, 128, 128), "lime": (0, 255, 0), "aqua": (0, 255, 255),
-    "fuchsia": (255, 0, 255), "olive": (128, 128, 0), "darkgray": (169, 169, 169),
-    "lightgray": (211, 211, 211), "whitesmoke": (245, 245, 245),
+    "black": (0, 0, 0),
+    "white": (255, 255, 255),
+    "red": (255, 0, 0),
+    "green": (0, 128, 0),
+    "blue": (0, 0, 255),
+    "gray": (128, 128, 128),
+    "grey": (128, 128, 128),
+    "silver": (192, 192, 192),
+    "navy": (0, 0, 128),
+    "yellow": (255, 255, 0),
+    "orange": (255, 165, 0),
+    "purple": (128, 0, 128),
+    "maroon": (128, 0, 0),
+    "teal": (0, 128, 128),
+    "lime": (0, 255, 0),
+    "aqua": (0, 255, 255),
+    "fuchsia": (255, 0, 255),
+    "olive": (128, 128, 0),
+    "darkgray": (169, 169, 169),
+    "lightgray": (211, 211, 211),
+    "whitesmoke": (245, 245, 245),
 }
 _COLOR_TOKEN = re.compile(
     r"#[0-9a-fA-F]{3,8}\b|rgba?\([^)]*\)|\b(?:transparent|" + "|".join(_NAMED) + r")\b", re.I
@@ -88,6 +102,7 @@ def first_color(value: str) -> RGB | str | None:
 
 def luminance(rgb: RGB) -> float:
     """WCAG 2 relative luminance."""
+
     def channel(c: int) -> float:
         s = c / 255
         return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
@@ -179,9 +194,7 @@ def is_dark_media(media: str) -> bool:
     return bool(re.search(r"prefers-color-scheme\s*:\s*dark", media, re.I))
 
 
-_COMPOUND = re.compile(
-    r"^(?P<tag>\*|[a-zA-Z][\w-]*)?(?P<rest>(?:[.#][\w-]+|\[[^\]]+\]|:[\w-]+)*)$"
-)
+_COMPOUND = re.compile(r"^(?P<tag>\*|[a-zA-Z][\w-]*)?(?P<rest>(?:[.#][\w-]+|\[[^\]]+\]|:[\w-]+)*)$")
 
 
 def matches(el: lxml_html.HtmlElement, selector: str) -> bool:
@@ -253,11 +266,7 @@ def contrast_issues(
 
     Dark mode is checked only when the document has a prefers-color-scheme: dark block.
     """
-    rules = [
-        r
-        for style in root.iter("style")
-        for r in parse_stylesheet(style.text or "")
-    ]
+    rules = [r for style in root.iter("style") for r in parse_stylesheet(style.text or "")]
     base = [r for r in rules if not r.media]
     dark = [r for r in rules if is_dark_media(r.media)]
     schemes = {"light": (base, LIGHT_DEFAULTS)}
@@ -336,7 +345,8 @@ class _Computed:
             if styles.get("display", "").lower() == "none" or el.get("hidden") is not None:
                 return True
             if styles.get("mso-hide", "").lower() == "all" and styles.get("max-height") in (
-                "0", "0px"
+                "0",
+                "0px",
             ):
                 return True
             el = el.getparent()

@@ -175,14 +175,22 @@ def _fetch_http(
             }
             if status == 304:
                 return FetchResponse(
-                    url=url, status=304, headers=resp_headers, final_url=current,
-                    not_modified=True, **validators,
+                    url=url,
+                    status=304,
+                    headers=resp_headers,
+                    final_url=current,
+                    not_modified=True,
+                    **validators,
                 )
             if status >= 400 or status < 200:
                 raise _Failed(_status_reason(status, response.reason, resp_headers), status)
             body = _read_body(response, sock, resp_headers, config, deadline, status)
             return FetchResponse(
-                url=url, status=status, body=body, headers=resp_headers, final_url=current,
+                url=url,
+                status=status,
+                body=body,
+                headers=resp_headers,
+                final_url=current,
                 **validators,
             )
         finally:

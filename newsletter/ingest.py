@@ -244,7 +244,9 @@ def make_items(
         feed_url=feed_url,
         feed_link=feed_link,
         link_base=link_base,
-        source=(feed_config.name if feed_config else "") or short_title(raw.title) or _host(feed_url),
+        source=(feed_config.name if feed_config else "")
+        or short_title(raw.title)
+        or _host(feed_url),
         language=override or _language(raw.language),
         language_override=bool(override),
     )

@@ -150,9 +150,7 @@ def _entry(e: Any) -> RawEntry:
             or dict.get(e, "updated_parsed")
             or dict.get(e, "created_parsed")
         ),
-        categories=[
-            str(t.get("term") or t.get("label") or "") for t in e.get("tags") or [] if t
-        ],
+        categories=[str(t.get("term") or t.get("label") or "") for t in e.get("tags") or [] if t],
         images=_images(e),
         body=str(detail.get("value") or "") if detail else "",
         body_is_html=bool(detail) and _is_html(detail.get("type")),
@@ -255,9 +253,11 @@ def _maybe_gunzip(data: bytes) -> bytes:
 
 
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16's
     (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
 
@@ -299,7 +299,7 @@ def _ascii_compatible(name: str) -> bool:
 
 
 def _html_reason(data: bytes, base_url: str) -> str:
-    """"not a feed: got an HTML page", naming the feed the page advertises if any."""
+    """ "not a feed: got an HTML page", naming the feed the page advertises if any."""
     for tag in _LINK_TAG.findall(data[:200_000]):
         if b"alternate" not in tag.lower() or not _FEED_TYPE.search(tag):
             continue

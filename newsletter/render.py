@@ -45,9 +45,7 @@ STAMP_FORMAT = "%Y%m%d-%H%M%S"
 
 # keep_at_rules leaves @media (mobile + dark mode) in one <style>; everything else is inlined.
 # No remote stylesheet is ever fetched: rendering must work offline and be deterministic.
-_INLINER = css_inline.CSSInliner(
-    keep_at_rules=True, load_remote_stylesheets=False, minify_css=True
-)
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
 _CHARSET_META = '<meta charset="utf-8">'
 _ATTRIBUTE = re.compile(r'="[^"<>]*[<>][^"]*"')
 
@@ -207,7 +205,9 @@ def _fit(render: Callable[[_Caps], str], digest: Digest, budget: int) -> tuple[_
     if _size(html) > budget:
         logger.warning(
             "digest %s is %d bytes with one story; over the %d byte budget (html_budget_kb)",
-            digest.list_name, _size(html), budget,
+            digest.list_name,
+            _size(html),
+            budget,
         )
     return caps, html
 
@@ -263,9 +263,7 @@ def inline_css(html: str) -> str:
     # The HTML5 serializer leaves < and > unescaped inside attribute values. That is valid,
     # but a feed title like "<script>" in an alt or aria-label would then trip naive
     # filters on the way to the inbox; text content is already escaped.
-    out = _ATTRIBUTE.sub(
-        lambda m: m.group(0).replace("<", "&lt;").replace(">", "&gt;"), out
-    )
+    out = _ATTRIBUTE.sub(lambda m: m.group(0).replace("<", "&lt;").replace(">", "&gt;"), out)
     # css-inline puts the kept <style> first in <head>; the charset declaration goes first.
     if _CHARSET_META in out:
         out = out.replace(_CHARSET_META, "", 1).replace("<head>", "<head>" + _CHARSET_META, 1)

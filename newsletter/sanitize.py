@@ -14,12 +14,51 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 
 # What a digest can show in any mail client. Headings are folded into h2-h4 (see `_HEADINGS`).
-TAGS: frozenset[str] = frozenset({
-    "p", "div", "br", "hr", "a", "b", "strong", "i", "em", "u", "s", "sub", "sup", "small",
-    "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "q", "cite", "h2", "h3", "h4",
-    "img", "figure", "figcaption", "code", "pre", "kbd", "abbr",
-    "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
-})
+TAGS: frozenset[str] = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "hr",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "sub",
+        "sup",
+        "small",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "q",
+        "cite",
+        "h2",
+        "h3",
+        "h4",
+        "img",
+        "figure",
+        "figcaption",
+        "code",
+        "pre",
+        "kbd",
+        "abbr",
+        "table",
+        "caption",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "th",
+        "td",
+    }
+)
 ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -31,10 +70,25 @@ ATTRIBUTES: dict[str, set[str]] = {
 # Tags removed together with their content: code, styling, and fallback text of embedded
 # players ("your browser does not support video") that would only pollute the summary.
 # <noscript> too: html5ever reads its content as raw text, so it would leak as escaped markup.
-CLEAN_CONTENT_TAGS: frozenset[str] = frozenset({
-    "script", "style", "iframe", "noscript", "template", "svg", "math", "object", "video",
-    "audio", "button", "select", "textarea", "noembed", "noframes",
-})
+CLEAN_CONTENT_TAGS: frozenset[str] = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "object",
+        "video",
+        "audio",
+        "button",
+        "select",
+        "textarea",
+        "noembed",
+        "noframes",
+    }
+)
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
 # Feed bodies can be huge (inline base64 images, whole books). A digest shows a summary and a

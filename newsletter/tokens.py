@@ -28,7 +28,6 @@ CONFIRM = "confirm"
 PURPOSES = (UNSUBSCRIBE, MANAGE, CONFIRM)
 
 
-
 class Tokens:
     """Signs and checks tokens with one secret key and one clock."""
 

@@ -157,8 +157,15 @@ class FeedServer:
 
     def set_status(self, path: str, status: int, body: bytes | str = b"", **options: Any) -> None:
         """Answer `path` with an error status (404, 500, ...)."""
-        self.set(path, body or f"status {status}", "text/plain", status=status, etag=None,
-                 last_modified=None, **options)
+        self.set(
+            path,
+            body or f"status {status}",
+            "text/plain",
+            status=status,
+            etag=None,
+            last_modified=None,
+            **options,
+        )
 
     def set_hang(self, path: str, seconds: float = 30.0) -> None:
         """Accept connections to `path` and answer nothing for `seconds`."""
@@ -168,8 +175,13 @@ class FeedServer:
         """Redirect `path` to `target` (a path on this server or an absolute URL)."""
         self.route(
             path,
-            Route(status=status, headers=(("Location", target),), etag=None, last_modified=None,
-                  content_type="text/plain"),
+            Route(
+                status=status,
+                headers=(("Location", target),),
+                etag=None,
+                last_modified=None,
+                content_type="text/plain",
+            ),
         )
 
     def remove(self, path: str) -> None:
@@ -249,8 +261,13 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             route, request, latency, use_gzip = server._lookup(path, headers)
             if route is None:
-                route = Route(body=b"no such feed", content_type="text/plain", status=404,
-                              etag=None, last_modified=None)
+                route = Route(
+                    body=b"no such feed",
+                    content_type="text/plain",
+                    status=404,
+                    etag=None,
+                    last_modified=None,
+                )
             if route.hang:
                 server._stop.wait(route.hang)
                 request.status = -1

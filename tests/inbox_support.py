@@ -86,9 +86,13 @@ def sample_digest() -> Digest:
     bikes = "Two Wheels Weekly"
     lab = "Bench Notes"
     rain = _item(
-        1, "Rain gauges on every allotment: what a wet December taught us", garden,
-        "allotment.example.net", author="Priya Natarajan",
-        image="https://allotment.example.net/img/gauge.jpg", categories=("gardening", "weather"),
+        1,
+        "Rain gauges on every allotment: what a wet December taught us",
+        garden,
+        "allotment.example.net",
+        author="Priya Natarajan",
+        image="https://allotment.example.net/img/gauge.jpg",
+        categories=("gardening", "weather"),
     )
     sections = (
         Section(
@@ -104,17 +108,25 @@ def sample_digest() -> Digest:
                     also=(("Bristol Growers", "https://growers.example.com/notes/rain-gauges"),),
                 ),
                 _entry(
-                    _item(2, "Seed swap moves to the library on Saturday mornings", garden,
-                          "allotment.example.net",
-                          image="http://allotment.example.net/img/seeds.jpg"),
+                    _item(
+                        2,
+                        "Seed swap moves to the library on Saturday mornings",
+                        garden,
+                        "allotment.example.net",
+                        image="http://allotment.example.net/img/seeds.jpg",
+                    ),
                     "The seed swap has outgrown the shed. From February it meets in the "
                     "library's community room, with a table for labelled envelopes and a "
                     "second one for cuttings that need a new home.",
                 ),
                 _entry(
-                    _item(3, "Comfrey tea <script>alert(1)</script> & other fertilisers",
-                          garden, "allotment.example.net",
-                          image="data:image/png;base64,iVBORw0KGgo="),
+                    _item(
+                        3,
+                        "Comfrey tea <script>alert(1)</script> & other fertilisers",
+                        garden,
+                        "allotment.example.net",
+                        image="data:image/png;base64,iVBORw0KGgo=",
+                    ),
                     "A side-by-side trial of comfrey tea, nettle tea and a shop-bought liquid "
                     "feed on tomatoes. The comfrey row cropped a week earlier; the nettle row "
                     "had the fewest split fruits.",
@@ -126,22 +138,35 @@ def sample_digest() -> Digest:
             slug="cycling",
             entries=(
                 _entry(
-                    _item(4, "New contraflow lane opens on Mill Street", bikes,
-                          "twowheels.example.org", author="Sam O'Neill"),
+                    _item(
+                        4,
+                        "New contraflow lane opens on Mill Street",
+                        bikes,
+                        "twowheels.example.org",
+                        author="Sam O'Neill",
+                    ),
                     "The council has opened a contraflow cycle lane on Mill Street, linking "
                     "the station to the river path without the detour around the one-way "
                     "loop. Counts in the first week show about 900 trips a day.",
                 ),
                 _entry(
-                    _item(5, "Winter tyres: are they worth it for a commuter?", bikes,
-                          "twowheels.example.org"),
+                    _item(
+                        5,
+                        "Winter tyres: are they worth it for a commuter?",
+                        bikes,
+                        "twowheels.example.org",
+                    ),
                     "Studded tyres roll slowly and cost more, but on the two icy mornings a "
                     "year they turn a fall into a non-event. Our tester's verdict: worth it "
                     "if your route has shaded hills.",
                 ),
                 _entry(
-                    _item(6, "Bike kitchen extends its Thursday opening hours", bikes,
-                          "twowheels.example.org"),
+                    _item(
+                        6,
+                        "Bike kitchen extends its Thursday opening hours",
+                        bikes,
+                        "twowheels.example.org",
+                    ),
                     "The volunteer-run workshop now stays open until nine on Thursdays, with "
                     "a mechanic on hand to teach brake and gear adjustments.",
                 ),
@@ -152,22 +177,36 @@ def sample_digest() -> Digest:
             slug="",
             entries=(
                 _entry(
-                    _item(7, "Counting bats with a £20 detector", lab, "benchnotes.example.com",
-                          author="Dr Ana Ribeiro", image="https://benchnotes.example.com/bat.png"),
+                    _item(
+                        7,
+                        "Counting bats with a £20 detector",
+                        lab,
+                        "benchnotes.example.com",
+                        author="Dr Ana Ribeiro",
+                        image="https://benchnotes.example.com/bat.png",
+                    ),
                     "A cheap ultrasonic detector and a phone app were enough to log three "
                     "species along the canal in one evening, though the app confused two "
                     "pipistrelles that call at similar frequencies.",
                 ),
                 _entry(
-                    _item(8, "Why the river turned brown after the storm", lab,
-                          "benchnotes.example.com"),
+                    _item(
+                        8,
+                        "Why the river turned brown after the storm",
+                        lab,
+                        "benchnotes.example.com",
+                    ),
                     "Suspended clay from eroded banks upstream, not pollution: samples "
                     "settled clear within two days. The sensor network will add a turbidity "
                     "probe at the weir.",
                 ),
                 _entry(
-                    _item(9, 'Quiet skies: the "dark hour" experiment results', lab,
-                          "benchnotes.example.com"),
+                    _item(
+                        9,
+                        'Quiet skies: the "dark hour" experiment results',
+                        lab,
+                        "benchnotes.example.com",
+                    ),
                     "Switching off the streetlights in two parks for an hour doubled the "
                     "number of moths caught in light traps nearby, according to the "
                     "university's first-year report.",
@@ -189,14 +228,24 @@ def sample_digest() -> Digest:
 _TOPICS = [
     ("Gardening", ["allotment", "orchard", "greenhouse", "compost heap", "herb bed", "pond"]),
     ("Cycling", ["cycle lane", "bike shed", "towpath", "hill climb", "repair cafe", "bridge"]),
-    ("Local science", ["weather station", "river sensor", "bat survey", "moth trap",
-                       "soil test", "tide gauge"]),
+    (
+        "Local science",
+        ["weather station", "river sensor", "bat survey", "moth trap", "soil test", "tide gauge"],
+    ),
     ("Community", ["library", "market", "choir", "swimming pool", "museum", "park bench"]),
-    ("Food", ["bakery", "cheese counter", "soup kitchen", "cider press", "bread oven",
-              "spice stall"]),
+    (
+        "Food",
+        ["bakery", "cheese counter", "soup kitchen", "cider press", "bread oven", "spice stall"],
+    ),
 ]
-_VERBS = ["reopens after", "gets a new", "is measured for", "wins praise for", "plans a",
-          "reports on a"]
+_VERBS = [
+    "reopens after",
+    "gets a new",
+    "is measured for",
+    "wins praise for",
+    "plans a",
+    "reports on a",
+]
 _NOUNS = ["winter season", "volunteer rota", "survey", "open day", "refit", "first year"]
 _SENTENCES = [
     "Volunteers spent three weekends on the {thing} and kept a careful log of what worked.",
@@ -213,21 +262,36 @@ def big_digest(n: int = 60) -> Digest:
     for i in range(n):
         label, things = _TOPICS[i % len(_TOPICS)]
         thing = things[(i // len(_TOPICS)) % len(things)]
-        title = (f"The {thing} {_VERBS[i % len(_VERBS)]} "
-                 f"{_NOUNS[(i // 3) % len(_NOUNS)]} (part {i + 1})")
+        title = (
+            f"The {thing} {_VERBS[i % len(_VERBS)]} {_NOUNS[(i // 3) % len(_NOUNS)]} (part {i + 1})"
+        )
         host = f"{label.split()[0].lower()}.example.org"
         image = f"https://{host}/images/{i}.jpg" if i % 3 == 0 else ""
-        item = _item(i + 1, title, f"{label} Notes", host, image=image,
-                     author="Jo Bell" if i % 2 else "", categories=(label.lower(),))
+        item = _item(
+            i + 1,
+            title,
+            f"{label} Notes",
+            host,
+            image=image,
+            author="Jo Bell" if i % 2 else "",
+            categories=(label.lower(),),
+        )
         summary = " ".join(s.format(thing=thing) for s in _SENTENCES[: 2 + i % 3])
         also = (("Town Crier", f"https://crier.example.com/s/{i}"),) if i % 7 == 0 else ()
         per[label].append(_entry(item, summary, also))
     sections = tuple(
         Section(label=label, slug="", entries=tuple(entries))
-        for label, entries in per.items() if entries
+        for label, entries in per.items()
+        if entries
     )
-    return Digest(list_name="daily", site_name="Field Notes", site_url=SITE_URL,
-                  built_at=BUILT_AT, sections=sections, feeds_total=5)
+    return Digest(
+        list_name="daily",
+        site_name="Field Notes",
+        site_url=SITE_URL,
+        built_at=BUILT_AT,
+        sections=sections,
+        feeds_total=5,
+    )
 
 
 def personal_urls(email: str) -> dict[str, str]:
@@ -295,7 +359,11 @@ def spamassassin(raw: bytes) -> tuple[float, list[tuple[str, float]], str]:
         env = {**os.environ, "HOME": home}
         proc = subprocess.run(
             [exe, "-L", "-t", "--cf=use_bayes 0", "--cf=bayes_auto_learn 0"],
-            input=raw, capture_output=True, env=env, timeout=120, check=False,
+            input=raw,
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
         )
     out = proc.stdout.decode("utf-8", "replace")
     return _parse_spam_report(out, proc.stderr.decode("utf-8", "replace"))
@@ -312,7 +380,7 @@ def _parse_spam_report(out: str, err: str) -> tuple[float, list[tuple[str, float
         (m.group(2), float(m.group(1)))
         for m in re.finditer(r"^\s*(-?\d+\.\d+)\s+([A-Z0-9_]+)\s", out, re.M)
     ]
-    report = out[out.find("Content analysis details"):] if "Content analysis" in out else out
+    report = out[out.find("Content analysis details") :] if "Content analysis" in out else out
     return float(status.group(1)), rules, report
 
 

@@ -44,7 +44,9 @@ def test_build_sample_digest(runner, tmp_path):
     assert (tmp_path / "output" / "latest.html").is_file()
     assert (tmp_path / "output" / "index.html").is_file()
     assert "%%UNSUBSCRIBE_URL%%" in (folder / "digest.html").read_text(encoding="utf-8")
-    assert "%%UNSUBSCRIBE_URL%%" not in (tmp_path / "output" / "latest.html").read_text(encoding="utf-8")
+    assert "%%UNSUBSCRIBE_URL%%" not in (tmp_path / "output" / "latest.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_second_build_summarizes_nothing_new(runner, tmp_path):
@@ -112,11 +114,18 @@ def test_init_writes_a_loadable_config_and_refuses_to_overwrite(runner, tmp_path
 
 
 def test_subscribers_commands(runner, tmp_path):
-    assert runner.invoke(cli, ["subscribers", "add", "Ada@Example.org", "--status", "confirmed"]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["subscribers", "add", "Ada@Example.org", "--status", "confirmed"]
+        ).exit_code
+        == 0
+    )
     bad = runner.invoke(cli, ["subscribers", "add", "not-an-address"])
     assert bad.exit_code == 1 and "not a valid email" in bad.output
     csv_in = tmp_path / "in.csv"
-    csv_in.write_text("email,name,status\nb@example.org,B,\nc@example.org,C,pending\nnope,N,\n", encoding="utf-8")
+    csv_in.write_text(
+        "email,name,status\nb@example.org,B,\nc@example.org,C,pending\nnope,N,\n", encoding="utf-8"
+    )
     imported = runner.invoke(cli, ["subscribers", "import", str(csv_in), "--status", "confirmed"])
     assert imported.exit_code == 0
     assert "added 2" in imported.output and "nope" in imported.output
@@ -165,7 +174,9 @@ def test_python_m_newsletter_runs_in_a_fresh_folder(tmp_path):
     assert "build" in result.stdout and "subscribers" in result.stdout
 
 
-REAL_WORLD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "feeds_real_world" / "files"
+REAL_WORLD = (
+    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "feeds_real_world" / "files"
+)
 
 
 @pytest.mark.skipif(not REAL_WORLD.is_dir(), reason="needs ../shared/datasets beside the repo")

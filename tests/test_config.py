@@ -72,7 +72,10 @@ url = "https://a.example/feed"
 url = "https://b.example/feed"
 """
     config = load_config(write(tmp_path, text))
-    assert [f.url for f in config.feeds_for("all")] == ["https://a.example/feed", "https://b.example/feed"]
+    assert [f.url for f in config.feeds_for("all")] == [
+        "https://a.example/feed",
+        "https://b.example/feed",
+    ]
     assert [f.url for f in config.feeds_for("tech")] == ["https://a.example/feed"]
     with pytest.raises(ConfigError, match="no list named 'x'"):
         config.list("x")

@@ -53,6 +53,7 @@ def test_contrast_is_measured_in_both_schemes(rendered) -> None:
 
 # --- HTML defects: each mutation of a good digest must raise its code --------------------
 
+
 def _mutate(html: str, old: str, new: str, count: int = 1) -> str:
     assert old in html, old
     return html.replace(old, new, count)
@@ -62,44 +63,71 @@ HTML_DEFECTS = [
     ("lang", lambda h: re.sub(r'<html lang="en"', "<html", h)),
     ("image-alt", lambda h: re.sub(r'(<img[^>]*?) alt="[^"]*"', r"\1", h, count=1)),
     ("image-https", lambda h: h.replace('src="https://allotment', 'src="http://allotment')),
-    ("data-uri", lambda h: h.replace('src="https://allotment.example.net/img/gauge.jpg"',
-                                     'src="data:image/png;base64,iVBORw0KGgo="')),
+    (
+        "data-uri",
+        lambda h: h.replace(
+            'src="https://allotment.example.net/img/gauge.jpg"',
+            'src="data:image/png;base64,iVBORw0KGgo="',
+        ),
+    ),
     ("image-size", lambda h: re.sub(r'(<img[^>]*?) height="\d+"', r"\1", h, count=1)),
     ("no-script", lambda h: h.replace("</body>", "<script>alert(1)</script></body>")),
     ("no-form", lambda h: h.replace("</body>", '<form action="https://x.org"></form></body>')),
-    ("no-link", lambda h: h.replace("</head>",
-                                    '<link rel="stylesheet" href="https://x.org/a.css"></head>')),
+    (
+        "no-link",
+        lambda h: h.replace("</head>", '<link rel="stylesheet" href="https://x.org/a.css"></head>'),
+    ),
     ("event-handler", lambda h: h.replace('<h1 class="site"', '<h1 onclick="x()" class="site"')),
-    ("css-layout", lambda h: h.replace('class="outer" align="center" style="',
-                                       'class="outer" align="center" style="display:flex;')),
+    (
+        "css-layout",
+        lambda h: h.replace(
+            'class="outer" align="center" style="',
+            'class="outer" align="center" style="display:flex;',
+        ),
+    ),
     ("css-variables", lambda h: h.replace("@media screen", ":root{--x:1px}@media screen")),
-    ("css-url", lambda h: h.replace('class="outer" align="center" style="',
-                                    'class="outer" align="center" style="background-image:'
-                                    'url(https://x.org/b.png);')),
+    (
+        "css-url",
+        lambda h: h.replace(
+            'class="outer" align="center" style="',
+            'class="outer" align="center" style="background-image:url(https://x.org/b.png);',
+        ),
+    ),
     ("web-font", lambda h: h.replace("<style>", "<style>@import url(https://f.org/x.css);")),
     ("table-role", lambda h: h.replace('role="presentation"', "", 1)),
-    ("preheader-missing", lambda h: re.sub(r'<div class="preheader".*?</div>', "", h, count=1,
-                                           flags=re.S)),
-    ("preheader-length", lambda h: re.sub(r'(<div class="preheader"[^>]*>)[^<]*', r"\1Hello",
-                                          h, count=1)),
+    (
+        "preheader-missing",
+        lambda h: re.sub(r'<div class="preheader".*?</div>', "", h, count=1, flags=re.S),
+    ),
+    (
+        "preheader-length",
+        lambda h: re.sub(r'(<div class="preheader"[^>]*>)[^<]*', r"\1Hello", h, count=1),
+    ),
     ("unsubscribe-link", lambda h: h.replace(">Unsubscribe</a>", ">Leave</a>")),
-    ("link-scheme", lambda h: h.replace('href="https://news.example.org"',
-                                        'href="javascript:alert(1)"', 1)),
+    (
+        "link-scheme",
+        lambda h: h.replace('href="https://news.example.org"', 'href="javascript:alert(1)"', 1),
+    ),
     ("link-scheme", lambda h: h.replace('href="https://news.example.org"', 'href="/home"', 1)),
     ("link-anchor", lambda h: h.replace('href="#s-cycling"', 'href="#s-nowhere"')),
-    ("link-text", lambda h: h.replace('>View on the web</a>', '></a>', 1)),
+    ("link-text", lambda h: h.replace(">View on the web</a>", "></a>", 1)),
     ("duplicate-id", lambda h: h.replace('id="s-cycling"', 'id="s-gardening"')),
     ("contrast-light", lambda h: h.replace("color:#1f2937", "color:#c0c4cc")),
     # the bug EMAIL.md's dark screenshot found: an inline text colour with no dark override
-    ("contrast-dark", lambda h: h.replace(".site,.site-link,.section-title,.item-title{",
-                                          ".site-link,.item-title{")),
+    (
+        "contrast-dark",
+        lambda h: h.replace(
+            ".site,.site-link,.section-title,.item-title{", ".site-link,.item-title{"
+        ),
+    ),
     ("html-size", lambda h: h.replace("</body>", f"<p>{'x' * 78_000}</p></body>")),
     ("gmail-clip", lambda h: h.replace("</body>", f"<p>{'x' * 110_000}</p></body>")),
 ]
 
 
-@pytest.mark.parametrize(("code", "mutate"), HTML_DEFECTS,
-                         ids=[f"{c}-{i}" for i, (c, _) in enumerate(HTML_DEFECTS)])
+@pytest.mark.parametrize(
+    ("code", "mutate"), HTML_DEFECTS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(HTML_DEFECTS)]
+)
 def test_html_defects_are_errors(rendered, code: str, mutate) -> None:
     broken = mutate(rendered.html)
     assert broken != rendered.html
@@ -131,6 +159,7 @@ def test_preheader_text_strips_spacers() -> None:
 
 # --- message defects ---------------------------------------------------------------------
 
+
 def _header_edit(raw: bytes, name: str, value: str | None) -> bytes:
     """Replace (or with None, delete) a header line of a serialized message."""
     head, body = raw.split(b"\r\n\r\n", 1)
@@ -148,25 +177,39 @@ MESSAGE_DEFECTS = [
     ("header-message-id", lambda r: _header_edit(r, "Message-ID", "no-brackets")),
     ("header-list-id", lambda r: _header_edit(r, "List-Id", None)),
     ("header-from", lambda r: _header_edit(r, "From", "a@x.org, b@x.org")),
-    ("list-unsubscribe", lambda r: _header_edit(r, "List-Unsubscribe",
-                                                "<mailto:u@news.example.org>")),
-    ("list-unsubscribe-post", lambda r: _header_edit(r, "List-Unsubscribe-Post",
-                                                     "List-Unsubscribe=Yes")),
+    (
+        "list-unsubscribe",
+        lambda r: _header_edit(r, "List-Unsubscribe", "<mailto:u@news.example.org>"),
+    ),
+    (
+        "list-unsubscribe-post",
+        lambda r: _header_edit(r, "List-Unsubscribe-Post", "List-Unsubscribe=Yes"),
+    ),
     ("header-list-unsubscribe-post", lambda r: _header_edit(r, "List-Unsubscribe-Post", None)),
     ("header-unexpected", lambda r: _header_edit(r, "Bcc", "spy@evil.example")),
-    ("dkim-headers", lambda r: _header_edit(
-        r, "DKIM-Signature",
-        "v=1; a=rsa-sha256; c=relaxed/simple; d=news.example.org; s=mail;\r\n"
-        " h=from:to:subject:date:message-id:list-id:list-unsubscribe:mime-version:\r\n"
-        " content-type; bh=abc=; b=def=")),
+    (
+        "dkim-headers",
+        lambda r: _header_edit(
+            r,
+            "DKIM-Signature",
+            "v=1; a=rsa-sha256; c=relaxed/simple; d=news.example.org; s=mail;\r\n"
+            " h=from:to:subject:date:message-id:list-id:list-unsubscribe:mime-version:\r\n"
+            " content-type; bh=abc=; b=def=",
+        ),
+    ),
     ("header-subject", lambda r: r.replace(b"Subject:", b"Subject: extra\r\nSubject:", 1)),
-    ("header-injection", lambda r: _header_edit(r, "Subject",
-                                                "=?UTF-8?Q?Hi=0ABcc:_x@evil.example?=")),
+    (
+        "header-injection",
+        lambda r: _header_edit(r, "Subject", "=?UTF-8?Q?Hi=0ABcc:_x@evil.example?="),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("code", "mutate"), MESSAGE_DEFECTS,
-                         ids=[f"{c}-{i}" for i, (c, _) in enumerate(MESSAGE_DEFECTS)])
+@pytest.mark.parametrize(
+    ("code", "mutate"),
+    MESSAGE_DEFECTS,
+    ids=[f"{c}-{i}" for i, (c, _) in enumerate(MESSAGE_DEFECTS)],
+)
 def test_message_defects_are_errors(raw: bytes, code: str, mutate) -> None:
     found = check_message(mutate(raw))
     assert code in codes(found), [str(p) for p in found]
@@ -174,10 +217,12 @@ def test_message_defects_are_errors(raw: bytes, code: str, mutate) -> None:
 
 def test_dkim_covering_list_unsubscribe_post_passes(raw: bytes) -> None:
     signed = _header_edit(
-        raw, "DKIM-Signature",
+        raw,
+        "DKIM-Signature",
         "v=1; a=rsa-sha256; c=relaxed/relaxed; d=news.example.org; s=mail; h=from:to:\r\n"
         " subject:date:message-id:mime-version:content-type:list-id:list-unsubscribe:\r\n"
-        " list-unsubscribe-post; bh=abc=; b=def=")
+        " list-unsubscribe-post; bh=abc=; b=def=",
+    )
     assert check_message(signed) == []
 
 
@@ -187,8 +232,16 @@ def test_mime_shape_is_checked(rendered) -> None:
 
     good = build_message(rendered)
     html_only = EmailMessage(policy=SMTP)
-    for name in ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-                 "List-Unsubscribe-Post"):
+    for name in (
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ):
         html_only[name] = good[name]
     html_only.set_content(personalize(rendered.html, "r@example.com"), subtype="html")
     found = codes(check_message(html_only.as_bytes()))
@@ -228,7 +281,8 @@ def test_css_helpers() -> None:
         "/* c */ .a{color:red} @media (prefers-color-scheme: dark){.a,.b{color:#fff !important}}"
     )
     assert [(r.selectors, r.media) for r in rules] == [
-        ((".a",), ""), ((".a", ".b"), "(prefers-color-scheme: dark)")
+        ((".a",), ""),
+        ((".a", ".b"), "(prefers-color-scheme: dark)"),
     ]
     assert rules[1].declarations["color"] == ("#fff", True)
     root = lxml_html.fromstring('<div class="x"><p class="y"><a id="z">t</a></p></div>')

@@ -113,8 +113,11 @@ def test_redirect_loop_is_a_reason(server: FeedServer, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [(404, "HTTP 404 Not Found"), (500, "HTTP 500 Internal Server Error"),
-     (403, "HTTP 403 Forbidden")],
+    [
+        (404, "HTTP 404 Not Found"),
+        (500, "HTTP 500 Internal Server Error"),
+        (403, "HTTP 403 Forbidden"),
+    ],
 )
 def test_http_errors_are_one_line_reasons(
     server: FeedServer, tmp_path: Path, status: int, reason: str
@@ -150,9 +153,7 @@ def test_connection_refused(tmp_path: Path) -> None:
     assert response.error == f"connection refused by 127.0.0.1:{port}"
 
 
-def test_connect_timeout_is_its_own_reason(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_connect_timeout_is_its_own_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_route(*args: object, **kwargs: object) -> socket.socket:
         raise TimeoutError("timed out")  # the fault: an unreachable host
 
@@ -223,9 +224,24 @@ def test_trickling_server_is_cut_off(tmp_path: Path) -> None:
 def test_untrusted_tls_certificate_is_a_reason(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)

@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from inbox_support import (
     REPO,
-    html_part,
-    sample_build,
-    sent_message,
     REPORTS,
     SCREENSHOTS,
     TOOLS,
     big_digest,
+    html_part,
     make_config,
     require_node_tools,
     require_tool,
+    sample_build,
+    sent_message,
     spamassassin,
 )
 from lxml import html as lxml_html
@@ -35,8 +35,12 @@ from newsletter.render import render_digest, write_digest
 SPAM_LIMIT = 1.0
 DIGESTS = ("sample", "sixty")
 BROWSER_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 
 
@@ -82,13 +86,16 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 # --- SpamAssassin ------------------------------------------------------------------------
 
+
 @pytest.mark.inbox
 @pytest.mark.parametrize("name", list(DIGESTS))
 def test_spamassassin_scores_below_one(artefacts, name: str) -> None:
     raw = artefacts[f"{name}.eml"].read_bytes()
     score, rules, _report = spamassassin(raw)
-    print(f"{name}: SpamAssassin {score} ({len(raw)} bytes) rules: "
-          + ", ".join(f"{r} {p:+.1f}" for r, p in rules))
+    print(
+        f"{name}: SpamAssassin {score} ({len(raw)} bytes) rules: "
+        + ", ".join(f"{r} {p:+.1f}" for r, p in rules)
+    )
     assert score < SPAM_LIMIT, rules
 
 
@@ -110,12 +117,22 @@ def test_spamassassin_harness_sees_a_bad_message() -> None:
 
 # --- html-validate -----------------------------------------------------------------------
 
+
 def _html_validate(*files: Path) -> subprocess.CompletedProcess[str]:
     modules = require_node_tools()
     return subprocess.run(
-        [require_tool("node"), str(modules / "html-validate" / "bin" / "html-validate.mjs"),
-         "-c", str(REPO / ".htmlvalidate-email.json"), *map(str, files)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=TOOLS,
+        [
+            require_tool("node"),
+            str(modules / "html-validate" / "bin" / "html-validate.mjs"),
+            "-c",
+            str(REPO / ".htmlvalidate-email.json"),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=TOOLS,
     )
 
 
@@ -144,13 +161,25 @@ def test_html_validate_catches_a_broken_digest(tmp_path: Path) -> None:
 
 # --- caniemail ---------------------------------------------------------------------------
 
+
 def _caniemail(report: Path, files: list[Path]) -> tuple[subprocess.CompletedProcess[str], list]:
     require_node_tools()
     json_path = report.with_suffix(".json")
     proc = subprocess.run(
-        [require_tool("node"), str(TOOLS / "caniemail-report.mjs"), "--report", str(report),
-         "--json", str(json_path), *map(str, files)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=TOOLS,
+        [
+            require_tool("node"),
+            str(TOOLS / "caniemail-report.mjs"),
+            "--report",
+            str(report),
+            "--json",
+            str(json_path),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=TOOLS,
     )
     results = json.loads(json_path.read_text()) if json_path.is_file() else []
     return proc, results
@@ -204,6 +233,7 @@ def test_caniemail_blocks_structural_features(tmp_path: Path) -> None:
 
 # --- screenshots -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def browser():
     exe = require_tool("chromium", ".ci/inbox-deps.sh (Debian package chromium)")
@@ -238,15 +268,9 @@ def test_screenshot_fits_and_follows_the_colour_scheme(
         page.route("**/*", _block_remote)
         page.goto(artefacts[f"{name}.html"].as_uri())
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        card = page.evaluate(
-            "getComputedStyle(document.querySelector('.card')).backgroundColor"
-        )
-        summary = page.evaluate(
-            "getComputedStyle(document.querySelector('.summary')).color"
-        )
-        padding = page.evaluate(
-            "getComputedStyle(document.querySelector('.item')).paddingLeft"
-        )
+        card = page.evaluate("getComputedStyle(document.querySelector('.card')).backgroundColor")
+        summary = page.evaluate("getComputedStyle(document.querySelector('.summary')).color")
+        padding = page.evaluate("getComputedStyle(document.querySelector('.item')).paddingLeft")
         shot = SCREENSHOTS / f"{name}-{width}-{scheme}.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
@@ -263,6 +287,7 @@ def test_screenshot_fits_and_follows_the_colour_scheme(
 
 
 # --- structural lint of the real messages --------------------------------------------------
+
 
 @pytest.mark.inbox
 @pytest.mark.parametrize("name", list(DIGESTS))

@@ -166,8 +166,11 @@ def test_a_fetcher_that_explodes_only_fails_its_feed(tmp_path: Path, store: Stor
 
     seen: list[FeedResult] = []
     report = ingest(
-        make_config(tmp_path), store, feeds(str(good), "https://x.example/boom.xml"),
-        progress=seen.append, fetcher=flaky,
+        make_config(tmp_path),
+        store,
+        feeds(str(good), "https://x.example/boom.xml"),
+        progress=seen.append,
+        fetcher=flaky,
     )
     assert report.failed == [
         ("https://x.example/boom.xml", "internal error: RuntimeError: socket exploded badly")
@@ -223,8 +226,20 @@ def test_hostile_item_content_never_reaches_the_item() -> None:
     result = one_feed(rss(item(1, body=body, title=title)))
     found = result.items[0]
     everything = found.html + found.text + found.title
-    for bad in ("script", "SCRIPTED", "onerror", "PWNED", "javascript", "JSLINK", "iframe",
-                "FRAMED", "style", "STYLED", "onclick", "alert"):
+    for bad in (
+        "script",
+        "SCRIPTED",
+        "onerror",
+        "PWNED",
+        "javascript",
+        "JSLINK",
+        "iframe",
+        "FRAMED",
+        "style",
+        "STYLED",
+        "onclick",
+        "alert",
+    ):
         assert bad not in everything, bad
     assert found.title == "Harbour news"
     assert "tap here" in found.text and "Safe words." in found.text and "Kept too." in found.text
@@ -278,8 +293,12 @@ def test_fallbacks_for_missing_title_date_link_and_guid() -> None:
     assert untitled.key == "sha256:" + untitled.content_hash
     assert untitled.source == "Harbour Notes" and untitled.categories == ()
     assert titled.title == "Only a title" and titled.text == ""
-    only_image = one_feed(rss("<item><description>&lt;img src='https://i.example/x.jpg'&gt;"
-                              "</description><guid>g1</guid></item>"))
+    only_image = one_feed(
+        rss(
+            "<item><description>&lt;img src='https://i.example/x.jpg'&gt;"
+            "</description><guid>g1</guid></item>"
+        )
+    )
     assert only_image.items[0].title == "(untitled)"
     assert only_image.items[0].image == "https://i.example/x.jpg"
 
@@ -375,8 +394,10 @@ def test_edited_item_is_counted_as_changed(tmp_path: Path, store: Store) -> None
     with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
         config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))
         ingest(config, store, listed)
-        server.set("/feed.xml", rss(item(1, body="<p>Corrected: the ferry leaves on time.</p>")
-                                    + item(2) + item(3)))
+        server.set(
+            "/feed.xml",
+            rss(item(1, body="<p>Corrected: the ferry leaves on time.</p>") + item(2) + item(3)),
+        )
         report = ingest(config, store, listed)
     assert (report.new, report.changed, report.parsed_items) == (1, 1, 3)
 
@@ -473,4 +494,7 @@ def test_source_name_drops_the_feed_tagline():
     assert short_title("Defence Talks | Defense News Hub, Military Updates") == "Defence Talks"
     assert short_title("The Harbour Daily — Top Stories") == "The Harbour Daily"
     assert short_title("Ars Technica") == "Ars Technica"
-    assert short_title("AB - a two-letter head is kept whole") == "AB - a two-letter head is kept whole"
+    assert (
+        short_title("AB - a two-letter head is kept whole")
+        == "AB - a two-letter head is kept whole"
+    )

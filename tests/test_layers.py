@@ -57,7 +57,11 @@ def test_imports_point_down():
 
 
 def test_third_party_edges_stay_in_their_module():
-    owners = {"click": "newsletter.cli", "flask": "newsletter.web", "smtplib": "newsletter.transport"}
+    owners = {
+        "click": "newsletter.cli",
+        "flask": "newsletter.web",
+        "smtplib": "newsletter.transport",
+    }
     for name, path in modules().items():
         for target in imports(path):
             top = target.split(".")[0]
@@ -67,7 +71,9 @@ def test_third_party_edges_stay_in_their_module():
                 assert ok, f"{name} imports {top}; only {allowed}* may"
 
 
-SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b")
+SQL = re.compile(
+    r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b"
+)
 
 
 def test_sql_lives_in_the_store():

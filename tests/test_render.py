@@ -74,8 +74,10 @@ def test_only_https_images_with_alt_and_size(sample) -> None:
     images = list(root.iter("img"))
     srcs = [img.get("src") for img in images]
     # the http:// image and the data: URI in the sample are dropped, the https ones kept
-    assert srcs == ["https://allotment.example.net/img/gauge.jpg",
-                    "https://benchnotes.example.com/bat.png"]
+    assert srcs == [
+        "https://allotment.example.net/img/gauge.jpg",
+        "https://benchnotes.example.com/bat.png",
+    ]
     for img in images:
         assert img.get("alt") and img.get("width") and img.get("height")
 
@@ -129,12 +131,12 @@ def test_preheader_is_truthful_and_sized(sample) -> None:
 )
 def test_preheader_length_in_every_case(config, titles: list[str]) -> None:
     entries = tuple(
-        Entry(item=Item(key=str(i), feed_url="f", link=f"https://e.org/{i}", title=t),
-              summary="s")
+        Entry(item=Item(key=str(i), feed_url="f", link=f"https://e.org/{i}", title=t), summary="s")
         for i, t in enumerate(titles)
     )
-    digest = Digest("daily", "Field Notes", SITE_URL, BUILT_AT,
-                    (Section("News", entries),) if entries else ())
+    digest = Digest(
+        "daily", "Field Notes", SITE_URL, BUILT_AT, (Section("News", entries),) if entries else ()
+    )
     rendered = render_digest(digest, config)
     assert PREHEADER_MIN <= len(rendered.preheader) <= PREHEADER_MAX, rendered.preheader
 
@@ -149,16 +151,26 @@ def test_text_part_has_the_same_stories_and_links(sample) -> None:
     assert f"Manage your subscription: {MANAGE_PLACEHOLDER}" in sample.text
     assert "Also in: Bristol Growers (https://growers.example.com/notes/rain-gauges)" in flat
     assert "\n-- \n" in sample.text
-    long_lines = [line for line in sample.text.splitlines()
-                  if len(line) > 78 and "://" not in line]
+    long_lines = [line for line in sample.text.splitlines() if len(line) > 78 and "://" not in line]
     assert long_lines == []
 
 
 def test_unsafe_links_are_not_linked(config) -> None:
-    item = Item(key="x", feed_url="f", link="javascript:alert(1)", title="Sneaky",
-                source="Odd Feed", image="https://ok.example.org/i.png")
-    digest = Digest("daily", "Field Notes", SITE_URL, BUILT_AT,
-                    (Section("News", (Entry(item=item, summary="text"),)),))
+    item = Item(
+        key="x",
+        feed_url="f",
+        link="javascript:alert(1)",
+        title="Sneaky",
+        source="Odd Feed",
+        image="https://ok.example.org/i.png",
+    )
+    digest = Digest(
+        "daily",
+        "Field Notes",
+        SITE_URL,
+        BUILT_AT,
+        (Section("News", (Entry(item=item, summary="text"),)),),
+    )
     rendered = render_digest(digest, config)
     assert "javascript:" not in rendered.html and "javascript:" not in rendered.text
     assert "Sneaky" in rendered.html
@@ -184,8 +196,16 @@ def test_data_is_the_json_record(sample) -> None:
     assert [s["label"] for s in data["sections"]] == ["Gardening", "Cycling", "Science & Nature"]
     assert [s["slug"] for s in data["sections"]] == ["gardening", "cycling", "science-nature"]
     first = data["sections"][0]["items"][0]
-    assert set(first) == {"title", "link", "sources", "published", "summary", "image",
-                          "author", "categories"}
+    assert set(first) == {
+        "title",
+        "link",
+        "sources",
+        "published",
+        "summary",
+        "image",
+        "author",
+        "categories",
+    }
     assert first["sources"] == [
         {"name": "Allotment Diary", "link": first["link"]},
         {"name": "Bristol Growers", "link": "https://growers.example.com/notes/rain-gauges"},
@@ -193,8 +213,9 @@ def test_data_is_the_json_record(sample) -> None:
     assert first["published"] == "2026-01-05T03:00:00+00:00"
     assert first["categories"] == ["gardening", "weather"]
     assert data["sections"][0]["items"][1]["image"] == ""  # the http:// image
-    assert data["feeds_failed"] == [{"url": "https://broken.example.net/feed",
-                                     "reason": "HTTP 503"}]
+    assert data["feeds_failed"] == [
+        {"url": "https://broken.example.net/feed", "reason": "HTTP 503"}
+    ]
 
 
 def test_sixty_items_fit_the_default_budget(config) -> None:
@@ -218,8 +239,11 @@ def test_over_budget_trims_whole_stories_per_section(tmp_path: Path) -> None:
     assert rendered.trimmed == 60 - len(titles) > 0
     assert rendered.data["trimmed"] == rendered.trimmed
     # every section keeps its first k stories; the rest is one "more on the web" link each
-    caps = [k for k in range(1, 13)
-            if titles == [e.title for s in digest.sections for e in s.entries[:k]]]
+    caps = [
+        k
+        for k in range(1, 13)
+        if titles == [e.title for s in digest.sections for e in s.entries[:k]]
+    ]
     assert len(caps) == 1
     more = [a for a in root.iter("a") if re.match(r"\d+ more in ", a.text_content())]
     assert len(more) == len(digest.sections)
@@ -281,11 +305,15 @@ def test_index_reads_the_archive_from_disk_and_skips_broken_records(config) -> N
     (broken / "digest.json").write_text("{not json")
     other = config.output_dir / "weekly" / "20260106-090000"
     other.mkdir(parents=True)
-    (other / "digest.json").write_text(json.dumps({
-        "built_at": "2026-01-06T09:00:00+00:00",
-        "list": {"name": "weekly", "title": "Weekly roundup"},
-        "sections": [{"label": "Misc", "items": [{"title": "From a removed list"}]}],
-    }))
+    (other / "digest.json").write_text(
+        json.dumps(
+            {
+                "built_at": "2026-01-06T09:00:00+00:00",
+                "list": {"name": "weekly", "title": "Weekly roundup"},
+                "sections": [{"label": "Misc", "items": [{"title": "From a removed list"}]}],
+            }
+        )
+    )
     write_digest(render_digest(sample_digest(), config), config, "daily", BUILT_AT)
     index = (config.output_dir / "index.html").read_text()
     assert "20250101-000000" not in index
@@ -312,7 +340,7 @@ def test_user_template_extends_a_default_block(tmp_path: Path) -> None:
     user.mkdir()
     (user / "digest.html").write_text(
         '{% extends "default:digest.html" %}{% block toc %}<tr><td>'
-        'Custom contents</td></tr>{% endblock %}'
+        "Custom contents</td></tr>{% endblock %}"
     )
     env = make_environment(user)
     rendered = render_digest(sample_digest(), make_config(tmp_path / "output"), env)

@@ -40,9 +40,26 @@ def test_hostile_markup_is_removed() -> None:
     out = sanitize_html(HOSTILE, BASE)
     lowered = out.lower()
     for bad in (
-        "<script", "scriptbody", "<style", "stylebody", "onerror", "onclick", "onload",
-        "javascript", "vbscript", "data:", "<iframe", "iframebody", "<form", "<input",
-        "<object", "<embed", "<meta", "style=", "svgbody", "alert",
+        "<script",
+        "scriptbody",
+        "<style",
+        "stylebody",
+        "onerror",
+        "onclick",
+        "onload",
+        "javascript",
+        "vbscript",
+        "data:",
+        "<iframe",
+        "iframebody",
+        "<form",
+        "<input",
+        "<object",
+        "<embed",
+        "<meta",
+        "style=",
+        "svgbody",
+        "alert",
     ):
         assert bad not in lowered, bad
     assert "<b>world</b>" in out
@@ -89,16 +106,23 @@ def test_images_only_http_and_not_tracking_pixels() -> None:
 
 def test_email_friendly_tags_survive_and_headings_fold() -> None:
     html = (
-        "<h1>Top</h1><h3>Mid</h3><h6>Low</h6><ul><li>one</li></ul><ol start=\"3\"><li>x</li></ol>"
+        '<h1>Top</h1><h3>Mid</h3><h6>Low</h6><ul><li>one</li></ul><ol start="3"><li>x</li></ol>'
         "<blockquote>quote</blockquote><figure><img src='https://i.example/p.jpg' alt='p'>"
         "<figcaption>cap</figcaption></figure><pre><code>x = 1</code></pre>"
-        "<table><tr><td colspan=\"2\">cell</td></tr></table><div>a</div><div>b</div>"
+        '<table><tr><td colspan="2">cell</td></tr></table><div>a</div><div>b</div>'
     )
     out = sanitize_html(html, BASE)
     for kept in (
-        "<h2>Top</h2>", "<h3>Mid</h3>", "<h4>Low</h4>", "<ul><li>one</li></ul>",
-        '<ol start="3">', "<blockquote>quote</blockquote>", "<figcaption>cap</figcaption>",
-        "<pre><code>x = 1</code></pre>", '<td colspan="2">cell</td>', "<div>a</div>",
+        "<h2>Top</h2>",
+        "<h3>Mid</h3>",
+        "<h4>Low</h4>",
+        "<ul><li>one</li></ul>",
+        '<ol start="3">',
+        "<blockquote>quote</blockquote>",
+        "<figcaption>cap</figcaption>",
+        "<pre><code>x = 1</code></pre>",
+        '<td colspan="2">cell</td>',
+        "<div>a</div>",
     ):
         assert kept in out, kept
     assert "a\n\nb" in html_to_text(out)  # block tags keep words apart in the text

@@ -9,7 +9,9 @@ from newsletter.store import Store
 from newsletter.store.schema import MIGRATIONS
 
 
-def item(key: str, text: str = "Body.", published: datetime | None = None, feed: str = "f1") -> Item:
+def item(
+    key: str, text: str = "Body.", published: datetime | None = None, feed: str = "f1"
+) -> Item:
     return Item(
         key=key,
         feed_url=feed,

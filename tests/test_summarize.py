@@ -73,9 +73,11 @@ RUSSIAN = """Городской совет Озёрска в понедельн�
 что работы начнутся весной. Жители давно просили о лучшем сообщении между районами. По \
 мосту смогут ходить пешеходы и ездить велосипедисты. Строительство займёт около двух лет."""
 
-CHINESE = ("湖城市议会周一批准建设一座新桥。新桥将连接港口和老城区。项目费用约为一千二百万元。"
-           "工程预计明年春天开工！居民多年来一直要求改善两区之间的交通。新桥也将向行人和自行车开放。"
-           "建设工期约为两年。")
+CHINESE = (
+    "湖城市议会周一批准建设一座新桥。新桥将连接港口和老城区。项目费用约为一千二百万元。"
+    "工程预计明年春天开工！居民多年来一直要求改善两区之间的交通。新桥也将向行人和自行车开放。"
+    "建设工期约为两年。"
+)
 
 URDU = (
     "جھیل نگر کی سٹی کونسل نے پیر کو ایک نئے پل کی تعمیر کی منظوری دے دی۔ "
@@ -108,8 +110,10 @@ def test_sumy_plaintext_parser_accepts_the_offline_tokenizer() -> None:
     tokenizer = OfflineTokenizer("en")
     assert tokenizer.language == "english"
     parser = PlaintextParser.from_string("The ferry runs daily. Mr. Reyes agreed.", tokenizer)
-    assert [str(s) for s in parser.document.sentences] == ["The ferry runs daily.",
-                                                           "Mr. Reyes agreed."]
+    assert [str(s) for s in parser.document.sentences] == [
+        "The ferry runs daily.",
+        "Mr. Reyes agreed.",
+    ]
     assert tokenizer.to_words("The 2 ferries' crews") == ("The", "ferries", "crews")
     picked = TextRankSummarizer()(parser.document, 1)
     assert len(picked) == 1
@@ -148,8 +152,13 @@ def test_works_without_any_nltk_data(tmp_path: Path) -> None:
     )
     env = {**os.environ, "NLTK_DATA": str(tmp_path), "HOME": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", code], input=FERRY, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-c", code],
+        input=FERRY,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -303,9 +312,16 @@ def test_settings_key_tracks_every_setting_and_the_code_version() -> None:
 
 
 def _item(n: int, text: str, language: str = "en", html: str = "") -> Item:
-    return Item(key=f"k{n}", feed_url="file:///f.xml", link=f"https://e.org/{n}",
-                title=f"Story {n}", text=text, html=html, language=language,
-                content_hash=f"h{n}")
+    return Item(
+        key=f"k{n}",
+        feed_url="file:///f.xml",
+        link=f"https://e.org/{n}",
+        title=f"Story {n}",
+        text=text,
+        html=html,
+        language=language,
+        content_hash=f"h{n}",
+    )
 
 
 def test_summarize_many_by_content_hash_with_languages_and_html_fallback() -> None:

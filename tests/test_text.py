@@ -74,8 +74,11 @@ def test_english_sentences(text: str, expected: list[str]) -> None:
 def test_paragraph_breaks_end_sentences_and_no_text_is_lost() -> None:
     text = "A heading without a stop\n\nThe body starts here. It goes on\nover a line break."
     got = split_sentences(text)
-    assert got == ["A heading without a stop", "The body starts here.",
-                   "It goes on over a line break."]
+    assert got == [
+        "A heading without a stop",
+        "The body starts here.",
+        "It goes on over a line break.",
+    ]
     assert re.sub(r"\s+", "", "".join(got)) == re.sub(r"\s+", "", text)
 
 
@@ -101,14 +104,19 @@ def test_russian_initials_and_abbreviations() -> None:
 def test_chinese_sentence_marks_need_no_spaces() -> None:
     text = "新图书馆今天开放。市民可以免费借书！你去过吗？周末有讲座。"
     assert split_sentences(text, "zh") == [
-        "新图书馆今天开放。", "市民可以免费借书！", "你去过吗？", "周末有讲座。",
+        "新图书馆今天开放。",
+        "市民可以免费借书！",
+        "你去过吗？",
+        "周末有讲座。",
     ]
 
 
 def test_urdu_and_arabic_marks() -> None:
     urdu = "شہر میں نئی لائبریری کھل گئی ہے۔ کیا آپ وہاں گئے؟ کل ایک لیکچر ہوگا۔"
     assert split_sentences(urdu, "ur") == [
-        "شہر میں نئی لائبریری کھل گئی ہے۔", "کیا آپ وہاں گئے؟", "کل ایک لیکچر ہوگا۔",
+        "شہر میں نئی لائبریری کھل گئی ہے۔",
+        "کیا آپ وہاں گئے؟",
+        "کل ایک لیکچر ہوگا۔",
     ]
     arabic = "افتتحت المكتبة اليوم. هل زرتها؟ نعم."
     assert split_sentences(arabic, "ar") == ["افتتحت المكتبة اليوم.", "هل زرتها؟", "نعم."]
@@ -116,7 +124,8 @@ def test_urdu_and_arabic_marks() -> None:
 
 def test_devanagari_danda() -> None:
     assert split_sentences("पुस्तकालय आज खुला। कल व्याख्यान होगा।", "hi") == [
-        "पुस्तकालय आज खुला।", "कल व्याख्यान होगा।",
+        "पुस्तकालय आज खुला।",
+        "कल व्याख्यान होगा।",
     ]
 
 
@@ -125,7 +134,16 @@ def test_devanagari_danda() -> None:
 
 def test_words_keep_inner_apostrophes_and_split_cjk_into_characters() -> None:
     assert words("The mayor's well-known plan: 3.5% more 图书馆!") == [
-        "The", "mayor's", "well-known", "plan", "3", "5", "more", "图", "书", "馆",
+        "The",
+        "mayor's",
+        "well-known",
+        "plan",
+        "3",
+        "5",
+        "more",
+        "图",
+        "书",
+        "馆",
     ]
 
 
@@ -137,8 +155,17 @@ def test_word_count_counts_two_cjk_characters_as_a_word() -> None:
 
 @pytest.mark.parametrize(
     ("tag", "name"),
-    [("en", "english"), ("de-DE", "german"), ("pt_BR", "portuguese"), ("English", "english"),
-     ("", "english"), ("zh-Hant", "chinese"), ("ru", "russian"), ("ur", "urdu"), ("xx-YY", "xx")],
+    [
+        ("en", "english"),
+        ("de-DE", "german"),
+        ("pt_BR", "portuguese"),
+        ("English", "english"),
+        ("", "english"),
+        ("zh-Hant", "chinese"),
+        ("ru", "russian"),
+        ("ur", "urdu"),
+        ("xx-YY", "xx"),
+    ],
 )
 def test_language_name(tag: str, name: str) -> None:
     assert language_name(tag) == name
@@ -149,8 +176,15 @@ def test_language_name(tag: str, name: str) -> None:
 
 @pytest.mark.parametrize(
     "sentence",
-    ["He left early.", "This shows the risk.", "But the plan failed.", "they agreed.",
-     'over," the mayor said.', "However, rents rose.", "” she added."],
+    [
+        "He left early.",
+        "This shows the risk.",
+        "But the plan failed.",
+        "they agreed.",
+        'over," the mayor said.',
+        "However, rents rose.",
+        "” she added.",
+    ],
 )
 def test_dangling_openers(sentence: str) -> None:
     assert is_dangling(sentence, "en")
@@ -158,8 +192,13 @@ def test_dangling_openers(sentence: str) -> None:
 
 @pytest.mark.parametrize(
     "sentence",
-    ["The council met on Monday.", "This week the council met.", '"We are ready," she said.',
-     "Heat waves are longer now.", "Thessaloniki hosts the fair."],
+    [
+        "The council met on Monday.",
+        "This week the council met.",
+        '"We are ready," she said.',
+        "Heat waves are longer now.",
+        "Thessaloniki hosts the fair.",
+    ],
 )
 def test_good_openers(sentence: str) -> None:
     assert not is_dangling(sentence, "en")

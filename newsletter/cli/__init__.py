@@ -13,13 +13,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from newsletter import __version__
-from newsletter.config import INIT_TEMPLATE, Config, load_config, with_feeds
+from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.store import Store
 
@@ -100,7 +99,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) 
       newsletter build                      # the bundled sample feeds -> output/latest.html
       newsletter init && newsletter build   # your own feeds, from newsletter.toml
     """
-    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     ctx.ensure_object(dict)
     ctx.obj["config"] = config_path

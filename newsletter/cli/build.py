@@ -22,7 +22,9 @@ from newsletter.config import INIT_TEMPLATE
 
 
 @cli.command()
-@click.option("--path", type=click.Path(dir_okay=False), default="newsletter.toml", show_default=True)
+@click.option(
+    "--path", type=click.Path(dir_okay=False), default="newsletter.toml", show_default=True
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
     """Write a commented newsletter.toml to edit.
@@ -35,17 +37,33 @@ def init(path: str, force: bool) -> None:
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; pass --force to overwrite it")
     target.write_text(INIT_TEMPLATE, encoding="utf-8")
-    click.echo(f"wrote {target}: edit [site], [list] and [[feeds]], then run `newsletter build -c {target}`")
+    click.echo(
+        f"wrote {target}: edit [site], [list] and [[feeds]], then run `newsletter build -c {target}`"
+    )
 
 
 @cli.command()
 @config_option
-@click.option("--feed", "feeds", multiple=True, metavar="URL", help="A feed URL or path (repeatable); replaces the configured feeds.")
+@click.option(
+    "--feed",
+    "feeds",
+    multiple=True,
+    metavar="URL",
+    help="A feed URL or path (repeatable); replaces the configured feeds.",
+)
 @click.option("--list", "list_name", help="Which list to build (default: the first).")
-@click.option("--since", type=click.DateTime(), help="Only items published on or after this date (UTC).")
+@click.option(
+    "--since", type=click.DateTime(), help="Only items published on or after this date (UTC)."
+)
 @click.option("--max-items", type=click.IntRange(min=1), help="At most this many stories.")
-@click.option("--force", is_flag=True, help="Rebuild even when nothing changed since the last unsent digest.")
-@click.option("--output", type=click.Path(file_okay=False), help="Output folder (default: from the config, ./output).")
+@click.option(
+    "--force", is_flag=True, help="Rebuild even when nothing changed since the last unsent digest."
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Output folder (default: from the config, ./output).",
+)
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -79,7 +97,13 @@ def build(
     total = len(config.feeds_for(list_name))
     with errors_to_exit(), _progress("fetching", total) as tick:
         report, result = build_digest(
-            config, store, list_name, since, max_items, fetch_progress=lambda r: tick(1), force=force
+            config,
+            store,
+            list_name,
+            since,
+            max_items,
+            fetch_progress=lambda r: tick(1),
+            force=force,
         )
     feeds_part = _feeds_summary(report, total)
     if result is None:

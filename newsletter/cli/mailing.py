@@ -42,7 +42,12 @@ def subscribers_group() -> None:
 @click.option("--status", type=click.Choice(STATUSES), default="pending", show_default=True)
 @click.pass_context
 def subscribers_add(
-    ctx: click.Context, config_path: str | None, list_name: str | None, email: str, name: str, status: str
+    ctx: click.Context,
+    config_path: str | None,
+    list_name: str | None,
+    email: str,
+    name: str,
+    status: str,
 ) -> None:
     """Add one address (validated and normalized).
 
@@ -65,7 +70,9 @@ def subscribers_add(
 @list_option
 @click.argument("email")
 @click.pass_context
-def subscribers_remove(ctx: click.Context, config_path: str | None, list_name: str | None, email: str) -> None:
+def subscribers_remove(
+    ctx: click.Context, config_path: str | None, list_name: str | None, email: str
+) -> None:
     """Delete an address and its delivery history (to stop mail only, prefer unsubscribing).
 
     \b
@@ -88,7 +95,9 @@ def subscribers_remove(ctx: click.Context, config_path: str | None, list_name: s
 @list_option
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.pass_context
-def subscribers_list(ctx: click.Context, config_path: str | None, list_name: str | None, status: str | None) -> None:
+def subscribers_list(
+    ctx: click.Context, config_path: str | None, list_name: str | None, status: str | None
+) -> None:
     """Print subscribers, one per line: email, status, name.
 
     \b
@@ -163,7 +172,9 @@ def subscribers_import(
 @list_option
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.pass_context
-def subscribers_export(ctx: click.Context, config_path: str | None, list_name: str | None, status: str | None) -> None:
+def subscribers_export(
+    ctx: click.Context, config_path: str | None, list_name: str | None, status: str | None
+) -> None:
     """Write the list as CSV (`email,name,status`) to stdout.
 
     \b
@@ -180,10 +191,28 @@ def subscribers_export(ctx: click.Context, config_path: str | None, list_name: s
 @cli.command()
 @config_option
 @list_option
-@click.option("--digest", "digest", metavar="ID|latest", help="Which digest (default: unfinished ones, then the latest if unsent).")
-@click.option("--dry-run", is_flag=True, help="Write each message as .eml under output/, send nothing, change nothing.")
-@click.option("--to", "to", metavar="ADDRESS", help="Send the digest to this one address only; recorded nowhere.")
-@click.option("--resend-uncertain", is_flag=True, help="Also resend messages that were in flight when a run died (may duplicate).")
+@click.option(
+    "--digest",
+    "digest",
+    metavar="ID|latest",
+    help="Which digest (default: unfinished ones, then the latest if unsent).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write each message as .eml under output/, send nothing, change nothing.",
+)
+@click.option(
+    "--to",
+    "to",
+    metavar="ADDRESS",
+    help="Send the digest to this one address only; recorded nowhere.",
+)
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="Also resend messages that were in flight when a run died (may duplicate).",
+)
 @click.option("--retry-failed", is_flag=True, help="Try permanently failed deliveries again.")
 @click.pass_context
 def send(
@@ -245,7 +274,11 @@ def send(
 @click.option("--failed", is_flag=True, help="Only failed deliveries.")
 @click.pass_context
 def deliveries(
-    ctx: click.Context, config_path: str | None, list_name: str | None, digest_id: int | None, failed: bool
+    ctx: click.Context,
+    config_path: str | None,
+    list_name: str | None,
+    digest_id: int | None,
+    failed: bool,
 ) -> None:
     """List the deliveries of a digest: address, status, attempts, last error.
 
@@ -286,4 +319,6 @@ def digests(ctx: click.Context, config_path: str | None, list_name: str | None) 
     for d in records:
         sent = d.sent_at.isoformat(timespec="minutes") if d.sent_at else "not sent"
         where = d.path or "baseline (backlog marked as seen, nothing sent)"
-        click.echo(f"{d.id}\t{d.built_at.isoformat(timespec='minutes')}\t{sent}\t{d.item_count}\t{where}")
+        click.echo(
+            f"{d.id}\t{d.built_at.isoformat(timespec='minutes')}\t{sent}\t{d.item_count}\t{where}"
+        )

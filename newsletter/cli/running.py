@@ -21,7 +21,13 @@ EXIT_NOTHING_DONE = 5  # the run's own code for "nothing could be done" (see run
 @click.option("-v", "--verbose", "run_verbose", is_flag=True, help="Explain every decision.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable run report.")
 @click.pass_context
-def run(ctx: click.Context, config_path: str | None, list_name: str | None, run_verbose: bool, as_json: bool) -> None:
+def run(
+    ctx: click.Context,
+    config_path: str | None,
+    list_name: str | None,
+    run_verbose: bool,
+    as_json: bool,
+) -> None:
     """Fetch, then build and send each list's digest when it is due and has news.
 
     Meant for cron or a systemd timer: silent when nothing happened. Exit codes:
@@ -62,7 +68,13 @@ def run(ctx: click.Context, config_path: str | None, list_name: str | None, run_
 
 @cli.command()
 @config_option
-@click.option("-v", "--verbose", "feeds_verbose", is_flag=True, help="Add the last error and the lists reading each feed.")
+@click.option(
+    "-v",
+    "--verbose",
+    "feeds_verbose",
+    is_flag=True,
+    help="Add the last error and the lists reading each feed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def feeds(ctx: click.Context, config_path: str | None, feeds_verbose: bool, as_json: bool) -> None:

@@ -36,7 +36,12 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
 @click.option("--list", "list_name", help="Which list (default: the first).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
-@click.option("--next", "next_", is_flag=True, help="Preview what the next send would contain, built now without changing anything.")
+@click.option(
+    "--next",
+    "next_",
+    is_flag=True,
+    help="Preview what the next send would contain, built now without changing anything.",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @click.pass_context
 def preview(
@@ -61,5 +66,10 @@ def preview(
     config = _load_any(ctx)
     with errors_to_exit():
         run_preview(
-            config, host=host, port=port, next_=next_, open_browser=not no_browser, list_name=list_name
+            config,
+            host=host,
+            port=port,
+            next_=next_,
+            open_browser=not no_browser,
+            list_name=list_name,
         )

@@ -273,8 +273,5 @@ class ItemsMixin:
                 """INSERT INTO summaries (content_hash, settings, summary, created_at)
                    VALUES (:h, :s, :summary, :now)
                    ON CONFLICT (content_hash, settings) DO UPDATE SET summary = :summary""",
-                [
-                    {"h": h, "s": settings, "summary": s, "now": now}
-                    for h, s in summaries.items()
-                ],
+                [{"h": h, "s": settings, "summary": s, "now": now} for h, s in summaries.items()],
             )
