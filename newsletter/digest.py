@@ -106,6 +106,7 @@ def plan_digest(
     # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
     from newsletter.dedupe import merge_duplicates
     from newsletter.themes import group_sections
+    from newsletter.themes_topics import Vocabulary
 
     lst = config.list(list_name)
     items = select_items(config, store, lst.name, since, max_items)
@@ -114,8 +115,9 @@ def plan_digest(
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:
         entries = _newest(entries, limit)
-    vocabulary = (
-        [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else []
+    vocabulary = Vocabulary(
+        [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
+        cache_dir=store.path.parent / "themes" if store.path.name != ":memory:" else None,
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
     digest = Digest(

@@ -100,6 +100,7 @@ class _PlanningStore:
             "get_digest",
             "digest_items",
             "now",
+            "path",  # where the theme model's cache lives (a derived cache, not state)
         }
     )
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import pickle
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+import sklearn
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
@@ -51,6 +56,58 @@ TermCounts = tuple[Counter[str], int]  # documents containing each term, number 
 def digest(text: str) -> str:
     """A short content hash: the canonical order and cache key of a text."""
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+class Vocabulary(tuple):
+    """Texts of the items already in the store, and a folder where what the theme model
+    learns from them may be kept between runs (so a build with a few new items reuses it)."""
+
+    cache_dir: Path | None = None
+
+    def __new__(cls, texts: Sequence[str], cache_dir: Path | None = None) -> Vocabulary:
+        vocabulary = super().__new__(cls, texts)
+        vocabulary.cache_dir = cache_dir
+        return vocabulary
+
+
+# A saved model is reused while this share of the texts it would be fitted on is unchanged:
+# topics drift slowly, and refitting 2,000 texts costs seconds at every run.
+REUSE_SHARE = 0.9
+CACHE_VERSION = f"topics-1-sklearn-{sklearn.__version__}"
+T = TypeVar("T")
+
+
+def persisted(
+    vocabulary: Sequence[str], name: str, keys: Sequence[str], compute: Callable[[], T]
+) -> T:
+    """`compute()`, or the value saved by an earlier run for a vocabulary sharing at least
+    REUSE_SHARE of `keys` (only when the vocabulary names a cache folder)."""
+    folder = getattr(vocabulary, "cache_dir", None)
+    if folder is None:
+        return compute()
+    path = Path(folder) / f"{name}.pickle"
+    wanted = frozenset(keys)
+    try:
+        with path.open("rb") as f:
+            saved = pickle.load(f)  # our own file, written below, next to the store
+        if saved["version"] == CACHE_VERSION and len(saved["keys"] & wanted) >= REUSE_SHARE * len(
+            wanted
+        ):
+            return saved["value"]
+    except FileNotFoundError:
+        pass
+    except Exception as e:  # a stale or damaged cache is only a lost shortcut
+        logger.info("theme cache %s not reused: %s", path, e)
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with tmp.open("wb") as f:
+            pickle.dump({"version": CACHE_VERSION, "keys": wanted, "value": value}, f)
+        os.replace(tmp, path)
+    except OSError as e:
+        logger.warning("cannot keep the theme model in %s: %s", path, e)
+    return value
 
 
 @dataclass
@@ -115,7 +172,17 @@ def topic_model(
     if cache_key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[cache_key] = fit_topics([corpus[k] for k in keys], max_sections, from_store)
+
+        def fit() -> TopicModel | None:
+            model = fit_topics([corpus[k] for k in keys], max_sections, from_store)
+            if model is not None:
+                model.term_counts()  # computed once, kept with the model
+            return model
+
+        if from_store:  # only a store-only model is worth keeping: entries change every run
+            _CACHE[cache_key] = persisted(vocabulary, f"topics-{max_sections}", keys, fit)
+        else:
+            _CACHE[cache_key] = fit()
     return _CACHE[cache_key]
 
 
@@ -291,10 +358,14 @@ def store_term_counts(vocabulary: Sequence[str]) -> TermCounts | None:
     if cache_key not in _COUNTS_CACHE:
         if len(_COUNTS_CACHE) >= _CACHE_SIZE:
             _COUNTS_CACHE.pop(next(iter(_COUNTS_CACHE)))
-        total: Counter[str] = Counter()
-        for k in keys:
-            total.update(set(terms(store[k])))
-        _COUNTS_CACHE[cache_key] = (total, len(keys))
+
+        def count() -> TermCounts:
+            total: Counter[str] = Counter()
+            for k in keys:
+                total.update(set(terms(store[k])))
+            return total, len(keys)
+
+        _COUNTS_CACHE[cache_key] = persisted(vocabulary, "term-counts", keys, count)
     return _COUNTS_CACHE[cache_key]
 
 

@@ -206,3 +206,33 @@ def test_fallback_labels_are_numbered_from_two():
         "Stories 1",
         "Stories 2",
     ]
+
+
+def test_store_topic_model_is_kept_between_runs_and_refit_when_the_store_moves_on(
+    tmp_path, monkeypatch
+):
+    import random
+
+    from sections_support import TOPICS, story
+
+    from newsletter import themes_topics
+    from newsletter.themes_topics import Vocabulary, topic_model
+
+    rng = random.Random(7)
+    topics = sorted(TOPICS)
+    texts = [story(rng, topics[i % len(topics)]) for i in range(300)]
+    first = topic_model([], Vocabulary(texts, cache_dir=tmp_path), 6)
+    assert first is not None and (tmp_path / "topics-6.pickle").is_file()
+
+    fits = []
+    real_fit = themes_topics.fit_topics
+    monkeypatch.setattr(themes_topics, "fit_topics", lambda *a: fits.append(1) or real_fit(*a))
+    themes_topics._CACHE.clear()  # a new process: only the file remains
+    nearly_same = texts[:-10] + [story(rng, topics[0]) for _ in range(10)]
+    again = topic_model([], Vocabulary(nearly_same, cache_dir=tmp_path), 6)
+    assert fits == [] and again.k == first.k  # 97 % of the texts unchanged: reused
+
+    themes_topics._CACHE.clear()
+    moved_on = texts[:150] + [story(rng, topics[1]) for _ in range(150)]
+    topic_model([], Vocabulary(moved_on, cache_dir=tmp_path), 6)
+    assert fits == [1]  # half the store is new: refit

@@ -19,6 +19,9 @@ def _install(out: str) -> None:
     import atexit
     import functools
     import importlib
+    import importlib.abc
+    import importlib.util
+    import sys
     import json
     import threading
     import time
@@ -60,6 +63,11 @@ def _install(out: str) -> None:
         return wrapper
 
     def wrap(module_name: str, attr: str, name: str, count=None) -> None:  # type: ignore[no-untyped-def]
+        if module_name in LAZY and module_name not in sys.modules:
+            # the product imports these only when it needs them: importing them here would
+            # add their cost (scikit-learn, sumy) to every measured start-up
+            deferred.setdefault(module_name, []).append((module_name, attr, name, count))
+            return
         try:
             owner = importlib.import_module(module_name)
         except Exception as e:  # the product is mid-change: say so, measure the rest
@@ -84,6 +92,34 @@ def _install(out: str) -> None:
 
     def n_result_items(args, kwargs, result):  # type: ignore[no-untyped-def]
         return len(getattr(result, "items", ()) or ())
+
+    LAZY = {"newsletter.summarize", "newsletter.dedupe", "newsletter.themes"}
+    deferred: dict[str, list[tuple]] = {}
+
+    class AfterImport(importlib.abc.MetaPathFinder):
+        """Applies the deferred wraps right after a lazily imported module has run."""
+
+        def find_spec(self, fullname, path, target=None):  # type: ignore[no-untyped-def]
+            if fullname not in deferred:
+                return None
+            sys.meta_path.remove(self)
+            try:
+                spec = importlib.util.find_spec(fullname)
+            finally:
+                sys.meta_path.insert(0, self)
+            if spec is None or spec.loader is None:
+                return None
+            run_module = spec.loader.exec_module
+
+            def exec_module(module):  # type: ignore[no-untyped-def]
+                run_module(module)
+                for args in deferred.pop(fullname, []):
+                    wrap(*args)
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+            return spec
+
+    sys.meta_path.insert(0, AfterImport())
 
     # Order matters: wrap leaves in the modules that call them, then the pipeline.
     wrap("newsletter.ingest", "fetch", "fetch")
