@@ -21,8 +21,8 @@ def _install(out: str) -> None:
     import importlib
     import importlib.abc
     import importlib.util
-    import sys
     import json
+    import sys
     import threading
     import time
 
