@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the inbox-quality tests need (tests/test_inbox.py, markers `inbox` and
-# `browser`): SpamAssassin, headless Chromium with fonts, and the node tools in tools/
+# `browser`): SpamAssassin, headless Chromium with fonts, openssl (test keys and certificates), and the node tools in tools/
 # (html-validate, caniemail) from tools/package-lock.json. Safe to run again: it installs
 # only what is missing. Needs Debian (apt) and Node >= 20.19 with npm.
 set -euo pipefail
@@ -10,7 +10,7 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 missing=()
-for pkg in spamassassin spamc chromium fonts-dejavu-core fonts-liberation; do
+for pkg in spamassassin spamc chromium fonts-dejavu-core fonts-liberation openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
