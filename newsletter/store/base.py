@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +99,14 @@ class StoreBase:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def in_marks(prefix: str, values: Sequence[str], params: dict[str, object]) -> str:
+    """Named placeholders for `IN (...)`: adds `:<prefix>0…` to `params`, returns the list
+    ("NULL" for no values, which matches nothing)."""
+    for i, value in enumerate(values):
+        params[f"{prefix}{i}"] = value
+    return ", ".join(f":{prefix}{i}" for i in range(len(values))) or "NULL"
 
 
 def _statements(sql: str) -> list[str]:

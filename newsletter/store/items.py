@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter.model import FeedResult, Item
-from newsletter.store.base import from_iso, to_iso
+from newsletter.store.base import from_iso, in_marks, to_iso
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,7 @@ class ItemsMixin:
         where = ["1 = 1"]
         params: dict[str, object] = {}
         if feed_urls is not None:
-            marks = []
-            for i, url in enumerate(feed_urls):
-                params[f"f{i}"] = url
-                marks.append(f":f{i}")
-            where.append(f"i.feed_url IN ({', '.join(marks) or 'NULL'})")
+            where.append(f"i.feed_url IN ({in_marks('f', feed_urls, params)})")
         if since is not None:
             params["since"] = to_iso(since)
             where.append("COALESCE(i.published, i.first_seen) >= :since")
@@ -230,8 +226,8 @@ class ItemsMixin:
 
     def last_item_update(self, feed_urls: Sequence[str]) -> datetime | None:
         """When an item of these feeds was last inserted or edited."""
-        params = {f"f{i}": url for i, url in enumerate(feed_urls)}
-        marks = ", ".join(f":f{i}" for i in range(len(feed_urls))) or "NULL"
+        params: dict[str, object] = {}
+        marks = in_marks("f", feed_urls, params)
         row = self.db.execute(
             f"SELECT MAX(updated_at) FROM items WHERE feed_url IN ({marks})", params
         ).fetchone()
@@ -255,9 +251,8 @@ class ItemsMixin:
         wanted = list(dict.fromkeys(hashes))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            params = {f"h{i}": h for i, h in enumerate(chunk)}
-            params["s"] = settings
-            marks = ", ".join(f":h{i}" for i in range(len(chunk)))
+            params: dict[str, object] = {"s": settings}
+            marks = in_marks("h", chunk, params)
             rows = self.db.execute(
                 f"SELECT content_hash, summary FROM summaries "
                 f"WHERE settings = :s AND content_hash IN ({marks})",

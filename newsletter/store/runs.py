@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from newsletter.store.base import from_iso, to_iso
+from newsletter.store.base import from_iso, in_marks, to_iso
 from newsletter.store.deliveries import DigestRecord
 
 # a digest "counts" for a list once sending started: the rule `items(exclude_sent_to_list=)`
@@ -36,12 +36,6 @@ class Adoption:
     policy: str = ""
     held_back: int = 0  # items recorded as seen, never to be sent to this list
     baseline_digest_id: int | None = None
-
-
-def _marks(prefix: str, values: Sequence[str], params: dict[str, object]) -> str:
-    for i, value in enumerate(values):
-        params[f"{prefix}{i}"] = value
-    return ", ".join(f":{prefix}{i}" for i in range(len(values))) or "NULL"
 
 
 class RunsMixin:
@@ -124,7 +118,7 @@ class RunsMixin:
         """Those of `feed_urls` with an item in a digest of the list that counts (sent or
         sending): the list was already reading them before `newsletter run` took over."""
         params: dict[str, object] = {"list": list_name}
-        marks = _marks("f", feed_urls, params)
+        marks = in_marks("f", feed_urls, params)
         rows = self.db.execute(
             f"""SELECT DISTINCT i.feed_url FROM items i
                 JOIN digest_items di ON di.item_id = i.id
@@ -153,7 +147,7 @@ class RunsMixin:
             return Adoption(policy=policy)
         now = self.now()  # type: ignore[attr-defined]
         params: dict[str, object] = {"list": list_name}
-        marks = _marks("f", feed_urls, params)
+        marks = in_marks("f", feed_urls, params)
         where = [f"i.feed_url IN ({marks})"]
         if hold_back == "older":
             params["before"] = to_iso(older_than)
