@@ -88,7 +88,7 @@ def digests_to_send(
         return [latest]
     chosen = store.pending_digests(list_name)
     if latest.sent_at is None and all(d.id != latest.id for d in chosen):
-        if not store.deliveries(latest.id):
+        if not store.has_deliveries(latest.id):
             chosen.append(latest)
     return chosen
 
@@ -235,7 +235,7 @@ def _dry_run(
     """Write what a send would send as .eml files; no state changes."""
     folder = digest_folder(config, record) / "dry-run"
     folder.mkdir(parents=True, exist_ok=True)
-    if store.deliveries(record.id):
+    if store.has_deliveries(record.id):
         targets = [
             p
             for p in store.pending_deliveries(record.id)

@@ -219,7 +219,7 @@ def build(
 def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResult | None:
     """The list's latest digest if it is unsent and no item changed after it was built."""
     latest = store.latest_digest(list_name)
-    if latest is None or latest.sent_at is not None or store.deliveries(latest.id):
+    if latest is None or latest.sent_at is not None or store.has_deliveries(latest.id):
         return None
     folder = config.resolve(latest.path)
     if not (folder / "digest.html").is_file():

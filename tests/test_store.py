@@ -85,3 +85,14 @@ def test_summary_cache_roundtrip(store):
     store.put_summaries({"h1": "S1", "h2": "S2"}, "algo-50")
     assert store.cached_summaries(["h1", "h2", "h3"], "algo-50") == {"h1": "S1", "h2": "S2"}
     assert store.cached_summaries(["h1"], "other") == {}
+
+
+def test_has_deliveries_tells_whether_a_send_started(store):
+    from newsletter import subscribers
+
+    sub = subscribers.add(store, "digest", "ada@example.org", status="confirmed")
+    digest_id = store.create_digest("digest", store.clock(), "out/1", subject="")
+    assert not store.has_deliveries(digest_id)
+    assert store.create_deliveries(digest_id) == 1
+    assert store.has_deliveries(digest_id)
+    assert [d.subscriber_id for d in store.deliveries(digest_id)] == [sub.id]

@@ -236,6 +236,13 @@ class DeliveriesMixin:
         )
         return [_row_to_delivery(r) for r in rows]
 
+    def has_deliveries(self, digest_id: int) -> bool:
+        """True once delivery rows were written for a digest (its send has started)."""
+        row = self.db.execute(
+            "SELECT 1 FROM deliveries WHERE digest_id = :d LIMIT 1", {"d": digest_id}
+        ).fetchone()
+        return row is not None
+
     def delivery_counts(self, digest_id: int) -> dict[str, int]:
         """status -> number of rows for one digest (every status present)."""
         counts = dict.fromkeys(DELIVERY_STATUSES, 0)
