@@ -168,8 +168,7 @@ class Config:
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the config, relative to the config file's folder."""
-        p = Path(path).expanduser()
-        return p if p.is_absolute() else self.base_dir / p
+        return _resolve(path, self.base_dir)
 
     def require_secret(self) -> str:
         if not self.secret_key:
@@ -364,7 +363,7 @@ class _PathTable:
     dir: str = ""
 
 
-def _resolve(path: str, base_dir: Path) -> Path:
+def _resolve(path: str | Path, base_dir: Path) -> Path:
     p = Path(path).expanduser()
     return p if p.is_absolute() else base_dir / p
 

@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 
 import click
 
-from newsletter.cli import _config_after_group, _load_any, cli, config_option, errors_to_exit
+from newsletter.cli import (
+    _config_after_group,
+    _load_any,
+    _open_store,
+    cli,
+    config_option,
+    errors_to_exit,
+)
 from newsletter.errors import StoreError
 
 EXIT_NOTHING_DONE = 5  # the run's own code for "nothing could be done" (see runreport)
@@ -86,12 +93,11 @@ def feeds(ctx: click.Context, config_path: str | None, feeds_verbose: bool, as_j
       newsletter feeds -v
     """
     from newsletter.health import feed_health, format_feed_health
-    from newsletter.store import Store
 
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
+    store = _open_store(config)
     with errors_to_exit():
-        store = Store(config.store_path)
         health = feed_health(config, store, datetime.now(UTC))
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in health], indent=2))
