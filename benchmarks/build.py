@@ -11,7 +11,7 @@ Serves a generated corpus (benchmarks/corpus.py: 100 feeds x 30 items of ~800 wo
                summaries table);
   incremental  5 % of the items new or edited (in a quarter of the feeds): work per stage
                is compared with the cold build;
-  fetch        the fetch layer alone (newsletter.fetch.fetch in `fetch.concurrency`
+  fetch        the fetch layer alone (newsletter.ingest.fetch.fetch in `fetch.concurrency`
                threads, 200 responses with bodies) against ceil(feeds/concurrency) x latency;
   scale        cold builds of 1,000, 3,000 and 10,000 items read from LOCAL FILES (no HTTP,
                so the CPU cost is isolated): time per item and peak memory.
@@ -297,11 +297,11 @@ def bare_child(urls_file: str) -> None:
 
 # -- fetch layer alone (runs as a child: `build.py --fetch-child config`) ---------------------
 def fetch_child(config_path: str) -> None:
-    """Every feed through newsletter.fetch.fetch in fetch.concurrency threads (no parsing)."""
+    """Every feed through newsletter.ingest.fetch.fetch in fetch.concurrency threads (no parsing)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from newsletter.config import load_config
-    from newsletter.fetch import fetch
+    from newsletter.ingest.fetch import fetch
 
     config = load_config(config_path)
     urls = [f.url for f in config.feeds]
@@ -440,7 +440,7 @@ def run_http(args: argparse.Namespace, work: Path) -> dict[str, Result]:
             },
         )
 
-        _log("fetch layer: newsletter.fetch.fetch for every feed, no parsing")
+        _log("fetch layer: newsletter.ingest.fetch.fetch for every feed, no parsing")
         server.reset()
         fetch_run = run_child([PYTHON, __file__, "--fetch-child", str(config)]).check()
         stats = json.loads(fetch_run.stdout.strip().splitlines()[-1])

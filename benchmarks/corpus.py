@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # tests/feedserver.py is reused for the HTTP side
     sys.path.insert(0, str(REPO))
 
-from tests.feedserver import FeedServer  # noqa: E402
+from tests.support.feedserver import FeedServer  # noqa: E402
 
 SEED = 20260105
 KINDS = ("content", "description", "atom")

@@ -44,7 +44,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from newsletter.dedupe import duplicate_groups, merge_duplicates, shingle_hashes, words
+from newsletter.analysis.dedupe.merge import (
+    duplicate_groups,
+    merge_duplicates,
+    shingle_hashes,
+    words,
+)
 from newsletter.model import Item
 
 REPO = Path(__file__).resolve().parent.parent

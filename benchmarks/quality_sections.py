@@ -32,9 +32,9 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, s
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
+from newsletter.analysis.themes.sections import group_sections
 from newsletter.config import ThemesConfig
 from newsletter.model import Entry, Item
-from newsletter.themes import group_sections
 
 REPO = Path(__file__).resolve().parent.parent
 DATASET = REPO.parent / "shared" / "datasets" / "bbc_news_summary" / "dev.jsonl"

@@ -36,7 +36,7 @@ import numpy as np
 from nltk.stem import porter
 from rouge_score import rouge_scorer, tokenizers
 
-from newsletter import summarize
+from newsletter.analysis.summary import summarize
 from newsletter.text import ends_cleanly, is_boilerplate, is_dangling
 
 REPO = Path(__file__).resolve().parent.parent

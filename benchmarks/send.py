@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsletter.config import SmtpConfig, config_from_dict
-from newsletter.deliver import prepare_message, send_digest
-from newsletter.mail import Recipient
+from newsletter.mail.compose import Recipient
+from newsletter.mail.deliver import prepare_message, send_digest
 from newsletter.store import Store
 
 SENDER = "digest@news.example.org"

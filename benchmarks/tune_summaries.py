@@ -23,7 +23,8 @@ from rouge_score import rouge_scorer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from newsletter import summarize, summary_rank
+from newsletter.analysis.summary import rank as summary_rank
+from newsletter.analysis.summary import summarize
 
 REPO = Path(__file__).resolve().parent.parent
 DATASET = REPO.parent / "shared" / "datasets" / "bbc_news_summary" / "dev.jsonl"

@@ -2,7 +2,7 @@
 
 Sets up a store with one built digest and 20,000 confirmed subscribers, then runs four
 processes on 127.0.0.1: a counting SMTP sink (aiosmtpd), the web app
-(`newsletter.web.create_app`) under waitress, the sender (`newsletter.deliver.send`, what
+(`newsletter.web.app.create_app`) under waitress, the sender (`newsletter.mail.deliver.send`, what
 `newsletter send` runs) and this script as the client: 50 concurrent workers, each looping
 through a full flow of six requests:
 
@@ -106,7 +106,7 @@ def web_child(config_path: str, threads: int) -> None:
     from waitress import create_server
 
     from newsletter.config import load_config
-    from newsletter.web import create_app
+    from newsletter.web.app import create_app
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     config = load_config(config_path, env=os.environ)
@@ -121,7 +121,7 @@ def send_child(config_path: str) -> None:
     import logging
 
     from newsletter.config import load_config
-    from newsletter.deliver import send
+    from newsletter.mail.deliver import send
     from newsletter.store import Store
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -315,7 +315,7 @@ class Load:
     """`workers` visitors looping through subscribe -> confirm -> unsubscribe."""
 
     def __init__(self, port: int, store_path: Path, secret: str, workers: int) -> None:
-        from newsletter.tokens import Tokens
+        from newsletter.audience.tokens import Tokens
 
         self.port = port
         self.store_path = store_path
@@ -498,9 +498,9 @@ def prepare(
 ) -> Path:
     """A config, a built digest and `subscribers` confirmed subscribers."""
     from benchmarks.corpus import make_corpus, write_files
+    from newsletter.audience.subscribers import import_csv
     from newsletter.config import load_config
     from newsletter.store import Store
-    from newsletter.subscribers import import_csv
 
     corpus = make_corpus(feeds=4, items_per_feed=8, words=400, seed=7)
     feeds = write_files(corpus, work / "feeds")
@@ -575,9 +575,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.send_child:
         return send_child(args.send_child)
     try:
-        import newsletter.web  # noqa: F401
+        import newsletter.web.app  # noqa: F401
     except ImportError as e:
-        raise SystemExit(f"newsletter.web is not importable yet ({e}); nothing to measure") from e
+        raise SystemExit(
+            f"newsletter.web.app is not importable yet ({e}); nothing to measure"
+        ) from e
     subscribers = args.subscribers or (2_000 if args.quick else 20_000)
     idle_seconds = args.idle_seconds or (5.0 if args.quick else 15.0)
 

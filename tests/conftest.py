@@ -9,9 +9,6 @@ import pytest
 
 from newsletter.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-
 
 class FakeClock:
     """An injectable clock: call it for the time, `advance` to move it."""

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.corpus import (  # noqa: E402
@@ -84,7 +84,7 @@ def test_server_answers_304_to_its_etag() -> None:
 def test_stage_timers_wrap_the_product_only_when_asked(tmp_path: Path) -> None:
     out = tmp_path / "stages.json"
     code = (
-        "import newsletter.digest as d, newsletter.dedupe as dd; dd.merge_duplicates([], {}); "
+        "import newsletter.run.digest as d, newsletter.analysis.dedupe.merge as dd; dd.merge_duplicates([], {}); "
         "print(hasattr(d.build, '__bench_wrapped__'))"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO / "benchmarks" / "stagetimer"))

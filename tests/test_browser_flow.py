@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inbox_support import make_config as render_config
-from inbox_support import sample_digest
-from smtp_support import SmtpServer
-from web_support import web_config
+from support.inbox import make_config as render_config
+from support.inbox import sample_digest
+from support.paths import REPO
+from support.smtp import SmtpServer
+from support.web import web_config
 from werkzeug.serving import make_server
 
 from newsletter.config import SiteConfig
-from newsletter.preview import make_preview_server
-from newsletter.render import render_digest, write_digest
+from newsletter.render.renderer import render_digest, write_digest
 from newsletter.store import Store
-from newsletter.web import create_app
+from newsletter.web.app import create_app
+from newsletter.web.preview import make_preview_server
 
-REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = [

@@ -51,7 +51,7 @@ def test_build_sample_digest(runner, tmp_path):
 
 def test_second_build_summarizes_nothing_new(runner, tmp_path):
     from newsletter.config import default_config
-    from newsletter.digest import build as build_digest
+    from newsletter.run.digest import build as build_digest
     from newsletter.store import Store
 
     config = default_config(tmp_path)

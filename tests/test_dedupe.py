@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from newsletter.dedupe import MAX_POSTINGS, duplicate_groups, merge_duplicates
-from newsletter.dedupe_teaser import evidence, profile, root
-from tests.sections_support import item, story
+from support.sections import item, story
+
+from newsletter.analysis.dedupe.merge import MAX_POSTINGS, duplicate_groups, merge_duplicates
+from newsletter.analysis.dedupe.teaser import evidence, profile, root
 
 RNG_SEED = 12
 

@@ -14,15 +14,15 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from sending_support import SITE_URL, add_people, make_config, make_digest
-from smtp_support import SmtpServer
+from support.sending import SITE_URL, add_people, make_config, make_digest
+from support.smtp import SmtpServer
 
+from newsletter.audience.tokens import MANAGE, UNSUBSCRIBE, Tokens
 from newsletter.config import SmtpConfig
-from newsletter.deliver import SendReport, digests_to_send, send, send_digest, send_test
 from newsletter.errors import SendError
-from newsletter.mail import format_subject
+from newsletter.mail.compose import format_subject
+from newsletter.mail.deliver import SendReport, digests_to_send, send, send_digest, send_test
 from newsletter.store import Store
-from newsletter.tokens import MANAGE, UNSUBSCRIBE, Tokens
 
 TESTS = Path(__file__).resolve().parent
 
@@ -303,9 +303,9 @@ def test_killed_mid_send_then_rerun_sends_everyone_once(
         "import sys\n"
         "from pathlib import Path\n"
         "from newsletter.config import SmtpConfig\n"
-        "from newsletter.deliver import send_digest\n"
+        "from newsletter.mail.deliver import send_digest\n"
         "from newsletter.store import Store\n"
-        "from sending_support import make_config\n"
+        "from support.sending import make_config\n"
         "base, port, digest_id = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])\n"
         "smtp = SmtpConfig(host='127.0.0.1', port=port, security='none', rate=25, connections=1)\n"
         "send_digest(make_config(base, smtp=smtp), Store(base / 'store.sqlite'), digest_id)\n"

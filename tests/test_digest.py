@@ -6,10 +6,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-from feedserver import FeedServer
+from support.feedserver import FeedServer
 
 from newsletter.config import BUNDLED_SEEDS, FeedConfig, default_config
-from newsletter.digest import build, plan_digest
+from newsletter.run.digest import build, plan_digest
 from newsletter.store import Store
 
 

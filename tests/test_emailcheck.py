@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from inbox_support import big_digest, build_message, make_config, personalize, sample_digest
 from lxml import html as lxml_html
+from support.emailcheck import Problem, check_html, check_message, errors, preheader_text
+from support.emailcss import contrast, contrast_issues, matches, parse_color, parse_stylesheet
+from support.inbox import big_digest, build_message, make_config, personalize, sample_digest
 
-from newsletter.emailcheck import Problem, check_html, check_message, errors, preheader_text
-from newsletter.emailcss import contrast, contrast_issues, matches, parse_color, parse_stylesheet
-from newsletter.render import render_digest
+from newsletter.render.renderer import render_digest
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from support.feedserver import FeedServer, etag_for
 
 from newsletter.config import Config, FetchConfig, SiteConfig
-from newsletter.fetch import FetchResponse, fetch, local_path, user_agent
+from newsletter.ingest.fetch import FetchResponse, fetch, local_path, user_agent
 from newsletter.store.items import FeedState
-from tests.feedserver import FeedServer, etag_for
 
 BODY = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"
 

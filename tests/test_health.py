@@ -8,13 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from feedserver import FeedServer, Route
-from run_support import START, make_run_config, rss
-from smtp_support import SmtpServer
+from support.feedserver import FeedServer, Route
+from support.run import START, make_run_config, rss
+from support.smtp import SmtpServer
 
 from newsletter.config import FeedConfig
-from newsletter.health import feed_health, format_feed_health, should_remind
-from newsletter.runner import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE, format_run_report, run
+from newsletter.ingest.health import feed_health, format_feed_health, should_remind
+from newsletter.run.runner import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE, format_run_report, run
 from newsletter.store import Store
 
 

@@ -14,7 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from inbox_support import (
+from lxml import html as lxml_html
+from support.inbox import (
     REPO,
     REPORTS,
     SCREENSHOTS,
@@ -28,9 +29,8 @@ from inbox_support import (
     sent_message,
     spamassassin,
 )
-from lxml import html as lxml_html
 
-from newsletter.render import render_digest, write_digest
+from newsletter.render.renderer import render_digest, write_digest
 
 SPAM_LIMIT = 1.0
 DIGESTS = ("sample", "sixty")
@@ -292,7 +292,7 @@ def test_screenshot_fits_and_follows_the_colour_scheme(
 @pytest.mark.inbox
 @pytest.mark.parametrize("name", list(DIGESTS))
 def test_sent_message_passes_the_structural_lint(artefacts, name: str) -> None:
-    from newsletter.emailcheck import check_message, errors
+    from support.emailcheck import check_message, errors
 
     raw = artefacts[f"{name}.eml"].read_bytes()
     problems = check_message(raw)

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.feedserver import FeedServer
+from support.paths import SHARED
 
 from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig
-from newsletter.fetch import FetchResponse
-from newsletter.ingest import IngestReport, canonical_url, fetch_feed, ingest, parse_feed
+from newsletter.ingest.feeds import IngestReport, canonical_url, fetch_feed, ingest, parse_feed
+from newsletter.ingest.fetch import FetchResponse
 from newsletter.model import FeedResult
 from newsletter.store import Store
-from tests.conftest import SHARED
-from tests.feedserver import FeedServer
 
 
 def rss(items: str, title: str = "Harbour Notes", extra: str = "", decl: str = "utf-8") -> str:
@@ -160,7 +160,7 @@ def test_a_fetcher_that_explodes_only_fails_its_feed(tmp_path: Path, store: Stor
     def flaky(url: str, state: object, config: Config) -> FetchResponse:
         if url.endswith("boom.xml"):
             raise RuntimeError("socket exploded\nbadly")  # the injected fault
-        from newsletter.fetch import fetch
+        from newsletter.ingest.fetch import fetch
 
         return fetch(url, state, config)  # type: ignore[arg-type]
 
@@ -189,7 +189,7 @@ def test_a_failing_progress_callback_stops_the_run_without_hanging(
     fetched: list[str] = []
 
     def counting(url: str, state: object, config: Config) -> FetchResponse:
-        from newsletter.fetch import fetch
+        from newsletter.ingest.fetch import fetch
 
         fetched.append(url)
         return fetch(url, state, config)  # type: ignore[arg-type]
@@ -368,7 +368,7 @@ def test_two_megabyte_body_is_bounded() -> None:
 
 
 def test_entry_cap_bounds_huge_feeds() -> None:
-    from newsletter.parse import MAX_ENTRIES
+    from newsletter.ingest.parse import MAX_ENTRIES
 
     result = one_feed(rss("".join(item(n) for n in range(MAX_ENTRIES + 50))))
     assert len(result.items) == MAX_ENTRIES
@@ -489,7 +489,7 @@ def test_report_shape() -> None:
 
 
 def test_source_name_drops_the_feed_tagline():
-    from newsletter.ingest import short_title
+    from newsletter.ingest.feeds import short_title
 
     assert short_title("Defence Talks | Defense News Hub, Military Updates") == "Defence Talks"
     assert short_title("The Harbour Daily — Top Stories") == "The Harbour Daily"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import ConfigError, LockedError
-from newsletter.lock import LockHolder, RunLock, read_holder
+from newsletter.run.lock import LockHolder, RunLock, read_holder
 
 WHEN = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def test_a_lock_held_by_a_killed_process_is_free_at_once(tmp_path: Path) -> None
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom newsletter.lock import RunLock\n"
+            "import sys, time\nfrom newsletter.run.lock import RunLock\n"
             "RunLock(sys.argv[1]).acquire()\nprint('held', flush=True)\ntime.sleep(120)\n",
             str(path),
         ],

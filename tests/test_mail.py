@@ -15,10 +15,10 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from sending_support import DIGEST_HTML, DIGEST_TEXT, make_config
+from support.sending import DIGEST_HTML, DIGEST_TEXT, make_config
 
 from newsletter.errors import ConfigError, SendError
-from newsletter.mail import (
+from newsletter.mail.compose import (
     DKIM_HEADERS,
     DigestMessage,
     DkimSigner,

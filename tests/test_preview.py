@@ -9,20 +9,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from inbox_support import make_config as render_config
-from inbox_support import sample_digest
+from support.inbox import make_config as render_config
+from support.inbox import sample_digest
 
 from newsletter.config import config_from_dict
 from newsletter.errors import NewsletterError, StoreError
 from newsletter.model import Item
-from newsletter.preview import (
+from newsletter.render.renderer import render_digest, stamp, write_digest
+from newsletter.web.preview import (
     _PlanningStore,
     create_preview_app,
     latest_preview,
     next_preview,
     preview,
 )
-from newsletter.render import render_digest, stamp, write_digest
 
 FEED = "https://journal.example.net/feed.xml"
 

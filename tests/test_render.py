@@ -9,12 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from inbox_support import BUILT_AT, SITE_URL, big_digest, make_config, sample_digest
 from lxml import html as lxml_html
+from support.inbox import BUILT_AT, SITE_URL, big_digest, make_config, sample_digest
 
 from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry, Item, Section
-from newsletter.render import (
+from newsletter.render.renderer import (
     MANAGE_PLACEHOLDER,
     UNSUBSCRIBE_PLACEHOLDER,
     make_environment,
@@ -22,7 +22,7 @@ from newsletter.render import (
     web_version,
     write_digest,
 )
-from newsletter.render_view import PREHEADER_MAX, PREHEADER_MIN
+from newsletter.render.view import PREHEADER_MAX, PREHEADER_MIN
 
 
 def _words(text: str) -> str:

@@ -14,22 +14,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feedserver import FeedServer
-from run_support import (
+from support.feedserver import FeedServer
+from support.run import (
     START,
     add_readers,
     make_run_config,
     rss,
     story_numbers,
 )
-from smtp_support import SmtpServer
+from support.smtp import SmtpServer
 
 from newsletter.config import SmtpConfig
-from newsletter.deliver import send_digest
-from newsletter.digest import build
 from newsletter.errors import ConfigError
-from newsletter.lock import RunLock
-from newsletter.runner import (
+from newsletter.mail.deliver import send_digest
+from newsletter.run.digest import build
+from newsletter.run.lock import RunLock
+from newsletter.run.runner import (
     EXIT_DELIVERY,
     EXIT_LOCKED,
     EXIT_NOTHING_DONE,
@@ -65,7 +65,7 @@ def received(smtp: SmtpServer, email: str) -> list[list[int]]:
 
 def spawn(tmp_path: Path, smtp_port: int, urls: list[str], wait: bool = False) -> subprocess.Popen:
     """A child process doing one `run` on the same store (clock fixed at START)."""
-    script = "import sys, run_support; sys.exit(run_support.child_run(sys.argv[1:]))"
+    script = "import sys, support.run; sys.exit(support.run.child_run(sys.argv[1:]))"
     args = [str(tmp_path), str(smtp_port), START.isoformat(), "wait" if wait else "go", *urls]
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
@@ -126,8 +126,8 @@ def test_a_run_while_another_holds_the_lock_does_nothing_and_says_who(
 
 
 def test_the_lock_file_setting_is_relative_to_the_config(tmp_path: Path) -> None:
-    config = make_run_config(tmp_path, [], run={"lock_file": "locks/newsletter.lock"})
-    assert lock_path(config) == tmp_path / "locks" / "newsletter.lock"
+    config = make_run_config(tmp_path, [], run={"lock_file": "locks/newsletter.run.lock"})
+    assert lock_path(config) == tmp_path / "locks" / "newsletter.run.lock"
 
 
 def test_two_runs_started_together_one_works_the_other_exits_locked(
@@ -168,7 +168,7 @@ def test_a_lock_left_by_a_killed_process_is_recovered(
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom newsletter.lock import RunLock\n"
+            "import sys, time\nfrom newsletter.run.lock import RunLock\n"
             "RunLock(sys.argv[1]).acquire()\nprint('held', flush=True)\ntime.sleep(120)\n",
             str(lock_path(config)),
         ],

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from newsletter.sanitize import (
+from newsletter.ingest.sanitize import (
     MAX_HTML_CHARS,
     absolute_url,
     first_image,

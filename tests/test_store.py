@@ -88,7 +88,7 @@ def test_summary_cache_roundtrip(store):
 
 
 def test_has_deliveries_tells_whether_a_send_started(store):
-    from newsletter import subscribers
+    from newsletter.audience import subscribers
 
     sub = subscribers.add(store, "digest", "ada@example.org", status="confirmed")
     digest_id = store.create_digest("digest", store.clock(), "out/1", subject="")

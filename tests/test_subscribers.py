@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from newsletter import subscribers as subs
+from newsletter.audience import subscribers as subs
 from newsletter.errors import SubscriberError
 from newsletter.store import Store
 
@@ -103,7 +103,7 @@ def test_list_count_and_remove(store: Store) -> None:
 
 
 def test_remove_takes_delivery_history_along(store: Store, tmp_path) -> None:
-    from sending_support import make_digest
+    from support.sending import make_digest
 
     sub = store.add_subscriber("daily", "r@example.com", status="confirmed")
     digest_id = make_digest(store, tmp_path)

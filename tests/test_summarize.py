@@ -15,12 +15,9 @@ from sumy.parsers.plaintext import PlaintextParser
 from sumy.summarizers.reduction import ReductionSummarizer
 from sumy.summarizers.text_rank import TextRankSummarizer
 
-from newsletter import summarize as summarize_module
-from newsletter import summary_rank
-from newsletter.config import SummaryConfig
-from newsletter.errors import ConfigError
-from newsletter.model import Item
-from newsletter.summarize import (
+from newsletter.analysis.summary import rank as summary_rank
+from newsletter.analysis.summary import summarize as summarize_module
+from newsletter.analysis.summary.summarize import (
     ALGORITHMS,
     CODE_VERSION,
     OfflineTokenizer,
@@ -32,6 +29,9 @@ from newsletter.summarize import (
     summarize,
     summarize_many,
 )
+from newsletter.config import SummaryConfig
+from newsletter.errors import ConfigError
+from newsletter.model import Item
 from newsletter.text import is_dangling, split_sentences, word_count
 
 # Hand-written samples (no dataset text).
@@ -142,7 +142,7 @@ def test_works_without_any_nltk_data(tmp_path: Path) -> None:
             print("PUNKT PRESENT")
         except LookupError:
             print("NO PUNKT")
-        from newsletter.summarize import ALGORITHMS, summarize
+        from newsletter.analysis.summary.summarize import ALGORITHMS, summarize
         text = sys.stdin.read()
         for algorithm in ALGORITHMS:
             for language in ("en", "de", "ru"):

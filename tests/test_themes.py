@@ -7,11 +7,12 @@ import re
 import time
 from collections import Counter
 
+from support.sections import entry, item, story, topic_entries, topic_of
+
+from newsletter.analysis.themes.labels import _numbered, terms, text_labels
+from newsletter.analysis.themes.sections import entry_text, group_sections, slugify
+from newsletter.analysis.themes.topics import FIT_CAP, topic_model
 from newsletter.config import ThemesConfig
-from newsletter.themes import entry_text, group_sections, slugify
-from newsletter.themes_labels import _numbered, terms, text_labels
-from newsletter.themes_topics import FIT_CAP, topic_model
-from tests.sections_support import entry, item, story, topic_entries, topic_of
 
 CONFIG = ThemesConfig()
 
@@ -213,10 +214,10 @@ def test_store_topic_model_is_kept_between_runs_and_refit_when_the_store_moves_o
 ):
     import random
 
-    from sections_support import TOPICS, story
+    from support.sections import TOPICS, story
 
-    from newsletter import themes_topics
-    from newsletter.themes_topics import Vocabulary, topic_model
+    from newsletter.analysis.themes import topics as themes_topics
+    from newsletter.analysis.themes.topics import Vocabulary, topic_model
 
     rng = random.Random(7)
     topics = sorted(TOPICS)

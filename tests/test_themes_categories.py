@@ -6,10 +6,11 @@ import random
 import re
 from collections import Counter
 
+from support.sections import entry, feed_entries, item, story, topic_entries, topic_of
+
+from newsletter.analysis.themes.categories import categories_of, category_keys
+from newsletter.analysis.themes.sections import group_sections
 from newsletter.config import ThemesConfig
-from newsletter.themes import group_sections
-from newsletter.themes_categories import categories_of, category_keys
-from tests.sections_support import entry, feed_entries, item, story, topic_entries, topic_of
 
 CONFIG = ThemesConfig()
 

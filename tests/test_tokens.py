@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from sending_support import SECRET, SITE_URL, make_config
+from support.sending import SECRET, SITE_URL, make_config
 
-from newsletter.errors import ConfigError, TokenError
-from newsletter.tokens import (
+from newsletter.audience.tokens import (
     CONFIRM,
     MANAGE,
     UNSUBSCRIBE,
@@ -18,6 +17,7 @@ from newsletter.tokens import (
     page_url,
     unsubscribe_url,
 )
+from newsletter.errors import ConfigError, TokenError
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_url_layout(tmp_path, clock) -> None:
 
 
 def test_links_of_one_subscriber(tmp_path, clock) -> None:
-    from newsletter.tokens import subscriber_links
+    from newsletter.audience.tokens import subscriber_links
 
     config = make_config(tmp_path)
     tokens = Tokens.from_config(config, clock)

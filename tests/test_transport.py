@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import AuthResult
-from smtp_support import SmtpServer
+from support.smtp import SmtpServer
 
 from newsletter.config import SmtpConfig
 from newsletter.errors import ConfigError
-from newsletter.transport import (
+from newsletter.mail.transport import (
     ConnectFailure,
     ConnectionLost,
     PermanentFailure,

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from inbox_support import make_config as render_config
-from inbox_support import sample_digest
-from sending_support import SECRET, make_digest
-from smtp_support import SmtpServer
-from web_support import (
+from support.inbox import make_config as render_config
+from support.inbox import sample_digest
+from support.sending import SECRET, make_digest
+from support.smtp import SmtpServer
+from support.web import (
     Web,
     csrf_token,
     html_part,
@@ -22,13 +22,13 @@ from web_support import (
     without_csrf,
 )
 
-from newsletter import deliver
+from newsletter.audience.tokens import CONFIRM, MANAGE, UNSUBSCRIBE, Tokens
 from newsletter.config import WebConfig
 from newsletter.errors import ConfigError
-from newsletter.ratelimit import SlidingWindow
-from newsletter.render import render_digest, stamp, write_digest
-from newsletter.tokens import CONFIRM, MANAGE, UNSUBSCRIBE, Tokens
-from newsletter.web import create_app, make_wsgi_app
+from newsletter.mail import deliver
+from newsletter.render.renderer import render_digest, stamp, write_digest
+from newsletter.web.app import create_app, make_wsgi_app
+from newsletter.web.ratelimit import SlidingWindow
 
 ANN = "ann@example.com"
 
@@ -516,7 +516,7 @@ def test_the_app_needs_a_secret_key(tmp_path: Path, store) -> None:
 
 
 def web_config_no_secret(tmp_path: Path):
-    from web_support import web_config
+    from support.web import web_config
 
     return dataclasses.replace(web_config(tmp_path), secret_key="")
 

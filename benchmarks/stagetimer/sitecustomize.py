@@ -93,7 +93,11 @@ def _install(out: str) -> None:
     def n_result_items(args, kwargs, result):  # type: ignore[no-untyped-def]
         return len(getattr(result, "items", ()) or ())
 
-    LAZY = {"newsletter.summarize", "newsletter.dedupe", "newsletter.themes"}
+    LAZY = {
+        "newsletter.analysis.summary.summarize",
+        "newsletter.analysis.dedupe.merge",
+        "newsletter.analysis.themes.sections",
+    }
     deferred: dict[str, list[tuple]] = {}
 
     class AfterImport(importlib.abc.MetaPathFinder):
@@ -122,23 +126,32 @@ def _install(out: str) -> None:
     sys.meta_path.insert(0, AfterImport())
 
     # Order matters: wrap leaves in the modules that call them, then the pipeline.
-    wrap("newsletter.ingest", "fetch", "fetch")
-    wrap("newsletter.ingest", "read_feed", "parse.feedparser")
-    wrap("newsletter.ingest", "make_items", "parse.normalize", lambda a, k, r: len(r))
-    wrap("newsletter.ingest", "parse_feed", "parse", n_result_items)
+    wrap("newsletter.ingest.feeds", "fetch", "fetch")
+    wrap("newsletter.ingest.feeds", "read_feed", "parse.feedparser")
+    wrap("newsletter.ingest.feeds", "make_items", "parse.normalize", lambda a, k, r: len(r))
+    wrap("newsletter.ingest.feeds", "parse_feed", "parse", n_result_items)
     wrap("newsletter.store", "Store.upsert_items", "store.upsert", lambda a, k, r: len(a[1]))
     wrap("newsletter.store", "Store.record_fetch", "store.record_fetch")
     wrap("newsletter.store", "Store.items", "store.items", lambda a, k, r: len(r))
-    wrap("newsletter.digest", "ingest", "ingest")
-    wrap("newsletter.summarize", "summarize_many", "summarize.compute", lambda a, k, r: len(a[0]))
-    wrap("newsletter.digest", "summaries_for", "summarize")
-    wrap("newsletter.dedupe", "merge_duplicates", "dedupe", lambda a, k, r: len(a[0]))
-    wrap("newsletter.themes", "group_sections", "themes", lambda a, k, r: len(a[0]))
-    wrap("newsletter.digest", "render_digest", "render")
-    wrap("newsletter.digest", "write_digest", "write")
-    wrap("newsletter.digest", "plan_digest", "plan")
-    wrap("newsletter.digest", "write_plan", "write_plan")
-    wrap("newsletter.digest", "build", "build")
+    wrap("newsletter.run.digest", "ingest", "ingest")
+    wrap(
+        "newsletter.analysis.summary.summarize",
+        "summarize_many",
+        "summarize.compute",
+        lambda a, k, r: len(a[0]),
+    )
+    wrap("newsletter.run.digest", "summaries_for", "summarize")
+    wrap(
+        "newsletter.analysis.dedupe.merge", "merge_duplicates", "dedupe", lambda a, k, r: len(a[0])
+    )
+    wrap(
+        "newsletter.analysis.themes.sections", "group_sections", "themes", lambda a, k, r: len(a[0])
+    )
+    wrap("newsletter.run.digest", "render_digest", "render")
+    wrap("newsletter.run.digest", "write_digest", "write")
+    wrap("newsletter.run.digest", "plan_digest", "plan")
+    wrap("newsletter.run.digest", "write_plan", "write_plan")
+    wrap("newsletter.run.digest", "build", "build")
     imported = time.perf_counter()
 
     def dump() -> None:

@@ -1,0 +1,1 @@
+"""Same-story detection: `merge` (shingles, near-duplicates) and `teaser` (short items)."""

@@ -1,0 +1,316 @@
+"""Merge near-duplicate items (the same story from several feeds) into one digest entry.
+
+Two items are the same story when their word 3-gram shingles overlap enough: a high
+Jaccard similarity (a reworded title, a sentence added or dropped) or, for a teaser
+(title and first sentences) against the full text, most of the shorter one's shingles
+found in the longer one. Candidates come from an inverted index of shingles with
+prefix filtering (only an item's rarest shingles propose partners), so the work grows
+with the number of items, not with its square; shingles found in very many items
+(boilerplate) are ignored. A short item in its own words (another site's teaser) shares
+few shingles with the article: it is weighed by its words, title, figures and names,
+published the same day (see dedupe_teaser). Items from the same feed with different
+keys are different stories unless their text is identical. The kept version of a story
+is the one with the longest text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from newsletter.analysis.dedupe.teaser import teaser_pairs
+from newsletter.model import Entry, Item
+
+logger = logging.getLogger(__name__)
+
+SHINGLE = 3  # words per shingle
+JACCARD = 0.5  # same story reworded: share of all shingles in common
+CONTAINMENT = 0.8  # teaser: share of the shorter item's shingles found in the longer one
+MIN_SHINGLES = 12  # below this, an item is too short to judge by containment
+SHORT_JACCARD = 0.9  # two short items must be nearly the same text
+MIN_WORDS = 5  # shorter items ("Weekly roundup") are no evidence of the same story
+# A shingle in more items than this is boilerplate ("the post ... appeared first on");
+# ignoring it also bounds the pairs one shingle can produce.
+MAX_POSTINGS = 64
+
+_WORD = re.compile(r"\w+")
+_NONE = np.zeros(0, dtype=np.uint64)
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(1))
+
+
+@dataclass(frozen=True)
+class DedupeStats:
+    """How much work a dedupe did: candidate pairs are bounded by the shared shingles."""
+
+    items: int
+    shingles: int
+    candidate_pairs: int
+    merged_pairs: int
+    teaser_candidates: int = 0  # short-item pairs weighed by their words (dedupe_teaser)
+
+
+def merge_duplicates(
+    items: Sequence[Item], summaries: Mapping[str, str] | None = None
+) -> list[Entry]:
+    """One entry per story, in order of first appearance; each lists every source."""
+    groups, _ = duplicate_groups(items)
+    entries = []
+    for members in groups:
+        kept = _richest(items, members)
+        ordered = [kept, *(i for i in members if i != kept)]
+        sources = list(dict.fromkeys((_source_name(items[i]), items[i].link) for i in ordered))
+        entries.append(
+            Entry(
+                item=items[kept],
+                summary=_summary(items, ordered, summaries),
+                sources=tuple(sources),
+            )
+        )
+    return entries
+
+
+def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStats]:
+    """Indices of items grouped by story (groups and members in input order), with stats."""
+    n = len(items)
+    titles = [words(it.title) for it in items]
+    bodies = [words(it.text) for it in items]
+    tokens = [title + body for title, body in zip(titles, bodies, strict=True)]
+    edges: list[tuple[int, int]] = []
+    # Same key or identical text: a duplicate wherever it comes from.
+    seen: dict[str, int] = {}
+    for i, (toks, body) in enumerate(zip(tokens, bodies, strict=True)):
+        for key in _exact_keys(items[i].key, toks, body):
+            if key in seen:
+                edges.append((seen[key], i))
+            else:
+                seen[key] = i
+    shingles = [shingle_hashes(t) if len(t) >= MIN_WORDS else _NONE for t in tokens]
+    pairs, overlap, effective = _shared_shingles(shingles)
+    if len(pairs):
+        a, b = pairs[:, 0], pairs[:, 1]
+        ok = _similar(effective[a], effective[b], overlap)
+        for x, y in pairs[ok]:
+            if _same_feed(items[int(x)], items[int(y)]):
+                continue  # same feed, different text: a different story
+            edges.append((int(x), int(y)))
+    # A short item in its own words (a feed's teaser) shares few 3-grams with the article.
+    reworded, teaser_candidates = teaser_pairs(items, titles, bodies)
+    edges.extend(reworded)
+    groups = _components(n, edges, items)
+    stats = DedupeStats(
+        items=n,
+        shingles=sum(len(s) for s in shingles),
+        candidate_pairs=len(pairs),
+        merged_pairs=sum(len(g) - 1 for g in groups),
+        teaser_candidates=teaser_candidates,
+    )
+    logger.debug("dedupe: %s", stats)
+    return groups, stats
+
+
+class _Folded(dict[str, str]):
+    """Accent-free spelling of non-ASCII words, computed once per distinct word."""
+
+    def __missing__(self, word: str) -> str:
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
+        )
+        if len(self) < 200_000:
+            self[word] = plain
+        return plain
+
+
+class _Crc(dict[str, int]):
+    """A stable 32-bit hash per distinct word (Python's own hash() is salted per run)."""
+
+    def __missing__(self, word: str) -> int:
+        value = zlib.crc32(word.encode())
+        if len(self) < 500_000:
+            self[word] = value
+        return value
+
+
+_FOLDED = _Folded()
+_CRC = _Crc()
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens of a text, accents and punctuation ignored."""
+    return [w if w.isascii() else _FOLDED[w] for w in _WORD.findall(text.casefold())]
+
+
+def _exact_keys(item_key: str, tokens: list[str], body: list[str]) -> list[str]:
+    """Keys that make two items the same story outright: same key, or identical text."""
+    keys = [f"key:{item_key}"] if item_key else []
+    if len(tokens) >= MIN_WORDS:
+        keys.append("all:" + _hash(" ".join(tokens)))
+    if len(body) >= 3 * MIN_WORDS:
+        keys.append("body:" + _hash(" ".join(body)))
+    return keys
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """Distinct 64-bit hashes of the word 3-grams of a token list (stable across runs)."""
+    if not tokens:
+        return np.zeros(0, dtype=np.uint64)
+    h = np.array([_CRC[t] for t in tokens], dtype=np.uint64)
+    if len(h) < SHINGLE:
+        return np.unique(h * _MIX[0])
+    with np.errstate(over="ignore"):
+        mixed = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
+    return np.unique(mixed & _MASK)
+
+
+def _shared_shingles(
+    shingles: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs (a < b), the shingles each pair shares, and each item's size.
+
+    An inverted index built by sorting (shingle, item) pairs, with prefix filtering: every
+    accepted pair shares at least half of the smaller item's shingles, so it shares one
+    among that item's rarest `size - ceil(size / 2) + 1` shingles (its prefix). Only
+    posting lists of prefix shingles produce pairs, and lists are capped at MAX_POSTINGS
+    (longer ones are boilerplate and count for no one), so the work is linear in the
+    number of shingles and common phrases ("one of the") cost nothing.
+    """
+    n = len(shingles)
+    sizes = np.array([len(s) for s in shingles], dtype=np.int64)
+    none = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if n == 0 or sizes.sum() == 0:
+        return *none, sizes
+    sh = np.concatenate(shingles)
+    doc = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    order = np.lexsort((doc, sh))
+    sh, doc = sh[order], doc[order]
+    new_run = np.r_[True, sh[1:] != sh[:-1]]
+    starts = np.flatnonzero(new_run)
+    lengths = np.diff(np.r_[starts, len(sh)])
+    run = np.cumsum(new_run) - 1  # shingle id of each occurrence
+    df = lengths[run]
+    common = df > MAX_POSTINGS
+    sizes = sizes - np.bincount(doc[common], minlength=n)
+    # Rank each item's shingles rarest first (ties by shingle id) and mark its prefix.
+    by_item = np.lexsort((run, df, doc))
+    first = np.searchsorted(doc[by_item], np.arange(n))
+    rank = np.empty(len(sh), dtype=np.int64)
+    rank[by_item] = np.arange(len(sh)) - first[doc[by_item]]
+    prefix_len = sizes - (sizes + 1) // 2 + 1
+    in_prefix = (rank < prefix_len[doc]) & ~common
+    codes = []
+    for d in np.unique(lengths):
+        if d < 2 or d > MAX_POSTINGS:
+            continue
+        runs = starts[lengths == d]
+        cells = runs[:, None] + np.arange(d)  # one row of occurrences per shingle
+        members, flags = doc[cells], in_prefix[cells]
+        ia, ib = np.triu_indices(int(d), k=1)
+        keep = flags[:, ia] | flags[:, ib]
+        codes.append((members[:, ia] * n + members[:, ib])[keep])
+    if not codes:
+        return *none, sizes
+    unique = np.unique(np.concatenate(codes))
+    a, b = unique // n, unique % n
+    # Exact overlap of each candidate pair, boilerplate left out: a sparse row product.
+    keep = ~common
+    M = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.int32), (doc[keep], run[keep])),
+        shape=(n, int(run[-1]) + 1),
+    )
+    overlap = np.asarray(M[a].multiply(M[b]).sum(axis=1)).ravel().astype(np.int64)
+    return np.stack([a, b], axis=1), overlap, sizes
+
+
+def _similar(size_a: np.ndarray, size_b: np.ndarray, overlap: np.ndarray) -> np.ndarray:
+    """Which candidate pairs are the same story (vectorized over pairs)."""
+    small = np.minimum(size_a, size_b)
+    union = size_a + size_b - overlap
+    jaccard = overlap / np.maximum(union, 1)
+    containment = overlap / np.maximum(small, 1)
+    long_enough = small >= MIN_SHINGLES
+    return np.where(
+        long_enough,
+        (jaccard >= JACCARD) | (containment >= CONTAINMENT),
+        jaccard >= SHORT_JACCARD,
+    )
+
+
+def _same_feed(a: Item, b: Item) -> bool:
+    return bool(a.feed_url) and a.feed_url == b.feed_url and a.key != b.key
+
+
+def _components(n: int, edges: list[tuple[int, int]], items: Sequence[Item]) -> list[list[int]]:
+    """Connected groups, each then checked against its richest member so chains cannot
+    join two stories through a third: a member with no direct link to it starts anew."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    comps: dict[int, list[int]] = {}
+    for i in range(n):
+        comps.setdefault(find(i), []).append(i)
+    linked: dict[int, set[int]] = {}
+    for a, b in edges:
+        linked.setdefault(a, set()).add(b)
+        linked.setdefault(b, set()).add(a)
+    groups: list[list[int]] = []
+    for members in comps.values():
+        groups.extend(_split_on_richest(members, linked, items))
+    return sorted(groups, key=lambda g: g[0])
+
+
+def _split_on_richest(
+    members: list[int], linked: dict[int, set[int]], items: Sequence[Item]
+) -> list[list[int]]:
+    out = []
+    rest = members
+    while rest:
+        kept = _richest(items, rest)
+        near = linked.get(kept, set())
+        group = [i for i in rest if i == kept or i in near]
+        taken = set(group)
+        out.append(group)
+        rest = [i for i in rest if i not in taken]
+    return out
+
+
+def _richest(items: Sequence[Item], members: Sequence[int]) -> int:
+    """The member with the longest text (the first of them on a tie)."""
+    return min(members, key=lambda i: (-len(items[i].text), i))
+
+
+def _source_name(item: Item) -> str:
+    return item.source or item.feed_url
+
+
+def _summary(
+    items: Sequence[Item], ordered: Sequence[int], summaries: Mapping[str, str] | None
+) -> str:
+    """The kept item's summary; another member's when the kept one has none yet."""
+    if not summaries:
+        return ""
+    for i in ordered:
+        text = summaries.get(items[i].content_hash, "")
+        if text:
+            return text
+    return ""

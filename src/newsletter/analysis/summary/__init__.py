@@ -1,0 +1,1 @@
+"""Extractive summaries: `summarize` (budget, readability rules) over `rank` (the fused ranker)."""

@@ -1,0 +1,265 @@
+"""Short human labels for clusters of texts: their most distinctive words, readable.
+
+A label is two terms (single words or two-word phrases found side by side in the text),
+2-4 words in all, written as the texts spell them ("BBC", "iPod") and otherwise in
+proper case: "Champions League & Chelsea", "Film & Box Office".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from newsletter.analysis.themes.stopwords import (
+    BY_LANGUAGE,
+    CONTRACTED,
+    ENGLISH_EXTRA,
+    STOP_WORDS_OTHER,
+)
+
+_WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_'’]+\b")
+_BREAK = re.compile(r"[^\w\s'’-]+|\s[-–—]+\s|\n")  # punctuation that ends a phrase
+# Words that carry no topic: scikit-learn's English list, ours, other languages'.
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS | ENGLISH_EXTRA | STOP_WORDS_OTHER)
+_SMALL = {"and", "or", "of", "the", "in", "on", "for", "to", "a", "an", "at", "by"}
+_PAIR_BONUS = 1.25  # a two-word phrase reads better than either word alone
+_SMOOTH = 0.05
+_FUNCTION_SHARE = 0.25
+_SHARES = (0.2, 0.1, 0.05, 0.0)  # share of the group a label term must occur in, in turn
+_WEAK_FACTOR = 0.5
+_PHRASE_SHARE = 0.6  # a phrase replaces its word when it covers this share of the word's texts
+# Function words no English text uses, per language: a tenth of a group's words in one
+# list says the group is in that language.
+_OWN_WORDS = {
+    code: words - ENGLISH_STOP_WORDS - ENGLISH_EXTRA for code, words in BY_LANGUAGE.items()
+}
+_OWN_SHARE = 0.1
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case topic words, and two-word phrases of topic words side by side (not
+    across punctuation: "calendar, Aug." is no phrase)."""
+    out: list[str] = []
+    pairs: list[str] = []
+    for segment in _BREAK.split(text):
+        words = [w.lower() for w in _WORD.findall(segment)]
+        keep = [w not in STOP_WORDS for w in words]
+        out.extend(w for w, k in zip(words, keep, strict=True) if k)
+        pairs.extend(
+            f"{a} {b}"
+            for a, b, ka, kb in zip(words, words[1:], keep, keep[1:], strict=False)
+            if ka and kb and a != b
+        )
+    return out + pairs
+
+
+def text_labels(
+    texts: Sequence[str],
+    titles: Sequence[str],
+    groups: Sequence[Sequence[int]],
+    fallback: str,
+    background: tuple[Counter[str], int] | None = None,
+    pooled: Sequence[tuple[Counter[str], int] | None] | None = None,
+    languages: Sequence[str] | None = None,
+) -> list[str]:
+    """One distinct label per group of text indices, from terms frequent in it, rare elsewhere.
+
+    A term scores by the share of the group's texts that hold it times how much more often
+    than in the other texts (the square of the log ratio, so that distinctive words beat
+    common ones). `background` adds the store's document counts to "elsewhere". `pooled`
+    adds, per group, the counts of the store texts on the same topic to the group: a
+    label then names the topic as the store knows it, backed by the digest's own entries
+    (a label term must occur in at least two of them, or a fifth). Terms in the group's
+    titles count extra, since titles name what a story is about. `languages` (one tag per
+    text) keeps every function word of a group's main language out of its label, even
+    one that is an English word too ("die", "den").
+    """
+    if not groups:
+        return []
+    vec = CountVectorizer(analyzer=terms, binary=True, dtype=np.float32)
+    try:
+        X = vec.fit_transform(texts).tocsc()
+    except ValueError:  # no topic words at all
+        return _numbered(fallback, len(groups))
+    names = [str(t) for t in vec.get_feature_names_out()]
+    T = CountVectorizer(analyzer=terms, binary=True, vocabulary=vec.vocabulary_)
+    titled = T.transform(titles).tocsc()
+    bg_df, bg_n = _counts(background, names)
+    is_pair = np.array([" " in t for t in names])
+    weak = np.array([_weak(t) for t in names])
+    n = X.shape[0]
+    # Words in a quarter of all texts are function words of some language ("soll", "des"),
+    # whatever the stop list knows; judged only with enough texts to tell.
+    seen_in = (np.asarray(X.sum(axis=0)).ravel() + bg_df) / (n + bg_n)
+    function_word = (seen_in > _FUNCTION_SHARE) if n + bg_n >= 20 else np.zeros(len(names), bool)
+    used: set[str] = set()
+    labels = []
+    for g, idx in enumerate(groups):
+        inside = np.zeros(n, dtype=bool)
+        inside[list(idx)] = True
+        size = int(inside.sum())
+        df_in = np.asarray(X[inside].sum(axis=0)).ravel()
+        df_out = np.asarray(X[~inside].sum(axis=0)).ravel() + bg_df
+        n_out = (n - size) + bg_n
+        topic_df, topic_n = _counts(pooled[g] if pooled else None, names)
+        if topic_n:
+            # The topic's store texts count with the group, not with the rest.
+            df_out, n_out = np.maximum(df_out - topic_df, 0), max(1, n_out - topic_n)
+        cov_in = (df_in + topic_df) / (size + topic_n)
+        cov_out = df_out / n_out if n_out else np.zeros_like(cov_in)
+        in_title = np.asarray(titled[inside].sum(axis=0)).ravel() / size
+        lift = np.maximum(np.log((cov_in + _SMOOTH) / (cov_out + _SMOOTH)), 0.0)
+        score = cov_in * lift**2 * (1.0 + in_title)
+        score = np.where(is_pair, score * _PAIR_BONUS, score)
+        score = np.where(weak, score * _WEAK_FACTOR, score)
+        if size < 0.5 * (n + bg_n):  # a group that is most of the texts keeps its words
+            score = np.where(function_word, -np.inf, score)
+        foreign = _group_stop_words(
+            [languages[i] for i in idx] if languages else [], [texts[i] for i in idx]
+        )
+        banned = np.array([any(w in foreign or w in CONTRACTED for w in t.split()) for t in names])
+        score = np.where(banned, -np.inf, score)
+        label = ""
+        # A label term should be in a fifth of the group; a loose group settles for less.
+        for share in _SHARES:
+            need = max(2.0, share * size) if size > 1 else 1.0
+            allowed = np.where(df_in >= need - 1e-6, score, -np.inf)
+            label = _compose(_prefer_phrases(names, allowed, df_in), [texts[i] for i in idx], used)
+            if label:
+                break
+        if not label:
+            label = _numbered(fallback, 1, used)[0]
+        used.add(label.casefold())
+        labels.append(label)
+    return labels
+
+
+def _group_stop_words(languages: Sequence[str], texts: Sequence[str]) -> frozenset[str]:
+    """Function words of the language most of a group's stories are in: as tagged, else
+    as their words show (a tenth of them that language's own function words); none for
+    English."""
+    codes = Counter(lang.split("-")[0].lower() for lang in languages if lang)
+    if codes:
+        code, k = codes.most_common(1)[0]
+        if k >= 0.5 * len(languages):
+            return BY_LANGUAGE.get(code, frozenset())
+    words = [w.lower() for text in texts[:50] for w in _WORD.findall(text[:2000])]
+    if not words:
+        return frozenset()
+    share = {code: sum(w in own for w in words) / len(words) for code, own in _OWN_WORDS.items()}
+    code = max(share, key=lambda c: (share[c], c))
+    return BY_LANGUAGE[code] if share[code] >= _OWN_SHARE else frozenset()
+
+
+def _counts(counts: tuple[Counter[str], int] | None, names: list[str]) -> tuple[np.ndarray, int]:
+    if counts is None:
+        return np.zeros(len(names)), 0
+    table, total = counts
+    return np.array([table.get(t, 0) for t in names], dtype=np.float64), total
+
+
+def _weak(term: str) -> bool:
+    """Past tenses and adverbs ("increased", "recently") rarely name a topic."""
+    return any(w.endswith(("ed", "ly")) and len(w) > 4 for w in term.split())
+
+
+def _prefer_phrases(names: list[str], score: np.ndarray, df_in: np.ndarray) -> list[str]:
+    """Best terms first; a word drops out when a phrase holding it covers nearly as much."""
+    order = [int(j) for j in np.lexsort((np.array(names), -score))[:60]]
+    order = [j for j in order if np.isfinite(score[j]) and score[j] > 0]
+    index = {names[j]: j for j in order}
+    covered: set[str] = set()
+    for j in order:
+        if " " in names[j]:
+            for word in names[j].split():
+                w = index.get(word)
+                if w is not None and df_in[j] >= _PHRASE_SHARE * df_in[w]:
+                    covered.add(word)
+    return [names[j] for j in order if names[j] not in covered]
+
+
+def _compose(candidates: list[str], texts: Sequence[str], used: set[str]) -> str:
+    """Join the two best unrelated terms (2-4 words), avoiding labels already taken."""
+    for start in range(min(len(candidates), 5)):
+        chosen: list[str] = []
+        for term in candidates[start:]:
+            if any(_related(a, b) for t in chosen for a in t.split() for b in term.split()):
+                continue
+            if sum(len(t.split()) for t in chosen) + len(term.split()) > 4:
+                continue
+            chosen.append(term)
+            if len(chosen) == 2:
+                break
+        if sum(len(t.split()) for t in chosen) < 2:
+            continue
+        label = _join([_surface(t, texts) for t in chosen])
+        if label.casefold() not in used:
+            return label
+    return ""
+
+
+def _related(a: str, b: str) -> bool:
+    """Same word up to an ending: "economy"/"economic", "film"/"films", "tory"/"tories"."""
+    if _stem(a) == _stem(b):
+        return True
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(4, min(len(a), len(b)) - 2)
+
+
+def _stem(word: str) -> str:
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ed", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " & " + parts[-1]
+
+
+def _surface(term: str, texts: Sequence[str]) -> str:
+    """The spelling the texts use most for a term, in proper case unless it is special."""
+    pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, term.split())) + r"\b", re.I)
+    seen: Counter[str] = Counter()
+    for text in texts:
+        for m in pattern.finditer(text):
+            seen[" ".join(m.group(0).split())] += 1
+            if sum(seen.values()) >= 50:
+                break
+    # Prefer a spelling with capitals inside a sentence ("BBC", "iPod") when common.
+    forms = sorted(seen.items(), key=lambda fk: (-fk[1], fk[0]))
+    best = forms[0][0] if forms else term
+    words = []
+    for w in best.split():
+        if w.islower() or (w.istitle() and len(w) > 1) or w.isupper() and len(w) > 4:
+            w = w.lower()
+            w = w[0].upper() + w[1:] if w not in _SMALL else w
+        words.append(w)
+    return " ".join(words)
+
+
+def _numbered(fallback: str, count: int, used: set[str] | None = None) -> list[str]:
+    used = used or set()
+    out = []
+    n = 1
+    while len(out) < count:
+        taken = fallback.casefold() in used
+        if n == 1 and taken:  # "Stories" is taken: the next is "Stories 2", not "Stories 1"
+            n += 1
+            continue
+        label = f"{fallback} {n}" if n > 1 or count > 1 else fallback
+        if label.casefold() not in used:
+            out.append(label)
+            used = used | {label.casefold()}
+        n += 1
+    return out

@@ -1,0 +1,372 @@
+"""Topic models for section grouping: TF-IDF → LSA → k-means with k chosen by stability.
+
+A model is fitted on the store's vocabulary (the texts of items already stored) when it
+is big enough, else on the digest's own entries. Documents are put in a canonical order
+(by content hash) and every random step is seeded, so a given set of texts always gives
+the same topics whatever order it comes in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import sklearn
+from scipy.cluster.hierarchy import fcluster, linkage
+from sklearn.cluster import KMeans
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
+
+from newsletter.analysis.themes.labels import STOP_WORDS, terms
+
+logger = logging.getLogger(__name__)
+
+# Fitting on more documents than this adds time but not quality: the rest are assigned.
+FIT_CAP = 3000
+# Below this many store texts there is too little to learn topics from the store; the
+# entries are clustered on their own (with whatever store texts there are).
+MIN_CORPUS = 150
+LSA_DIMS = 100
+# A story from a cluster too small to show joins the closest shown one above this cosine.
+SMALL_JOIN = 0.05
+# How many topics a store may hold beyond what one digest shows; extras fold away later.
+EXTRA_TOPICS = 3
+STABILITY_REPS = 6
+STABILITY_CAP = 1500  # documents used to choose k; more only cost time
+# Below this agreement no k is a real structure (news categories score 0.7-0.8).
+MIN_STABILITY = 0.4
+STABILITY_FRACTION = 0.7
+SEED = 0
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of letters only: no years or prices
+
+TermCounts = tuple[Counter[str], int]  # documents containing each term, number of documents
+
+
+def digest(text: str) -> str:
+    """A short content hash: the canonical order and cache key of a text."""
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+class Vocabulary(tuple):
+    """Texts of the items already in the store, and a folder where what the theme model
+    learns from them may be kept between runs (so a build with a few new items reuses it)."""
+
+    cache_dir: Path | None = None
+
+    def __new__(cls, texts: Sequence[str], cache_dir: Path | None = None) -> Vocabulary:
+        vocabulary = super().__new__(cls, texts)
+        vocabulary.cache_dir = cache_dir
+        return vocabulary
+
+
+# A saved model is reused while this share of the texts it would be fitted on is unchanged:
+# topics drift slowly, and refitting 2,000 texts costs seconds at every run.
+REUSE_SHARE = 0.9
+CACHE_VERSION = f"topics-1-sklearn-{sklearn.__version__}"
+T = TypeVar("T")
+
+
+def persisted(
+    vocabulary: Sequence[str], name: str, keys: Sequence[str], compute: Callable[[], T]
+) -> T:
+    """`compute()`, or the value saved by an earlier run for a vocabulary sharing at least
+    REUSE_SHARE of `keys` (only when the vocabulary names a cache folder)."""
+    folder = getattr(vocabulary, "cache_dir", None)
+    if folder is None:
+        return compute()
+    path = Path(folder) / f"{name}.pickle"
+    wanted = frozenset(keys)
+    try:
+        with path.open("rb") as f:
+            saved = pickle.load(f)  # our own file, written below, next to the store
+        if saved["version"] == CACHE_VERSION and len(saved["keys"] & wanted) >= REUSE_SHARE * len(
+            wanted
+        ):
+            return saved["value"]
+    except FileNotFoundError:
+        pass
+    except Exception as e:  # a stale or damaged cache is only a lost shortcut
+        logger.info("theme cache %s not reused: %s", path, e)
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with tmp.open("wb") as f:
+            pickle.dump({"version": CACHE_VERSION, "keys": wanted, "value": value}, f)
+        os.replace(tmp, path)
+    except OSError as e:
+        logger.warning("cannot keep the theme model in %s: %s", path, e)
+    return value
+
+
+@dataclass
+class TopicModel:
+    """A fitted TF-IDF (+ LSA) space, topic centroids in it, and the documents it learned."""
+
+    vectorizer: TfidfVectorizer
+    svd: TruncatedSVD | None
+    centroids: np.ndarray
+    docs: tuple[str, ...]
+    doc_topics: np.ndarray
+    from_store: bool  # fitted on store texts only (not on the entries being grouped)
+    _stats: tuple[TermCounts, list[TermCounts]] | None = field(default=None, repr=False)
+
+    @property
+    def k(self) -> int:
+        return int(self.centroids.shape[0])
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of texts in the model's space."""
+        X = self.vectorizer.transform(texts)
+        if self.svd is not None:
+            return normalize(self.svd.transform(X))
+        return normalize(X).toarray()
+
+    def assign(self, texts: Sequence[str]) -> list[int]:
+        """Index of the nearest topic (cosine) for each text."""
+        return [int(a) for a in np.argmax(self.vectors(texts) @ self.centroids.T, axis=1)]
+
+    def term_counts(self) -> tuple[TermCounts, list[TermCounts]]:
+        """Label-term document counts over all fitted documents and per topic (computed once)."""
+        if self._stats is None:
+            total: Counter[str] = Counter()
+            per_topic: list[Counter[str]] = [Counter() for _ in range(self.k)]
+            for text, topic in zip(self.docs, self.doc_topics, strict=True):
+                seen = set(terms(text))
+                total.update(seen)
+                per_topic[int(topic)].update(seen)
+            sizes = np.bincount(self.doc_topics, minlength=self.k)
+            self._stats = (
+                (total, len(self.docs)),
+                [(c, int(n)) for c, n in zip(per_topic, sizes, strict=True)],
+            )
+        return self._stats
+
+
+# Fitting on a large store vocabulary takes seconds; several lists (or a rebuild) reuse it.
+_CACHE: dict[tuple[str, int], TopicModel | None] = {}
+_CACHE_SIZE = 4
+
+
+def topic_model(
+    texts: Sequence[str], vocabulary: Sequence[str], max_sections: int
+) -> TopicModel | None:
+    """Topics of the store's vocabulary when it is big enough, else of the entries too."""
+    store = {digest(t): t for t in vocabulary if t.strip()}
+    from_store = len(store) >= MIN_CORPUS
+    corpus = store if from_store else {**store, **{digest(t): t for t in texts if t.strip()}}
+    # Hash order is canonical, and its head is a fair, repeatable sample of a big corpus.
+    keys = sorted(corpus)[:FIT_CAP]
+    cache_key = (digest("\n".join(keys)), max_sections)
+    if cache_key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+
+        def fit() -> TopicModel | None:
+            model = fit_topics([corpus[k] for k in keys], max_sections, from_store)
+            if model is not None:
+                model.term_counts()  # computed once, kept with the model
+            return model
+
+        if from_store:  # only a store-only model is worth keeping: entries change every run
+            _CACHE[cache_key] = persisted(vocabulary, f"topics-{max_sections}", keys, fit)
+        else:
+            _CACHE[cache_key] = fit()
+    return _CACHE[cache_key]
+
+
+def fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> TopicModel | None:
+    """Fit TF-IDF, reduce with LSA when the corpus is big, and cluster with a chosen k."""
+    # Many small k-means runs: OpenMP threads only spin against each other (and against
+    # whatever else the machine runs); one thread is an order of magnitude faster here.
+    with threadpool_limits(1):
+        return _fit_topics(docs, max_sections, from_store)
+
+
+def _fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> TopicModel | None:
+    big = len(docs) >= MIN_CORPUS
+    vec = TfidfVectorizer(
+        sublinear_tf=True,
+        stop_words=sorted(STOP_WORDS),
+        token_pattern=TOKEN_PATTERN,
+        min_df=2 if big else 1,
+        max_df=0.5 if big else 1.0,
+        dtype=np.float32,
+    )
+    try:
+        X = vec.fit_transform(docs)
+    except ValueError:  # empty vocabulary: nothing to cluster on
+        return None
+    dims = min(LSA_DIMS, X.shape[1] - 1, X.shape[0] - 1)
+    svd = None
+    if big and dims >= 10:
+        svd = TruncatedSVD(dims, random_state=SEED).fit(X)
+        F = normalize(svd.transform(X))
+    else:
+        F = normalize(X).toarray()
+    k_max = min(max_sections + (EXTRA_TOPICS if big else 0), len(docs) // 4 + 1)
+    k, agreement = choose_k(F, range(2, max(2, k_max) + 1))
+    if agreement < MIN_STABILITY:
+        # No k is clearly right (a loose mix of feeds): about sqrt(n / 4) sections, all
+        # of which can be shown, read well.
+        k = int(np.clip(round(np.sqrt(len(docs) / 4)), 2, max(2, max_sections - 1)))
+        logger.debug("no stable k (best agreement %.3f); using %d", agreement, k)
+    km = KMeans(k, n_init=4, random_state=SEED).fit(F)
+    logger.debug("topic model: %d documents, %d topics", len(docs), k)
+    return TopicModel(
+        vectorizer=vec,
+        svd=svd,
+        centroids=normalize(km.cluster_centers_),
+        docs=tuple(docs),
+        doc_topics=km.labels_.astype(np.int64),
+        from_store=from_store,
+    )
+
+
+def small_clusters(
+    texts: Sequence[str], vocabulary: Sequence[str], max_sections: int, min_size: int
+) -> list[int]:
+    """Clusters of a small digest (no big store): average-linkage on cosine distance.
+
+    The tree is cut where the silhouette is best, which needs no absolute distance
+    threshold (those break on short texts or shared boilerplate). Quadratic in the number
+    of texts, so only for corpora below MIN_CORPUS. Clusters beyond the
+    `max_sections - 1` biggest of at least `min_size` are dissolved; their stories join
+    the closest kept cluster when similar enough, else are left over (-1).
+    """
+    X = small_vectors(texts, vocabulary)
+    if X is None or len(texts) < 3:
+        return [0] * len(texts)
+    # Texts with no topic word at all have no direction: they are left over.
+    rows = np.flatnonzero(X.any(axis=1))
+    out = [-1] * len(texts)
+    for i, a in zip(rows, cluster_rows(X[rows], max_sections, min_size), strict=True):
+        out[int(i)] = a
+    return out
+
+
+def cluster_rows(
+    X: np.ndarray, max_sections: int, min_size: int, join: float = SMALL_JOIN
+) -> list[int]:
+    """Average-linkage clusters of unit rows, cut at the best silhouette: the
+    `max_sections - 1` biggest of at least `min_size` are kept (0, 1, ...), a row of
+    another joins the closest kept cluster when its cosine to it reaches `join`, and
+    the rest are left over (-1)."""
+    n = X.shape[0]
+    if n < 3:
+        return [0] * n
+    tree = linkage(X, method="average", metric="cosine")
+    best, raw = -2.0, np.zeros(n, dtype=int)
+    for k in range(2, min(max_sections + EXTRA_TOPICS, n - 1) + 1):
+        labels = fcluster(tree, k, criterion="maxclust")
+        if len(set(labels)) < 2:
+            continue
+        score = float(silhouette_score(X, labels, metric="cosine"))
+        if score > best + 1e-9:
+            best, raw = score, labels
+    sizes = Counter(int(c) for c in raw)
+    # Biggest first; the first member's position breaks ties so the order is repeatable.
+    first = {int(c): i for i, c in reversed(list(enumerate(raw)))}
+    ranked = sorted(sizes, key=lambda c: (-sizes[c], first[c]))
+    kept = [c for c in ranked if sizes[c] >= min_size][: max(1, max_sections - 1)]
+    index = {c: i for i, c in enumerate(kept)}
+    out = [index.get(int(c), -1) for c in raw]
+    if kept:
+        members = [[i for i, a in enumerate(out) if a == g] for g in range(len(kept))]
+        centroids = normalize(np.vstack([X[m].mean(axis=0) for m in members]))
+        for i, a in enumerate(out):
+            if a < 0:
+                sims = centroids @ X[i]
+                best_group = int(np.argmax(sims))
+                if sims[best_group] >= join:
+                    out[i] = best_group
+    return out
+
+
+def small_vectors(
+    texts: Sequence[str], vocabulary: Sequence[str], max_share: float = 0.5
+) -> np.ndarray | None:
+    """Dense unit TF-IDF rows; words in more than `max_share` of the texts (boilerplate)
+    are dropped."""
+    corpus = [*vocabulary, *texts]
+    for max_df in (max_share, 1.0):  # a tiny corpus may have no word under the cap
+        vec = TfidfVectorizer(
+            sublinear_tf=True,
+            stop_words=sorted(STOP_WORDS),
+            token_pattern=TOKEN_PATTERN,
+            max_df=max_df if len(corpus) >= 10 else 1.0,
+        )
+        try:
+            vec.fit(corpus)
+        except ValueError:
+            continue
+        X = normalize(vec.transform(texts)).toarray()
+        if X.any(axis=1).sum() >= 2:
+            return X
+    return None
+
+
+def choose_k(F: np.ndarray, ks: range) -> tuple[int, float]:
+    """The k whose clusterings agree best across random subsamples (most stable).
+
+    Two k-means runs on different random 70% subsamples label all points; their adjusted
+    Rand agreement, averaged over a few pairs, is high only for a k that matches a real
+    structure in the data (Ben-Hur et al. 2002; Lange et al. 2004). Returns the best k
+    and its agreement.
+    """
+    F = F[:STABILITY_CAP]  # rows are in hash order: the head is a fair sample
+    n = F.shape[0]
+    rng = np.random.RandomState(SEED)
+    best_k, best_score = ks[0], -1.0
+    for k in ks:
+        if k >= n:
+            break
+        scores = []
+        for rep in range(STABILITY_REPS):
+            a = rng.rand(n) < STABILITY_FRACTION
+            b = rng.rand(n) < STABILITY_FRACTION
+            if a.sum() <= k or b.sum() <= k:
+                continue
+            ka = KMeans(k, n_init=1, random_state=SEED + rep).fit(F[a])
+            kb = KMeans(k, n_init=1, random_state=SEED + 100 + rep).fit(F[b])
+            scores.append(adjusted_rand_score(ka.predict(F), kb.predict(F)))
+        score = float(np.mean(scores)) if scores else -1.0
+        logger.debug("k=%d stability %.3f", k, score)
+        if score > best_score + 1e-9:
+            best_k, best_score = k, score
+    return best_k, best_score
+
+
+def store_term_counts(vocabulary: Sequence[str]) -> TermCounts | None:
+    """Label-term document counts of (a capped sample of) the store's texts."""
+    store = {digest(t): t for t in vocabulary if t.strip()}
+    if not store:
+        return None
+    keys = sorted(store)[:FIT_CAP]
+    cache_key = digest("\n".join(keys))
+    if cache_key not in _COUNTS_CACHE:
+        if len(_COUNTS_CACHE) >= _CACHE_SIZE:
+            _COUNTS_CACHE.pop(next(iter(_COUNTS_CACHE)))
+
+        def count() -> TermCounts:
+            total: Counter[str] = Counter()
+            for k in keys:
+                total.update(set(terms(store[k])))
+            return total, len(keys)
+
+        _COUNTS_CACHE[cache_key] = persisted(vocabulary, "term-counts", keys, count)
+    return _COUNTS_CACHE[cache_key]
+
+
+_COUNTS_CACHE: dict[str, TermCounts] = {}

@@ -1,0 +1,325 @@
+"""`newsletter subscribers …`, `send`, `deliveries` and `digests`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from newsletter.audience import subscribers
+from newsletter.cli import (
+    EXIT_FAILED,
+    UsageError,
+    _config_after_group,
+    _load_any,
+    _open_store,
+    cli,
+    config_option,
+    errors_to_exit,
+)
+from newsletter.mail import deliver
+
+STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
+list_option = click.option("--list", "list_name", help="Which list (default: the first).")
+
+
+@cli.group("subscribers")
+def subscribers_group() -> None:
+    """Manage a list's subscribers.
+
+    \b
+    Examples:
+      newsletter subscribers add ada@example.org --name "Ada" --status confirmed
+      newsletter subscribers import old-list.csv --status confirmed
+      newsletter subscribers export > backup.csv
+    """
+
+
+@subscribers_group.command("add")
+@config_option
+@list_option
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.option("--status", type=click.Choice(STATUSES), default="pending", show_default=True)
+@click.pass_context
+def subscribers_add(
+    ctx: click.Context,
+    config_path: str | None,
+    list_name: str | None,
+    email: str,
+    name: str,
+    status: str,
+) -> None:
+    """Add one address (validated and normalized).
+
+    \b
+    Example:
+      newsletter subscribers add ada@example.org --status confirmed
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        sub = subscribers.add(
+            store, config.list(list_name).name, email, name=name, status=status, source="cli"
+        )
+    click.echo(f"added {sub.email} ({sub.status}) to {sub.list_name}")
+
+
+@subscribers_group.command("remove")
+@config_option
+@list_option
+@click.argument("email")
+@click.pass_context
+def subscribers_remove(
+    ctx: click.Context, config_path: str | None, list_name: str | None, email: str
+) -> None:
+    """Delete an address and its delivery history (to stop mail only, prefer unsubscribing).
+
+    \b
+    Example:
+      newsletter subscribers remove ada@example.org
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        removed = subscribers.remove(store, config.list(list_name).name, email)
+    if not removed:
+        click.echo(f"{email} is not on the list", err=True)
+        ctx.exit(EXIT_FAILED)
+    click.echo(f"removed {email}")
+
+
+@subscribers_group.command("list")
+@config_option
+@list_option
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.pass_context
+def subscribers_list(
+    ctx: click.Context, config_path: str | None, list_name: str | None, status: str | None
+) -> None:
+    """Print subscribers, one per line: email, status, name.
+
+    \b
+    Example:
+      newsletter subscribers list --status pending
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        rows = store.list_subscribers(config.list(list_name).name, status=status)
+    for sub in rows:
+        click.echo(f"{sub.email}\t{sub.status}\t{sub.name}")
+
+
+@subscribers_group.command("count")
+@config_option
+@list_option
+@click.pass_context
+def subscribers_count(ctx: click.Context, config_path: str | None, list_name: str | None) -> None:
+    """Print how many subscribers each status has.
+
+    \b
+    Example:
+      newsletter subscribers count
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        counts = store.subscriber_counts(config.list(list_name).name)
+    total = sum(counts.values())
+    parts = ", ".join(f"{counts.get(s, 0):,} {s}" for s in STATUSES)
+    click.echo(f"{total:,} subscribers: {parts}")
+
+
+@subscribers_group.command("import")
+@config_option
+@list_option
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.option(
+    "--status",
+    type=click.Choice(("confirmed", "pending")),
+    default="confirmed",
+    show_default=True,
+    help="Status for rows without a status column value.",
+)
+@click.pass_context
+def subscribers_import(
+    ctx: click.Context, config_path: str | None, list_name: str | None, csv_file, status: str
+) -> None:
+    """Import a CSV with a header row `email,name[,status]` (- reads stdin).
+
+    Addresses that unsubscribed or bounced are never resubscribed by an import.
+
+    \b
+    Example:
+      newsletter subscribers import members.csv --status confirmed
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        report = subscribers.import_csv(store, config.list(list_name).name, csv_file, status=status)
+    for line, email, reason in report.rejected:
+        click.echo(f"line {line}: {email}: {reason}", err=True)
+    click.echo(report.summary_line())
+
+
+@subscribers_group.command("export")
+@config_option
+@list_option
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.pass_context
+def subscribers_export(
+    ctx: click.Context, config_path: str | None, list_name: str | None, status: str | None
+) -> None:
+    """Write the list as CSV (`email,name,status`) to stdout.
+
+    \b
+    Example:
+      newsletter subscribers export --status confirmed > confirmed.csv
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        subscribers.export_csv(store, config.list(list_name).name, sys.stdout, status=status)
+
+
+@cli.command()
+@config_option
+@list_option
+@click.option(
+    "--digest",
+    "digest",
+    metavar="ID|latest",
+    help="Which digest (default: unfinished ones, then the latest if unsent).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Write each message as .eml under output/, send nothing, change nothing.",
+)
+@click.option(
+    "--to",
+    "to",
+    metavar="ADDRESS",
+    help="Send the digest to this one address only; recorded nowhere.",
+)
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="Also resend messages that were in flight when a run died (may duplicate).",
+)
+@click.option("--retry-failed", is_flag=True, help="Try permanently failed deliveries again.")
+@click.pass_context
+def send(
+    ctx: click.Context,
+    config_path: str | None,
+    list_name: str | None,
+    digest: str | None,
+    dry_run: bool,
+    to: str | None,
+    resend_uncertain: bool,
+    retry_failed: bool,
+) -> None:
+    """Send a built digest to every confirmed subscriber, exactly once.
+
+    A rerun finishes an interrupted send: only deliveries still pending are sent.
+    Needs NEWSLETTER_SECRET_KEY (signed links) and, for an SMTP login,
+    NEWSLETTER_SMTP_PASSWORD. Exit 1 when some deliveries failed or the run stopped.
+
+    \b
+    Examples:
+      newsletter send --dry-run
+      newsletter send --to me@example.org
+      newsletter send
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    from newsletter.run.lock import RunLock
+    from newsletter.run.runner import lock_path
+
+    with errors_to_exit(), RunLock(lock_path(config)):
+        config.require_secret()
+        reports = deliver.send(
+            config,
+            store,
+            list_name,
+            digest,
+            dry_run=dry_run,
+            to=to,
+            resend_uncertain=resend_uncertain,
+            retry_failed=retry_failed,
+        )
+    if to is not None:
+        click.echo(f"sent the digest to {to} (not recorded)")
+        return
+    if not reports:
+        click.echo("nothing to send: the latest digest was already sent")
+        return
+    for report in reports:
+        click.echo(report.summary_line())
+    if any(r.failed or r.stopped for r in reports):
+        ctx.exit(EXIT_FAILED)
+
+
+@cli.command()
+@config_option
+@list_option
+@click.option("--digest", "digest_id", type=int, help="Digest id (default: the latest).")
+@click.option("--failed", is_flag=True, help="Only failed deliveries.")
+@click.pass_context
+def deliveries(
+    ctx: click.Context,
+    config_path: str | None,
+    list_name: str | None,
+    digest_id: int | None,
+    failed: bool,
+) -> None:
+    """List the deliveries of a digest: address, status, attempts, last error.
+
+    \b
+    Example:
+      newsletter deliveries --failed
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        if digest_id is None:
+            latest = store.latest_digest(config.list(list_name).name)
+            if latest is None:
+                raise UsageError("no digest yet; build one with `newsletter build`")
+            digest_id = latest.id
+        rows = store.deliveries(digest_id, status="failed" if failed else None)
+    for row in rows:
+        click.echo(f"{row.email}\t{row.status}\t{row.attempts}\t{row.last_error}")
+
+
+@cli.command()
+@config_option
+@list_option
+@click.pass_context
+def digests(ctx: click.Context, config_path: str | None, list_name: str | None) -> None:
+    """List built digests: id, built, sent, stories, folder.
+
+    \b
+    Example:
+      newsletter digests
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        records = store.list_digests(config.list(list_name).name)
+    for d in records:
+        sent = d.sent_at.isoformat(timespec="minutes") if d.sent_at else "not sent"
+        where = d.path or "baseline (backlog marked as seen, nothing sent)"
+        click.echo(
+            f"{d.id}\t{d.built_at.isoformat(timespec='minutes')}\t{sent}\t{d.item_count}\t{where}"
+        )

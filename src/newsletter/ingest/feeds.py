@@ -1,0 +1,380 @@
+"""Ingest: fetch every feed concurrently, parse and normalize new content, store it.
+
+A failing feed becomes a `FeedResult` with a one-line reason and never stops the others.
+A 304 (or an unchanged local file) is not parsed at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from newsletter.config import Config, FeedConfig
+from newsletter.errors import FeedError
+from newsletter.ingest.fetch import FetchResponse, fetch, is_http, one_line
+from newsletter.ingest.parse import RawEntry, RawFeed, read_feed
+from newsletter.ingest.sanitize import (
+    IMAGE_SCHEMES,
+    absolute_url,
+    first_image,
+    sanitize_html,
+    text_to_html,
+)
+from newsletter.model import FeedResult, Item
+from newsletter.store import Store
+from newsletter.store.items import FeedState
+from newsletter.text import html_to_text, strip_chrome
+
+logger = logging.getLogger(__name__)
+
+Fetcher = Callable[[str, FeedState | None, Config], FetchResponse]
+
+# Plain text feeds the summarizer, which only needs the opening of an article; 100k
+# characters is a long book chapter, and keeps summarizing time bounded.
+MAX_TEXT_CHARS = 100_000
+MAX_TITLE_CHARS = 300
+MAX_AUTHOR_CHARS = 200
+MAX_CATEGORIES = 20
+MAX_CATEGORY_CHARS = 100
+MAX_KEY_CHARS = 500  # longer guids are hashed: keys are compared and indexed
+HTTP = frozenset({"http", "https"})
+_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, feed by feed and in total."""
+
+    results: list[FeedResult] = field(default_factory=list)  # in the order feeds were given
+    new: int = 0
+    changed: int = 0
+    parsed_items: int = 0  # items produced by parsing (0 when every feed answered 304)
+    not_modified: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+    parsed_feeds: int = 0  # feeds whose bytes went through the parser
+    fetch_seconds: float = 0.0  # wall time until the last feed's bytes had arrived
+    elapsed: float = 0.0  # wall time of the whole run (fetch, parse, store)
+
+    @property
+    def feeds(self) -> int:
+        return len(self.results)
+
+
+def ingest(
+    config: Config,
+    store: Store,
+    feeds: Sequence[FeedConfig] | None = None,
+    progress: Callable[[FeedResult], None] | None = None,
+    fetcher: Fetcher | None = None,
+) -> IngestReport:
+    """Fetch every feed concurrently, parse what changed, store items and fetch state.
+
+    Worker threads only fetch; this thread parses and writes the store as responses
+    arrive. Parsing is CPU work that threads cannot share anyway, so it overlaps the
+    network waits without slowing the fetches, and the store connection stays on the
+    caller's thread.
+    """
+    start = time.perf_counter()
+    wanted = list(config.feeds if feeds is None else feeds)
+    unique = list({f.url: f for f in reversed(wanted)}.values())[::-1]  # first one wins
+    states = {f.url: store.feed_state(f.url) for f in unique}
+    report = IngestReport()
+    results: dict[str, FeedResult] = {}
+    workers = max(1, min(config.fetch.concurrency, len(unique)))
+    # Bounds the bodies held in memory when parsing falls behind fetching.
+    unparsed = threading.Semaphore(2 * workers)
+    stopping = threading.Event()
+    fetched_at: list[float] = []
+
+    def fetch_one(feed: FeedConfig) -> FetchResponse | FeedResult:
+        unparsed.acquire()
+        if stopping.is_set():
+            return FeedResult(url=feed.url, error="cancelled")
+        outcome = _fetch_guarded(feed, states[feed.url], config, fetcher or fetch)
+        fetched_at.append(time.perf_counter())  # list.append is atomic
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsletter-fetch") as pool:
+        futures = {pool.submit(fetch_one, f): f for f in unique}
+        try:
+            for future in as_completed(futures):
+                feed = futures[future]
+                try:
+                    result, parsed = _to_result(feed, states[feed.url], future.result())
+                finally:
+                    unparsed.release()
+                _record(store, report, result, parsed)
+                results[result.url] = result
+                if progress is not None:
+                    progress(result)
+        except BaseException:  # Ctrl-C, a store error, a failing progress callback
+            stopping.set()
+            for future in futures:
+                future.cancel()
+            for _ in range(workers):  # wake workers waiting for a slot, so the pool can close
+                unparsed.release()
+            raise
+    report.results = [results[f.url] for f in unique]
+    report.failed = [(r.url, r.error) for r in report.results if r.error]
+    report.fetch_seconds = max(fetched_at, default=start) - start
+    report.elapsed = time.perf_counter() - start
+    return report
+
+
+def _record(store: Store, report: IngestReport, result: FeedResult, parsed: bool) -> None:
+    """Store one feed's items and fetch state, and count them in the report."""
+    if parsed:
+        report.parsed_feeds += 1
+        report.parsed_items += len(result.items)
+    if result.items:
+        new, changed = store.upsert_items(result.items)
+        report.new += new
+        report.changed += changed
+    store.record_fetch(result)
+    if result.not_modified:
+        report.not_modified += 1
+    if result.error:
+        logger.warning("feed %s failed: %s", result.url, result.error)
+
+
+def fetch_feed(
+    feed: FeedConfig, state: FeedState | None, config: Config, fetcher: Fetcher = fetch
+) -> FeedResult:
+    """Fetch and parse one feed (no store writes); never raises."""
+    return _to_result(feed, state, _fetch_guarded(feed, state, config, fetcher))[0]
+
+
+def _fetch_guarded(
+    feed: FeedConfig, state: FeedState | None, config: Config, fetcher: Fetcher
+) -> FetchResponse | FeedResult:
+    """The fetcher's response, or a failed FeedResult if the fetcher itself blew up."""
+    try:
+        return fetcher(feed.url, state, config)
+    except Exception as e:  # one feed must never sink the run
+        logger.exception("unexpected error fetching %s", feed.url)
+        reason = one_line(f"internal error: {type(e).__name__}: {e}")
+        return FeedResult(url=feed.url, error=reason)
+
+
+def _to_result(
+    feed: FeedConfig, state: FeedState | None, response: FetchResponse | FeedResult
+) -> tuple[FeedResult, bool]:
+    """The feed's result from its fetch, and whether its bytes were parsed."""
+    if isinstance(response, FeedResult):
+        return response, False
+    if response.error:
+        failed = FeedResult(
+            url=feed.url, status=response.status, error=response.error, elapsed=response.elapsed
+        )
+        return failed, False
+    if response.not_modified:  # nothing to parse: the stored items are current
+        unchanged = FeedResult(
+            url=feed.url,
+            title=state.title if state else "",
+            status=response.status,
+            not_modified=True,
+            etag=response.etag,
+            last_modified=response.last_modified,
+            elapsed=response.elapsed,
+        )
+        return unchanged, False
+    headers = dict(response.headers)
+    final = response.final_url or feed.url
+    if is_http(final):
+        headers["content-location"] = final  # relative links resolve against it
+    parsed = parse_feed(response.body, feed.url, feed, headers)
+    return replace(
+        parsed,
+        status=response.status,
+        etag=response.etag,
+        last_modified=response.last_modified,
+        elapsed=response.elapsed + parsed.elapsed,
+    ), True
+
+
+def parse_feed(
+    data: bytes,
+    url: str,
+    feed_config: FeedConfig | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> FeedResult:
+    """Parse feed bytes into a FeedResult with normalized Items, or a one-line error."""
+    start = time.perf_counter()
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    base = headers.get("content-location") or url
+    base = base if is_http(base) else ""
+    try:
+        raw = read_feed(data, base, headers)
+        items = make_items(raw, url, feed_config, base)
+        if raw.entries and not items:
+            if raw.problem:
+                raise FeedError(f"malformed feed with no readable entries ({raw.problem})")
+            raise FeedError("no usable entries: none has a title, link or text")
+        if raw.problem:  # tolerated: many real feeds are slightly malformed
+            logger.info("feed %s is malformed but readable: %s", url, raw.problem)
+        title = raw.title[:MAX_TITLE_CHARS]
+        result = FeedResult(url=url, title=title, items=tuple(items))
+    except FeedError as e:
+        result = FeedResult(url=url, error=one_line(str(e)))
+    except Exception as e:  # a parser bug on hostile input: report it as this feed's failure
+        logger.exception("cannot parse %s", url)
+        reason = one_line(f"cannot parse the feed: {type(e).__name__}: {e}")
+        result = FeedResult(url=url, error=reason)
+    return replace(result, elapsed=time.perf_counter() - start)
+
+
+# -- normalization -----------------------------------------------------------------------
+def make_items(
+    raw: RawFeed, feed_url: str, feed_config: FeedConfig | None = None, base_url: str = ""
+) -> list[Item]:
+    """Normalize a parsed feed's entries into Items (deduplicated by key, feed order)."""
+    feed_link = absolute_url(raw.link, base_url, HTTP)
+    link_base = base_url or feed_link
+    override = _language(feed_config.language) if feed_config else ""
+    context = _Context(
+        feed_url=feed_url,
+        feed_link=feed_link,
+        link_base=link_base,
+        source=(feed_config.name if feed_config else "")
+        or short_title(raw.title)
+        or _host(feed_url),
+        language=override or _language(raw.language),
+        language_override=bool(override),
+    )
+    items: dict[str, Item] = {}
+    for entry in raw.entries:
+        item = make_item(entry, context)
+        if item is not None and item.key not in items:
+            items[item.key] = item
+    return list(items.values())
+
+
+_TAGLINE = re.compile(r"\s+[|–—:·-]\s+")
+
+
+def short_title(title: str) -> str:
+    """A feed's name without its tagline: "Site | News, Updates" -> "Site"."""
+    head = _TAGLINE.split(title.strip(), maxsplit=1)[0].strip()
+    return head if len(head) >= 3 else title.strip()
+
+
+@dataclass(frozen=True)
+class _Context:
+    feed_url: str
+    feed_link: str  # the site the feed belongs to (absolute http) or ""
+    link_base: str  # what relative item links resolve against
+    source: str
+    language: str
+    language_override: bool  # FeedConfig.language wins over what the feed declares
+
+
+def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
+    """One Item with every fallback applied, or None when the entry has nothing usable."""
+    link = absolute_url(entry.link, ctx.link_base, HTTP)
+    content_base = absolute_url(entry.body_base, ctx.link_base, HTTP) or link or ctx.feed_link
+    body = entry.body if entry.body_is_html else text_to_html(entry.body)
+    html = sanitize_html(body, content_base)
+    language = ctx.language if ctx.language_override else _language(entry.language) or ctx.language
+    # site chrome ("Subscribe to get…", "The post … appeared first on …") is not article
+    # text; sentence-level cleanup is left to the summarizer, which sees far fewer items
+    text = _cap_text(strip_chrome(html_to_text(html)))
+    title = _cap(entry.title, MAX_TITLE_CHARS)
+    if not (title or text or link or entry.id):
+        return None
+    title = title or _title_from_text(text) or "(untitled)"
+    content_hash = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+    if entry.id:
+        key = entry.id if len(entry.id) <= MAX_KEY_CHARS else "sha256:" + _sha(entry.id)
+    elif link:
+        key = canonical_url(link)
+    else:
+        key = "sha256:" + content_hash
+    images = (absolute_url(u, content_base, IMAGE_SCHEMES) for u in entry.images)
+    image = next((u for u in images if u.startswith("https://")), "") or first_image(html)
+    return Item(
+        key=key,
+        feed_url=ctx.feed_url,
+        link=link or ctx.feed_link,
+        title=title,
+        author=_cap(entry.author, MAX_AUTHOR_CHARS),
+        published=entry.published,
+        categories=_categories(entry.categories),
+        image=image,
+        html=html,
+        text=text,
+        language=language,
+        source=ctx.source,
+        content_hash=content_hash,
+    )
+
+
+def canonical_url(url: str) -> str:
+    """A link as an identity: lower-case scheme/host, no fragment, no tracking parameters."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.lower()
+    if parts.scheme.lower() == "http" and netloc.endswith(":80"):
+        netloc = netloc[:-3]
+    elif parts.scheme.lower() == "https" and netloc.endswith(":443"):
+        netloc = netloc[:-4]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not _TRACKING_PARAMS.match(k)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept)
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
+
+
+def _categories(terms: Sequence[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for term in terms:
+        clean = _cap(term, MAX_CATEGORY_CHARS)
+        if clean and clean.casefold() not in seen:
+            seen[clean.casefold()] = clean
+    return tuple(seen.values())[:MAX_CATEGORIES]
+
+
+def _language(value: str) -> str:
+    tag = (value or "").strip().lower().replace("_", "-")
+    return tag if _LANGUAGE.match(tag) else ""
+
+
+def _host(url: str) -> str:
+    if is_http(url):
+        host = urlsplit(url).hostname or url
+        return host.removeprefix("www.")
+    return PurePath(urlsplit(url).path if url.startswith("file:") else url).stem or url
+
+
+def _title_from_text(text: str, words: int = 12, limit: int = 80) -> str:
+    """The first words of the text, as a stand-in title."""
+    first = text.split("\n", 1)[0].split()
+    title = " ".join(first[:words])
+    if len(title) > limit:
+        title = title[:limit].rsplit(" ", 1)[0]
+    return title + ("…" if title != " ".join(first) else "")
+
+
+def _cap(value: str, limit: int) -> str:
+    value = re.sub(r"\s+", " ", value or "").strip()
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def _cap_text(text: str) -> str:
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    cut = text.rfind("\n\n", 0, MAX_TEXT_CHARS)
+    return text[: cut if cut > MAX_TEXT_CHARS // 2 else MAX_TEXT_CHARS].rstrip()
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

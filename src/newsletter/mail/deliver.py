@@ -1,0 +1,302 @@
+"""The resumable send loop: one digest to every confirmed subscriber of its list, once.
+
+Before any mail leaves, one delivery row per (digest, confirmed subscriber) is written in
+one transaction. Each row then moves pending -> sending -> sent | failed around its own
+SMTP transaction, each step its own short transaction (never held across network I/O, so
+the web app can keep writing to the same SQLite file). A subscriber who unsubscribed after
+the rows were written is skipped at their turn.
+
+After a crash, a rerun sends only the rows still pending. A row left in 'sending' was in
+flight when the sender died and may have been delivered: it is reported as "uncertain" and
+not resent, unless the operator passes `resend_uncertain=True` (CLI: --resend-uncertain),
+accepting a possible duplicate for that person. `retry_failed=True` gives failed rows
+another chance.
+
+Temporary failures (4xx, a dropped link) are retried in rounds after growing pauses, at
+most `smtp.max_retries` times; permanent ones (5xx) are recorded at once, and a subscriber
+refused `smtp.bounce_after` times in a row becomes 'bounced'.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from newsletter.audience.subscribers import normalize_email
+from newsletter.audience.tokens import Tokens
+from newsletter.config import Config, ListConfig
+from newsletter.errors import SendError
+from newsletter.mail.compose import (
+    DigestMessage,
+    DkimSigner,
+    build_message,
+    format_subject,
+    missing_placeholders,
+    read_bodies,
+    subject_date,
+)
+from newsletter.mail.sendloop import (
+    Clock,
+    Progress,
+    SendLoop,
+    SendReport,
+    TransportFactory,
+    recipient_for,
+)
+from newsletter.mail.transport import smtp_factory
+from newsletter.model import utcnow as _utcnow
+from newsletter.store import Store
+from newsletter.store.deliveries import DigestRecord, PendingDelivery
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "SendReport",
+    "digest_folder",
+    "digest_subject",
+    "digests_to_send",
+    "prepare_message",
+    "send",
+    "send_digest",
+    "send_test",
+]
+
+
+# -- choosing what to send ---------------------------------------------------------------
+def digests_to_send(
+    store: Store, list_name: str, digest: str | int | None = None
+) -> list[DigestRecord]:
+    """The digests a `send` means: an id, "latest", or (None) every digest of the list with
+    pending deliveries (crash recovery) followed by the latest one if never sent."""
+    if digest is not None and str(digest) != "latest":
+        try:
+            record = store.get_digest(int(digest))
+        except ValueError:
+            raise SendError(f"--digest must be a number or 'latest', got {digest!r}") from None
+        if record is None:
+            raise SendError(f"no digest {digest}; see the ids with `newsletter digests`")
+        return [record]
+    latest = store.latest_digest(list_name)
+    if latest is None:
+        raise SendError(f"list {list_name!r} has no digest yet; build one with `newsletter build`")
+    if digest == "latest":
+        return [latest]
+    chosen = store.pending_digests(list_name)
+    if latest.sent_at is None and all(d.id != latest.id for d in chosen):
+        if not store.has_deliveries(latest.id):
+            chosen.append(latest)
+    return chosen
+
+
+def digest_folder(config: Config, record: DigestRecord) -> Path:
+    """The rendered folder of a digest (its stored path, relative to the config's folder)."""
+    return config.resolve(record.path)
+
+
+def digest_subject(config: Config, list_config: ListConfig, record: DigestRecord) -> str:
+    """The subject stored with the digest, else the list's template filled from the
+    digest's digest.json (first story's title as {headline}, the story count)."""
+    if record.subject:
+        return record.subject
+    headline, count = _headline(digest_folder(config, record) / "digest.json")
+    when = record.built_at.astimezone(ZoneInfo(list_config.timezone))
+    return format_subject(
+        list_config.subject,
+        site=config.site.name,
+        date=subject_date(when),
+        headline=headline or "New stories",
+        count=count or record.item_count,
+    )
+
+
+def _headline(path: Path) -> tuple[str, int]:
+    """(first story title, number of stories) from a digest.json; ("", 0) if unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        titles = [i.get("title", "") for s in data.get("sections", []) for i in s.get("items", [])]
+        return next((t for t in titles if t), ""), int(data.get("stories") or len(titles))
+    except (OSError, ValueError, TypeError, AttributeError) as e:
+        logger.warning("no headline for the subject from %s: %s", path, e)
+        return "", 0
+
+
+def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
+    """The digest's shared message parts, from its rendered folder; SendError if the
+    bodies lack an unsubscribe link."""
+    list_config = config.list(record.list_name)
+    html_body, text_body = read_bodies(digest_folder(config, record))
+    for name, body in (("digest.html", html_body), ("digest.txt", text_body)):
+        missing = missing_placeholders(body)
+        if missing:
+            raise SendError(
+                f"{name} of digest {record.id} has no {missing[0]} placeholder; every message "
+                "needs a visible unsubscribe link: check the template"
+            )
+    return build_message(
+        config,
+        list_config,
+        digest_subject(config, list_config, record),
+        html_body,
+        text_body,
+        dkim=DkimSigner.from_config(config),
+    )
+
+
+# -- sending -------------------------------------------------------------------------------
+def send_digest(
+    config: Config,
+    store: Store,
+    digest_id: int,
+    *,
+    transport_factory: TransportFactory | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    clock: Clock = _utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+    resend_uncertain: bool = False,
+    retry_failed: bool = False,
+) -> SendReport:
+    """Send (or with `dry_run`, write as .eml) one digest to its list; resumable."""
+    started = time.monotonic()
+    record = store.get_digest(digest_id)
+    if record is None:
+        raise SendError(f"no digest {digest_id}; see the ids with `newsletter digests`")
+    tokens = Tokens.from_config(config, clock)
+    message = prepare_message(config, record)
+    report = SendReport(digest_id, record.list_name, dry_run=dry_run)
+    if dry_run:
+        _dry_run(config, store, record, message, tokens, clock, report)
+        report.elapsed = time.monotonic() - started
+        return report
+    factory = transport_factory or smtp_factory(config)
+    if store.create_deliveries(digest_id):
+        logger.info("digest %s: delivery rows written", digest_id)
+    if resend_uncertain:
+        store.reset_deliveries(digest_id, "sending")
+    if retry_failed:
+        store.reset_deliveries(digest_id, "failed")
+    report.uncertain = store.delivery_counts(digest_id)["sending"]
+    run = SendLoop(config, store, message, tokens, clock, progress, report, sleep)
+    run.send(store.pending_deliveries(digest_id), factory)
+    store.mark_digest_sent(digest_id)
+    report.totals = store.delivery_counts(digest_id)
+    report.pending = report.totals["pending"]
+    report.elapsed = time.monotonic() - started
+    logger.info("digest %s: %s", digest_id, report.summary_line())
+    return report
+
+
+def send_test(
+    config: Config,
+    store: Store,
+    digest_id: int,
+    address: str,
+    *,
+    transport_factory: TransportFactory | None = None,
+    clock: Clock = _utcnow,
+) -> str:
+    """Send the real digest to one address (`send --to`), recorded nowhere; its Message-ID.
+
+    If the address is on the list its links are its own; otherwise they carry id 0, which
+    the web app rejects as unknown.
+    """
+    record = store.get_digest(digest_id)
+    if record is None:
+        raise SendError(f"no digest {digest_id}; see the ids with `newsletter digests`")
+    email = normalize_email(address)
+    tokens = Tokens.from_config(config, clock)
+    message = prepare_message(config, record)
+    subscriber = store.get_subscriber((record.list_name, email))
+    subscriber_id = subscriber.id if subscriber else 0
+    target = PendingDelivery(0, subscriber_id, email, subscriber.name if subscriber else "", 0)
+    rendered = message.render(recipient_for(config, tokens, target), clock())
+    transport = (transport_factory or smtp_factory(config))()
+    try:
+        transport.send(message.sender_address, email, rendered.data, smtp_safe=True)
+    finally:
+        transport.close()
+    return rendered.message_id
+
+
+def _dry_run(
+    config: Config,
+    store: Store,
+    record: DigestRecord,
+    message: DigestMessage,
+    tokens: Tokens,
+    clock: Clock,
+    report: SendReport,
+) -> None:
+    """Write what a send would send as .eml files; no state changes."""
+    folder = digest_folder(config, record) / "dry-run"
+    folder.mkdir(parents=True, exist_ok=True)
+    if store.has_deliveries(record.id):
+        targets = [
+            p
+            for p in store.pending_deliveries(record.id)
+            if (s := store.get_subscriber(p.subscriber_id)) is not None and s.status == "confirmed"
+        ]
+    else:
+        targets = [
+            PendingDelivery(0, s.id, s.email, s.name, 0)
+            for s in store.list_subscribers(record.list_name, "confirmed")
+        ]
+    for target in targets:
+        rendered = message.render(recipient_for(config, tokens, target), clock())
+        (folder / _eml_name(target)).write_bytes(rendered.data)
+        report.written += 1
+    report.folder = str(folder)
+
+
+def _eml_name(target: PendingDelivery) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", target.email)
+    return f"{target.subscriber_id:06d}-{safe}.eml"
+
+
+def send(
+    config: Config,
+    store: Store,
+    list_name: str | None = None,
+    digest: str | int | None = None,
+    *,
+    dry_run: bool = False,
+    to: str | None = None,
+    transport_factory: TransportFactory | None = None,
+    progress: Progress | None = None,
+    clock: Clock = _utcnow,
+    resend_uncertain: bool = False,
+    retry_failed: bool = False,
+) -> list[SendReport]:
+    """What `newsletter send` does: pick the digests (see `digests_to_send`) and send each.
+
+    With `to`, the first chosen digest goes to that one address and nothing is recorded;
+    the report then has sent=1.
+    """
+    list_config = config.list(list_name)
+    records = digests_to_send(store, list_config.name, digest)
+    if to is not None:
+        if not records:
+            raise SendError(f"list {list_config.name!r} has nothing to send; pass --digest ID")
+        send_test(
+            config, store, records[0].id, to, transport_factory=transport_factory, clock=clock
+        )
+        return [SendReport(records[0].id, list_config.name, sent=1)]
+    return [
+        send_digest(
+            config,
+            store,
+            record.id,
+            transport_factory=transport_factory,
+            dry_run=dry_run,
+            progress=progress,
+            clock=clock,
+            resend_uncertain=resend_uncertain,
+            retry_failed=retry_failed,
+        )
+        for record in records
+    ]

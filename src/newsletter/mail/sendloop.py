@@ -1,0 +1,310 @@
+"""The send loop of one digest: worker threads, one reused SMTP connection each.
+
+Each worker takes the next pending row, builds its message, claims the row ('sending') in a
+short transaction, runs the SMTP transaction outside any transaction, and records the
+outcome. Temporary failures go back to 'pending' and into the next retry round; see
+`newsletter.mail.deliver` for the whole procedure and what a rerun does.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from newsletter.audience.tokens import Tokens, subscriber_links
+from newsletter.config import Config
+from newsletter.errors import SendError
+from newsletter.mail.compose import DigestMessage, Recipient
+from newsletter.mail.transport import (
+    ConnectFailure,
+    ConnectionLost,
+    PermanentFailure,
+    RateLimiter,
+    TemporaryFailure,
+    Transport,
+    retry_delays,
+)
+from newsletter.model import Clock
+from newsletter.store import Store
+from newsletter.store.deliveries import PendingDelivery
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+TransportFactory = Callable[[], Transport]
+
+
+@dataclass
+class SendReport:
+    """What one send of one digest did; `summary_line` is the CLI's final line."""
+
+    digest_id: int
+    list_name: str
+    sent: int = 0
+    failed: int = 0
+    skipped_unsubscribed: int = 0
+    skipped_other: int = 0  # bounced or no longer confirmed when their turn came
+    uncertain: int = 0  # rows in 'sending': in flight when a run died, maybe delivered
+    bounced: int = 0  # subscribers who became 'bounced' during this run
+    retried: int = 0  # temporary failures sent again
+    pending: int = 0  # rows still pending at the end (the run stopped early)
+    stopped: str = ""  # why the run ended before every row was handled
+    dry_run: bool = False
+    written: int = 0  # dry run: .eml files written
+    folder: str = ""  # dry run: where they are
+    elapsed: float = 0.0
+    totals: dict[str, int] = field(default_factory=dict)  # the digest's rows by status
+
+    def summary_line(self) -> str:
+        """`sent 9,812, failed 3 (see 'newsletter deliveries --failed'), skipped 41 unsubscribed`"""
+        if self.dry_run:
+            return f"dry run: wrote {self.written:,} messages to {self.folder}"
+        line = f"sent {self.sent:,}, failed {self.failed:,}"
+        if self.failed:
+            line += " (see 'newsletter deliveries --failed')"
+        line += f", skipped {self.skipped_unsubscribed:,} unsubscribed"
+        if self.skipped_other:
+            line += f", {self.skipped_other:,} no longer confirmed"
+        if self.uncertain:
+            line += (
+                f", {self.uncertain:,} uncertain (in flight when a send stopped; not resent, "
+                "use --resend-uncertain to send again)"
+            )
+        if self.stopped:
+            line += f"; stopped: {self.stopped}; {self.pending:,} still pending, run send again"
+        return line
+
+
+def recipient_for(config: Config, tokens: Tokens, target: PendingDelivery) -> Recipient:
+    """Who a delivery goes to, with their signed unsubscribe and manage links."""
+    unsubscribe, manage = subscriber_links(config, tokens, target.subscriber_id)
+    return Recipient(target.subscriber_id, target.email, target.name, unsubscribe, manage)
+
+
+class SendLoop:
+    """One send of one digest: `connections` worker threads, each with its own SMTP link.
+
+    The store's single connection is shared by the workers under `lock`, which serializes
+    their short transactions; SMTP I/O happens outside it.
+    """
+
+    # a connection that breaks this many times in a row is given up for the round
+    MAX_LOSSES = 3
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        message: DigestMessage,
+        tokens: Tokens,
+        clock: Clock,
+        progress: Progress | None,
+        report: SendReport,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.message = message
+        self.tokens = tokens
+        self.clock = clock
+        self.progress = progress
+        self.report = report
+        self.lock = threading.RLock()  # re-entered: a claim and a 'sent' mark share one transaction
+        self.stop = threading.Event()
+        self.done = 0
+        self.total = 0
+        # last temporary failure of each job: ("reply", text) for a 4xx answer about this
+        # message, ("link", text) when the connection failed, which is nobody's fault
+        self.last_failure: dict[int, tuple[str, str]] = {}
+        self.retry: list[PendingDelivery] = []
+        self.sleep = sleep
+
+    def send(self, jobs: list[PendingDelivery], factory: TransportFactory) -> None:
+        """Send every job, retrying temporary failures in rounds after a pause."""
+        smtp = self.config.smtp
+        limiter = RateLimiter(smtp.rate, self.sleep)
+        self.total = len(jobs)
+        delays = retry_delays(smtp.max_retries)
+        for round_no in range(len(delays) + 1):
+            if not jobs or self.stop.is_set():
+                break
+            if round_no:
+                logger.info("retrying %d deliveries in %.0f s", len(jobs), delays[round_no - 1])
+                self.sleep(delays[round_no - 1])
+                self.report.retried += len(jobs)
+            jobs = self._round(jobs, factory, limiter)
+        if self.stop.is_set():
+            return  # halted: what is left stays pending, the reason is in the report
+        for job in jobs:
+            kind, text = self.last_failure.get(job.id, ("link", "no connection"))
+            if kind == "reply":
+                # the server kept saying "later" about this message: give up on it
+                with self.lock:
+                    # the row's attempts column says how many tries that was
+                    self.store.mark_failed(job.id, f"still refused after retries: {text}")
+                    self.report.failed += 1
+                    self._tick()
+            elif not self.report.stopped:
+                # the link itself kept failing: leave the rows pending for a rerun
+                self.report.stopped = text
+
+    def _round(
+        self, jobs: list[PendingDelivery], factory: TransportFactory, limiter: RateLimiter
+    ) -> list[PendingDelivery]:
+        """One pass over `jobs`; returns those to try again (or still untried)."""
+        todo: queue.SimpleQueue[PendingDelivery] = queue.SimpleQueue()
+        for job in jobs:
+            todo.put(job)
+        self.retry = []
+        workers = [
+            threading.Thread(
+                target=self._worker, args=(todo, factory, limiter), name=f"send-{i}", daemon=True
+            )
+            for i in range(max(1, min(self.config.smtp.connections, len(jobs))))
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            for worker in workers:
+                worker.join()
+        except KeyboardInterrupt:
+            # let each connection finish its message, so no row is left in flight
+            self.stop.set()
+            for worker in workers:
+                worker.join()
+            raise
+        left = self.retry
+        while True:  # jobs no connection got to (all of them failed) are still pending
+            try:
+                left.append(todo.get_nowait())
+            except queue.Empty:
+                return left
+
+    def _worker(
+        self,
+        todo: queue.SimpleQueue[PendingDelivery],
+        factory: TransportFactory,
+        limiter: RateLimiter,
+    ) -> None:
+        transport: Transport | None = None
+        accepted: tuple[PendingDelivery, str] | None = None  # sent, not yet marked 'sent'
+        losses = 0
+        try:
+            while not self.stop.is_set() and losses < self.MAX_LOSSES:
+                try:
+                    job = todo.get_nowait()
+                except queue.Empty:
+                    return
+                delay = limiter.reserve()
+                if delay > 0:
+                    # never wait with an accepted message still marked 'sending'
+                    self._mark_sent(accepted)
+                    accepted = None
+                    self.sleep(delay)  # before the claim: the row waits as 'pending'
+                try:
+                    rendered = self.message.render(
+                        recipient_for(self.config, self.tokens, job), self.clock()
+                    )
+                except SendError as e:  # this one message cannot be built: record, go on
+                    self._failed(job, str(e), bounce=False)
+                    continue
+
+                # one short transaction marks the previous message sent and claims this one
+                with self.lock, self.store.transaction():
+                    self._mark_sent(accepted)
+                    accepted = None
+                    claim = self.store.claim_delivery(job.id)
+                    if claim != "claimed":
+                        self._skipped(claim)
+                        continue
+                try:
+                    if transport is None:
+                        transport = factory()
+                    transport.send(
+                        self.message.sender_address, job.email, rendered.data, smtp_safe=True
+                    )
+                except ConnectFailure as e:
+                    self._release(job, "link", str(e))
+                    if e.permanent:
+                        self._halt(str(e))
+                    return  # this worker is done; the others carry on
+                except ConnectionLost as e:
+                    losses += 1
+                    if e.after_data:
+                        self._uncertain(job, str(e))
+                    else:
+                        self._release(job, "link", str(e))
+                except TemporaryFailure as e:
+                    self._release(job, "reply", str(e))
+                except PermanentFailure as e:
+                    if e.stage == "MAIL":  # the sender was refused: so would every message be
+                        self._release(job, "reply", str(e))
+                        self._halt(f"the server refused the sender ({e}); check the list's from")
+                        return
+                    self._failed(job, str(e))
+                else:
+                    losses = 0
+                    accepted = (job, rendered.message_id)
+        except Exception as e:  # a bug, not a recipient's problem: stop, leave rows resumable
+            logger.exception("send worker failed")
+            self._halt(f"unexpected error {e!r}; see the log")
+        finally:
+            self._mark_sent(accepted)
+            if transport is not None:
+                transport.close()
+
+    def _mark_sent(self, accepted: tuple[PendingDelivery, str] | None) -> None:
+        if accepted is None:
+            return
+        job, message_id = accepted
+        with self.lock:
+            self.store.mark_sent(job.id, message_id, reset_bounces=job.bounce_count > 0)
+            self.report.sent += 1
+            self._tick()
+
+    def _skipped(self, claim: str) -> None:
+        if claim == "unsubscribed":
+            self.report.skipped_unsubscribed += 1
+        elif claim != "taken":
+            self.report.skipped_other += 1
+        self._tick()
+
+    def _release(self, job: PendingDelivery, kind: str, error: str) -> None:
+        """A temporary failure: the row goes back to pending, the job to the next round."""
+        with self.lock:
+            self.store.release_delivery(job.id, error)
+            self.last_failure[job.id] = (kind, error)
+            self.retry.append(job)
+
+    def _uncertain(self, job: PendingDelivery, error: str) -> None:
+        """The link broke after the whole message went out: it stays 'sending'."""
+        logger.warning("delivery to %s uncertain: %s", job.email, error)
+        with self.lock:
+            self.report.uncertain += 1
+            self._tick()
+
+    def _failed(self, job: PendingDelivery, error: str, bounce: bool = True) -> None:
+        with self.lock:
+            self.store.mark_failed(job.id, error)
+            self.report.failed += 1
+            if bounce and self.store.record_bounce(
+                job.subscriber_id, self.config.smtp.bounce_after
+            ):
+                self.report.bounced += 1
+                logger.info("%s is now bounced: %s", job.email, error)
+            self._tick()
+
+    def _halt(self, reason: str) -> None:
+        self.stop.set()
+        with self.lock:
+            if not self.report.stopped:
+                self.report.stopped = reason
+
+    def _tick(self) -> None:
+        """Count one handled row and report progress (called under the lock)."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)

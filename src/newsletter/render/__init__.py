@@ -1,0 +1,5 @@
+"""Render: a built digest to HTML, text and the web archive.
+
+`view` turns a digest into the plain dicts the templates read, `renderer` renders them
+with Jinja2 (CSS inlined once) and writes the files, `archive` finds them again on disk.
+"""

@@ -1,0 +1,5 @@
+"""Runs: what `newsletter build` and cron's `newsletter run` do.
+
+`digest` builds one digest from the store (select, summarize, merge, group, render),
+`runner` ingests, builds and sends what is due under `lock`, and `report` says what it did.
+"""

@@ -1,0 +1,233 @@
+"""Build one digest: select new items, summarize (cached), merge duplicates, group, render."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from newsletter.config import Config
+from newsletter.ingest.feeds import IngestReport, ingest
+from newsletter.model import Digest, Entry, Item
+from newsletter.render.renderer import render_digest, write_digest
+from newsletter.store import Store
+from newsletter.store.base import utcnow
+
+logger = logging.getLogger(__name__)
+
+# How many stored items the theme model may learn its vocabulary from (IDF and so on).
+VOCABULARY_SIZE = 2000
+
+
+@dataclass
+class DigestPlan:
+    """The items a digest would carry, before anything is written."""
+
+    digest: Digest
+    items: list[Item]
+    summarized: int = 0  # summaries computed now (not found in the cache)
+    cached: int = 0
+
+
+@dataclass
+class BuildResult:
+    """A built and written digest."""
+
+    plan: DigestPlan | None  # None when an up-to-date digest was reused
+    folder: Path | None = None
+    digest_id: int | None = None
+    reused: bool = False
+
+
+def select_items(
+    config: Config,
+    store: Store,
+    list_name: str | None = None,
+    since: datetime | None = None,
+    max_items: int | None = None,
+) -> list[Item]:
+    """Items of the list's feeds that no sent digest of the list carried, newest first."""
+    lst = config.list(list_name)
+    urls = [f.url for f in config.feeds_for(lst.name)]
+    limit = max_items if max_items is not None else config.digest.max_items
+    if since is None and config.digest.since_days:
+        since = store.clock() - timedelta(days=config.digest.since_days)
+    # ask for more than the limit: duplicates merge away
+    return store.items(
+        feed_urls=urls,
+        since=since,
+        exclude_sent_to_list=lst.name,
+        resend_edited=lst.resend_edited,
+        limit=limit * 2 if limit else None,
+    )
+
+
+def summaries_for(
+    items: Sequence[Item],
+    config: Config,
+    store: Store,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, str], int]:
+    """Summaries by content hash, from the cache or computed now; returns (summaries, computed)."""
+    from newsletter.analysis.summary.summarize import (  # sumy+nltk: ~1 s to import
+        settings_key,
+        summarize_many,
+    )
+
+    key = settings_key(config.summary)
+    found = store.cached_summaries((i.content_hash for i in items), key)
+    missing = {i.content_hash: i for i in items if i.content_hash not in found}
+    todo = list(missing.values())
+    # chunks keep the progress bar moving and each chunk's results safe in the cache
+    chunk = 400 if progress else len(todo) or 1
+    for start in range(0, len(todo), chunk):
+        part = todo[start : start + chunk]
+        workers = min(os.cpu_count() or 1, 4) if len(part) >= 200 else 1
+        fresh = summarize_many(
+            part, config.summary, workers=workers, default_language=config.site.language
+        )
+        store.put_summaries(fresh, key)
+        found.update(fresh)
+        if progress:
+            progress(len(part))
+    return found, len(todo)
+
+
+def plan_digest(
+    config: Config,
+    store: Store,
+    list_name: str | None = None,
+    since: datetime | None = None,
+    max_items: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    failed: Sequence[tuple[str, str]] = (),
+) -> DigestPlan:
+    """Select, summarize, merge and group: the digest's data, nothing rendered yet."""
+    # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
+    from newsletter.analysis.dedupe.merge import merge_duplicates
+    from newsletter.analysis.themes.sections import group_sections
+    from newsletter.analysis.themes.topics import Vocabulary
+
+    lst = config.list(list_name)
+    items = select_items(config, store, lst.name, since, max_items)
+    summaries, computed = summaries_for(items, config, store, progress)
+    entries = merge_duplicates(items, summaries)
+    limit = max_items if max_items is not None else config.digest.max_items
+    if limit:
+        entries = _newest(entries, limit)
+    vocabulary = Vocabulary(
+        [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
+        cache_dir=store.path.parent / "themes" if store.path.name != ":memory:" else None,
+    )
+    sections = group_sections(entries, config.themes, vocabulary=vocabulary)
+    digest = Digest(
+        list_name=lst.name,
+        site_name=config.site.name,
+        site_url=config.site.url,
+        built_at=_unique_build_time(store, lst.name),
+        sections=tuple(sections),
+        feeds_total=len(config.feeds_for(lst.name)),
+        feeds_failed=tuple(failed),
+    )
+    return DigestPlan(
+        digest=digest,
+        items=_carried(items, entries),
+        summarized=computed,
+        cached=len(items) - computed,
+    )
+
+
+def _unique_build_time(store: Store, list_name: str) -> datetime:
+    """Now, to the second, and later than the list's previous digest: the build time names
+    the digest's output folder and archive URL, so two builds never share one."""
+    now = store.clock()
+    latest = store.latest_digest(list_name)
+    if latest is not None and now.replace(microsecond=0) <= latest.built_at:
+        return latest.built_at.replace(microsecond=0) + timedelta(seconds=1)
+    return now
+
+
+def _carried(items: Sequence[Item], entries: Sequence[Entry]) -> list[Item]:
+    """Every item an entry stands for: the kept version and the duplicates merged into it."""
+    links = {link for e in entries for _, link in e.sources} | {e.item.link for e in entries}
+    kept = {(e.item.feed_url, e.item.key) for e in entries}
+    return [i for i in items if (i.feed_url, i.key) in kept or i.link in links]
+
+
+def _newest(entries: list[Entry], limit: int) -> list[Entry]:
+    def when(entry: Entry) -> datetime:
+        item = entry.item
+        return item.published or item.first_seen or utcnow()
+
+    return sorted(entries, key=when, reverse=True)[:limit]
+
+
+def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = True) -> BuildResult:
+    """Render the plan to output/ and (when `record`) remember the digest in the store."""
+    rendered = render_digest(plan.digest, config)
+    folder = write_digest(rendered, config, plan.digest.list_name, plan.digest.built_at)
+    digest_id = None
+    if record:
+        digest_id = store.create_digest(
+            plan.digest.list_name,
+            plan.digest.built_at,
+            str(folder),
+            subject="",
+            items=_digest_item_rows(plan, store),
+        )
+    return BuildResult(plan=plan, folder=folder, digest_id=digest_id)
+
+
+def _digest_item_rows(plan: DigestPlan, store: Store) -> list[tuple[int, str]]:
+    """(item id, content hash) of every item the digest carries, merged duplicates included."""
+    ids = store.item_ids(plan.items)
+    return [
+        (ids[(i.feed_url, i.key)], i.content_hash) for i in plan.items if (i.feed_url, i.key) in ids
+    ]
+
+
+def build(
+    config: Config,
+    store: Store,
+    list_name: str | None = None,
+    since: datetime | None = None,
+    max_items: int | None = None,
+    fetch_progress: Callable[[object], None] | None = None,
+    fetch: bool = True,
+    force: bool = False,
+) -> tuple[IngestReport | None, BuildResult | None]:
+    """Ingest the list's feeds, then build and write its digest (None when nothing to show).
+
+    When the feeds brought nothing new or changed and the list's latest digest is unsent and
+    newer than every stored item, that digest is returned as is (`reused`) unless `force`.
+    """
+    lst = config.list(list_name)
+    report = None
+    if fetch:
+        report = ingest(config, store, feeds=config.feeds_for(lst.name), progress=fetch_progress)
+        if not (force or since or max_items or report.new or report.changed):
+            current = up_to_date_digest(config, store, lst.name)
+            if current is not None:
+                return report, current
+    failed = report.failed if report else []
+    plan = plan_digest(config, store, lst.name, since, max_items, failed=failed)
+    if not plan.digest.entries:
+        return report, None
+    return report, write_plan(plan, config, store)
+
+
+def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResult | None:
+    """The list's latest digest if it is unsent and no item changed after it was built."""
+    latest = store.latest_digest(list_name)
+    if latest is None or latest.sent_at is not None or store.has_deliveries(latest.id):
+        return None
+    folder = config.resolve(latest.path)
+    if not (folder / "digest.html").is_file():
+        return None
+    changed = store.last_item_update([f.url for f in config.feeds_for(list_name)])
+    if changed is not None and changed >= latest.built_at:
+        return None
+    return BuildResult(plan=None, folder=folder, digest_id=latest.id, reused=True)
