@@ -297,7 +297,7 @@ def bare_child(urls_file: str) -> None:
 
 # -- fetch layer alone (runs as a child: `build.py --fetch-child config`) ---------------------
 def fetch_child(config_path: str) -> None:
-    """Every feed through newsletter.ingest.fetch.fetch in fetch.concurrency threads (no parsing)."""
+    """Every feed through `ingest.fetch.fetch` in fetch.concurrency threads (no parsing)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from newsletter.config import load_config

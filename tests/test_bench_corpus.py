@@ -84,7 +84,8 @@ def test_server_answers_304_to_its_etag() -> None:
 def test_stage_timers_wrap_the_product_only_when_asked(tmp_path: Path) -> None:
     out = tmp_path / "stages.json"
     code = (
-        "import newsletter.run.digest as d, newsletter.analysis.dedupe.merge as dd; dd.merge_duplicates([], {}); "
+        "import newsletter.run.digest as d, newsletter.analysis.dedupe.merge as dd; "
+        "dd.merge_duplicates([], {}); "
         "print(hasattr(d.build, '__bench_wrapped__'))"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO / "benchmarks" / "stagetimer"))

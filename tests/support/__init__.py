@@ -1,1 +1,3 @@
-"""Test helpers: servers, sample data and checks the tests share. Import as `from support.x import y`."""
+"""Test helpers: servers, sample data and checks the tests share.
+
+Import them as `from support.x import y` (pytest puts `tests/` on the path)."""
