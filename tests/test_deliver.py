@@ -489,7 +489,7 @@ def test_a_refused_sender_halts_the_run(tmp_path: Path, store: Store, server: Sm
 def test_the_store_stays_writable_during_a_slow_send(
     tmp_path: Path, store: Store, server: SmtpServer
 ) -> None:
-    config = _config(tmp_path, server, connections=2, rate=200)
+    config = _config(tmp_path, server, connections=2, rate=20)
     add_people(store, 20)
     digest_id = make_digest(store, tmp_path)
     other = Store(tmp_path / "store.sqlite")
@@ -511,8 +511,9 @@ def test_the_store_stays_writable_during_a_slow_send(
     finally:
         other.close()
     assert report.sent == 20 and len(added) == 20
-    # the rate limit held: the loop asked to wait for (at least) 19 of the 20 slots
-    assert sum(waits) >= 19 / 200 * 0.9
+    # the rate limit held: at 20 messages a second a loopback send is faster than a slot,
+    # so (nearly) every slot after the first had to be waited for
+    assert len(waits) >= 15 and all(w > 0 for w in waits)
 
 
 def test_an_empty_stored_subject_comes_from_the_template_and_digest_json(

@@ -31,7 +31,3 @@ class SubscriberError(NewsletterError):
 
 class LockedError(NewsletterError):
     """Another run holds the lock."""
-
-
-class NothingToDo(NewsletterError):
-    """No digest could be built (no items, every feed failed)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]  # injectable time source: tests pass a fake one
@@ -92,15 +92,10 @@ class Digest:
     feeds_total: int = 0
     feeds_failed: tuple[tuple[str, str], ...] = ()  # (url, reason)
     digest_id: int | None = None
-    more_on_web: int = 0  # entries left out of the mail to keep it under the size budget
 
     @property
     def entries(self) -> list[Entry]:
         return [entry for section in self.sections for entry in section.entries]
-
-    @property
-    def item_keys(self) -> list[str]:
-        return [entry.item.key for entry in self.entries]
 
 
 @dataclass(frozen=True)
@@ -132,18 +127,3 @@ class Delivery:
     last_error: str = ""
     message_id: str = ""
     sent_at: datetime | None = None
-
-
-@dataclass
-class BuildReport:
-    """What a build did, for the final line and for `run --json`."""
-
-    items: int = 0
-    feeds: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    not_modified: int = 0
-    parsed_items: int = 0
-    summarized: int = 0
-    sections: int = 0
-    output: str = ""
-    digest_id: int | None = None
