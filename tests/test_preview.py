@@ -13,11 +13,10 @@ from support.inbox import make_config as render_config
 from support.inbox import sample_digest
 
 from newsletter.config import config_from_dict
-from newsletter.errors import NewsletterError, StoreError
+from newsletter.errors import NewsletterError
 from newsletter.model import Item
 from newsletter.render.renderer import render_digest, stamp, write_digest
 from newsletter.web.preview import (
-    _PlanningStore,
     create_preview_app,
     latest_preview,
     next_preview,
@@ -130,14 +129,6 @@ def test_next_without_a_store_creates_none(tmp_path: Path) -> None:
     with pytest.raises(NewsletterError, match="no store"):
         preview(config, port=0, next_=True, open_browser=False)
     assert not config.store_path.exists()
-
-
-def test_the_planning_store_refuses_writes(store) -> None:
-    planning = _PlanningStore(store)
-    planning.put_summaries({"h": "a summary"}, "settings")
-    assert store.cached_summaries(["h"], "settings") == {}
-    with pytest.raises(StoreError, match="must not change the store"):
-        planning.create_digest  # noqa: B018
 
 
 @pytest.mark.parametrize("open_browser", [True, False])

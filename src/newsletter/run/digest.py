@@ -11,10 +11,9 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.ingest.feeds import IngestReport, ingest
-from newsletter.model import Digest, Entry, Item
+from newsletter.model import Digest, Entry, Item, utcnow
 from newsletter.render.renderer import render_digest, write_digest
 from newsletter.store import Store
-from newsletter.store.base import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +69,11 @@ def summaries_for(
     config: Config,
     store: Store,
     progress: Callable[[int], None] | None = None,
+    write_cache: bool = True,
 ) -> tuple[dict[str, str], int]:
-    """Summaries by content hash, from the cache or computed now; returns (summaries, computed)."""
+    """Summaries by content hash, from the cache or computed now; returns (summaries, computed).
+
+    `write_cache=False` leaves the store untouched (a preview must change nothing)."""
     from newsletter.analysis.summary.summarize import (  # sumy+nltk: ~1 s to import
         settings_key,
         summarize_many,
@@ -89,7 +91,8 @@ def summaries_for(
         fresh = summarize_many(
             part, config.summary, workers=workers, default_language=config.site.language
         )
-        store.put_summaries(fresh, key)
+        if write_cache:
+            store.put_summaries(fresh, key)
         found.update(fresh)
         if progress:
             progress(len(part))
@@ -104,8 +107,11 @@ def plan_digest(
     max_items: int | None = None,
     progress: Callable[[int], None] | None = None,
     failed: Sequence[tuple[str, str]] = (),
+    read_only: bool = False,
 ) -> DigestPlan:
-    """Select, summarize, merge and group: the digest's data, nothing rendered yet."""
+    """Select, summarize, merge and group: the digest's data, nothing rendered yet.
+
+    With `read_only` the store is only read (fresh summaries are not cached), for previews."""
     # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
     from newsletter.analysis.dedupe.merge import merge_duplicates
     from newsletter.analysis.themes.sections import group_sections
@@ -113,7 +119,7 @@ def plan_digest(
 
     lst = config.list(list_name)
     items = select_items(config, store, lst.name, since, max_items)
-    summaries, computed = summaries_for(items, config, store, progress)
+    summaries, computed = summaries_for(items, config, store, progress, not read_only)
     entries = merge_duplicates(items, summaries)
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:

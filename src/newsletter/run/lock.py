@@ -18,13 +18,13 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from newsletter.errors import ConfigError, LockedError
+from newsletter.model import Clock, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +71,9 @@ class RunLock:
         ...  # nobody else is in here
     """
 
-    def __init__(self, path: str | Path, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, path: str | Path, clock: Clock = utcnow) -> None:
         self.path = Path(path)
-        # the start time is only shown to people, so wall-clock time is the default
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock
         self._fd: int | None = None
 
     @property

@@ -15,14 +15,13 @@ import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from flask import Flask, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from newsletter.config import Config
-from newsletter.errors import NewsletterError, StoreError
+from newsletter.errors import NewsletterError
 from newsletter.render import archive
 from newsletter.render.renderer import make_environment, render_digest, web_version
 from newsletter.run.digest import plan_digest
@@ -79,52 +78,12 @@ def latest_preview(config: Config, list_name: str | None = None) -> PreviewDiges
     )
 
 
-class _PlanningStore:
-    """The store as `plan_digest` may use it in a preview: reads pass through, the summary
-    cache write is dropped, and anything else is refused, so a preview changes nothing."""
-
-    _READS = frozenset(
-        {
-            "clock",
-            "items",
-            "item_ids",
-            "cached_summaries",
-            "count_items",
-            "known_hashes",
-            "feed_state",
-            "feed_states",
-            "recent_item_counts",
-            "latest_digest",
-            "last_sent_at",
-            "list_digests",
-            "get_digest",
-            "digest_items",
-            "now",
-            "path",  # where the theme model's cache lives (a derived cache, not state)
-        }
-    )
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def put_summaries(self, summaries: dict[str, str], settings: str) -> None:
-        """Dropped: the preview's summaries are not cached."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name not in self._READS:
-            raise StoreError(
-                f"the preview must not change the store (it called Store.{name}); "
-                "please report this"
-            )
-        return getattr(self._store, name)
-
-
 def next_preview(
     config: Config, store: Store, list_name: str | None = None
 ) -> PreviewDigest | None:
     """The digest the next send would carry, from the store as it is; None if nothing new."""
     lst = config.list(list_name)
-    plan = plan_digest(config, _PlanningStore(store), lst.name)  # type: ignore[arg-type]
+    plan = plan_digest(config, store, lst.name, read_only=True)
     if not plan.digest.entries:
         return None
     rendered = render_digest(plan.digest, config)
