@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 # Bounded quantifiers only: at each start position the engine looks at most 64 + 255 chars,
 # so a megabyte of address-like garbage costs a linear scan, not a quadratic one.
 _ADDRESS = re.compile(
-    r"(?<![A-Za-z0-9._%+\-=/!#$&'*^`{|}~])"
+    r"(?<![\w.%+\-=/!#$&'*^`{|}~])"  # \w: also no start inside "müller@"
     r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~\-][A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{0,63})"
     r"@"
     r"((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z][A-Za-z0-9\-]{1,62})"

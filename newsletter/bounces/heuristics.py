@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import dsn
+from . import dsn, mime
 from .addresses import find_addresses, is_robot, normalize
 from .limits import MAX_LINE, MAX_LINES, MAX_RECIPIENTS
 from .model import Recipient
@@ -186,9 +186,11 @@ FORMATS: tuple[Format, ...] = (
         "iplanet",
         _rx(
             r"this message was undeliverable due to the following reason"
+            r"|this report relates to a message you sent"
             r"|the following destination addresses were unknown|your message was not delivered"
             r" because"
         ),
+        start=_rx(r"cannot be delivered to the following recipients:?"),
     ),
     Format(
         "imail",
@@ -275,7 +277,12 @@ def detect(scan: Scan) -> HeuristicResult | None:
         region = text[offset:]
         recipients, diagnostic = extract(region, scan.own_addresses, transient, fmt.sections)
         return HeuristicResult(fmt.name, True, recipients, diagnostic, transient)
-    if scan.from_robot or _BOUNCE_SUBJECT.search(scan.subject[:300]):
+    # Unknown formats: only from a robot, or with a failure subject and the null envelope
+    # sender that RFC 5321 requires of bounces (a person asking "why was my issue
+    # undelivered?" has a return path of their own).
+    null_sender = mime.header(scan.msg, "Return-Path").strip() in ("<>", "")
+    subject_says = bool(_BOUNCE_SUBJECT.search(scan.subject[:300]))
+    if scan.from_robot or (subject_says and null_sender and scan.msg.get("Return-Path")):
         if not _looks_like_failure(scan, text):
             return None
         transient = bool(re.search(r"(?i)delay|warning|verzögert|retard", scan.subject[:300]))

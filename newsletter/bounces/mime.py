@@ -128,10 +128,9 @@ def walk(msg: Message, budget: Budget) -> Iterator[tuple[Message, int, bool]]:
 
 def body_bytes(part: Message, cap: int = MAX_PART_TEXT) -> bytes:
     """The decoded body of a leaf part, at most `cap` bytes; b'' for containers or garbage."""
-    try:
-        payload = part.get_payload()
-    except Exception:  # noqa: BLE001
-        return b""
+    # the raw payload: get_payload() would decode 8-bit text with 'replace' (losing bytes) and
+    # get_payload(decode=True) would decode all of a huge part before we could cut it
+    payload = getattr(part, "_payload", None)
     if isinstance(payload, list):
         # message/delivery-status and friends: the stdlib parsed the body as header blocks
         return _blocks_text(payload).encode("utf-8", "replace")[:cap]

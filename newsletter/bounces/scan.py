@@ -82,7 +82,11 @@ class Scan:
             if in_attached != inside:
                 continue
             ctype = mime.content_type(part)
-            if ctype not in ("text/plain", "text/html") or part.is_multipart():
+            if part.is_multipart():
+                continue
+            if ctype.startswith("multipart/"):
+                ctype = "text/plain"  # a multipart without boundary: the stdlib keeps it as text
+            elif ctype not in ("text/plain", "text/html"):
                 continue
             disposition = mime.header(part, "Content-Disposition").lower()
             if disposition.startswith("attachment") and "filename" in disposition and not inside:

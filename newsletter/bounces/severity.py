@@ -66,7 +66,7 @@ _QUOTA = (
     "|over quota|overquota|over the quota|exceeds quota|exceed quota|quota exceed"
     "|storage allocation|insufficient storage|insufficient system storage|out of storage"
     "|disk quota|mailbox size limit|mailfolder is full|user is over|inbox is full"
-    "|postfach (?:ist )?voll|postfach voll|speicherplatz|quota überschritten|kontingent"
+    "|mailbox[^\n]{0,80} is full|postfach[^\n]{0,80}voll|speicherplatz|quota überschritten|kontingent"
     "|boîte (?:aux lettres )?pleine|boite (?:aux lettres )?pleine|quota dépassé|quota depasse"
     "|buzón (?:está )?lleno|buzon lleno|cuota excedida|casella (?:di posta )?piena"
     "|quota superata|mailbox vol|postvak vol|caixa (?:postal )?cheia|cota excedida"
@@ -184,11 +184,15 @@ def classify(status: str | None, diagnostic: str | None, transient: bool = False
     said = text_says(text)
     reply = find_reply_code(text)
     if reply:
-        if reply[0] == "4" or reply == "552":
-            # 4xx: transient by definition; 552: "exceeded storage allocation" (RFC 5321).
+        if reply[0] == "4":
+            # 4xx: transient by definition
             return "soft"
         if said:
             return said
+        if reply == "552":
+            # "exceeded storage allocation" (RFC 5321); Yahoo also sends "552 ... mailbox not
+            # found", which the words above catch as hard
+            return "soft"
         # 550/551/553: mailbox unavailable / not local / name not allowed. 554 is also used
         # for spam blocks, but those carry words the soft list catches above.
         return "hard"
