@@ -131,12 +131,15 @@ def body_bytes(part: Message, cap: int = MAX_PART_TEXT) -> bytes:
     # the raw payload: get_payload() would decode 8-bit text with 'replace' (losing bytes) and
     # get_payload(decode=True) would decode all of a huge part before we could cut it
     payload = getattr(part, "_payload", None)
+    cte = header(part, "Content-Transfer-Encoding").lower()
     if isinstance(payload, list):
         # message/delivery-status and friends: the stdlib parsed the body as header blocks
-        return _blocks_text(payload).encode("utf-8", "replace")[:cap]
+        # (and an encoded body as the body of a header-less first block)
+        payload = _blocks_text(payload)
+        if "base64" not in cte and "quoted-printable" not in cte:
+            return payload.encode("utf-8", "replace")[:cap]
     if not isinstance(payload, str):
         return b""
-    cte = header(part, "Content-Transfer-Encoding").lower()
     if "base64" in cte:
         encoded = "".join(payload[: cap * 4 // 3 + 1024].split())
         encoded = encoded[: len(encoded) - len(encoded) % 4]

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - NDR lines are as long as the MTAs write them
 """Writes the bounce samples (*.eml) and expected.json in this folder.
 
 Every message here was composed for this project from the public descriptions of each
@@ -329,7 +330,10 @@ Last-Attempt-Date: Mon, 5 Jan 2026 06:00:06 GMT
 """,
     to_orig="dora@full.example.com, emil@gone.example.com",
     orig_type="text/rfc822-headers",
-    expected=[r("dora@full.example.com", "soft", "5.2.2"), r("emil@gone.example.com", "hard", "5.1.1")],
+    expected=[
+        r("dora@full.example.com", "soft", "5.2.2"),
+        r("emil@gone.example.com", "hard", "5.1.1"),
+    ],
 )
 dsn(
     "dsn-5",
@@ -833,7 +837,7 @@ plain(
     sender="Mail Delivery System <Mailer-Daemon@exim.example.net>",
     subject="Warning: message 1tXyZa-0001Ab-2c delayed 24 hours",
     headers="Auto-Submitted: auto-replied\n",
-    body=f"""
+    body="""
 This message was created automatically by mail delivery software.
 A message that you sent has not yet been delivered to one or more of its
 recipients after more than 24 hours on the queue on exim.example.net.
@@ -1296,6 +1300,7 @@ Remote host said: 552 1 Requested mail action aborted, mailbox not found [RCPT_T
     expected=[r("will@example.net", "hard", None)],
 )
 
+
 # ---------------------------------------------------------------------------------------
 # Amazon SES notifications by mail (SNS email subscription)
 # ---------------------------------------------------------------------------------------
@@ -1749,12 +1754,21 @@ simon@odd.example.net: 550 No such user here
     expected=[r("simon@odd.example.net", "hard", None)],
 )
 
+
 # ---------------------------------------------------------------------------------------
 # Complaints
 # ---------------------------------------------------------------------------------------
-def arf(name: str, did: int, fields: str, to_orig: str, expected: list[dict], *,
-        orig_type: str = "message/rfc822", feedback_to: str | None = None,
-        kind: str = "complaint") -> None:
+def arf(
+    name: str,
+    did: int,
+    fields: str,
+    to_orig: str,
+    expected: list[dict],
+    *,
+    orig_type: str = "message/rfc822",
+    feedback_to: str | None = None,
+    kind: str = "complaint",
+) -> None:
     text = f"""
 Return-Path: <>
 From: Feedback Loop <fbl@isp.example.net>
