@@ -18,8 +18,9 @@ from email.message import Message
 from . import arf, autoreply, dsn, heuristics, mime, ses
 from .addresses import find_addresses
 from .limits import Budget
-from .model import BounceReport, Recipient
+from .model import BounceReport, OriginalHeaders, Recipient
 from .scan import Scan
+from .severity import best_status, classify
 from .verp import find_token
 
 _ENVELOPE_HEADERS = (
@@ -84,8 +85,6 @@ def _classify(scan: Scan) -> BounceReport:
 
 
 def _from_original(scan: Scan, found: heuristics.HeuristicResult | None) -> tuple[Recipient, ...]:
-    from .severity import best_status, classify
-
     orig = scan.original_message
     if orig is None:
         return ()
@@ -112,8 +111,7 @@ def _report(
         kind=kind,  # type: ignore[arg-type]
         recipients=recipients,
         verp_token=_safe(_verp_token, scan, mail_from),
-        original_headers=_safe(lambda s: s.original, scan)
-        or BounceReport("not-bounce").original_headers,
+        original_headers=_safe(lambda s: s.original, scan) or OriginalHeaders(),
         source=source,
     )
 

@@ -256,8 +256,6 @@ class _Block:
 
 def detect(scan: Scan) -> HeuristicResult | None:
     text = scan.report_text
-    if not text.strip():
-        text = ""
     if _EMBEDDED_DSN.search(text[:65536]):
         got, _ = dsn.read_fields(text)
         if got:
