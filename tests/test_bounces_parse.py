@@ -310,6 +310,7 @@ def test_deeply_nested_message_object_is_walked_within_limits():
         (b"x." * 30 + b"@") * 16_000,  # dotted runs before each @
         b"<" * 1_000_000,  # tag-like garbage
         b"5.5.5." * 170_000,  # status-code-like garbage
+        (b">" * 4000 + b"\r\n") * 250,  # quote markers before every pattern anchor
     ],
 )
 def test_one_megabyte_line_is_bounded(line):

@@ -233,6 +233,7 @@ _ALIAS = _rx(r"(?:generated|expanded) from:? ?<?([^\s<>()]{3,320}?)>?\)")
 _CODE_LINE = re.compile(r"(?<![\d.\-])(?:[245]\d\d[ \-]|[245]\.\d{1,3}\.\d{1,3}(?![\d.]*\d))")
 _EMBEDDED_DSN = _rx(r"^final-recipient[ \t]*:")
 _MAX_BLOCK_LINES = 12
+_SIGNATURE_WINDOW = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -260,18 +261,20 @@ def detect(scan: Scan) -> HeuristicResult | None:
         got, _ = dsn.read_fields(text)
         if got:
             return HeuristicResult("dsn-text", True, tuple(got[:MAX_RECIPIENTS]))
+    # reports say what they are near the top: look for signatures in the first 64 KB only
+    head = text[:_SIGNATURE_WINDOW]
     for fmt in FORMATS:
-        signature = fmt.signature.search(text)
+        signature = fmt.signature.search(head)
         if not signature:
             continue
-        start = fmt.start.search(text) if fmt.start else None
+        start = fmt.start.search(head) if fmt.start else None
         # the list normally follows its heading; a heading before the signature is an
         # earlier paragraph of the same report and also fine
         offset = start.end() if start else signature.end()
         if fmt.name in ("exchange", "gmail", "ses", "iplanet", "imail", "localized", "domino"):
             # these name the recipient in the sentence that identifies them
             offset = min(offset, _line_start(text, signature.start()))
-        transient = bool(fmt.transient and fmt.transient.search(text))
+        transient = bool(fmt.transient and fmt.transient.search(head))
         region = text[offset:]
         recipients, diagnostic = extract(region, scan.own_addresses, transient, fmt.sections)
         return HeuristicResult(fmt.name, True, recipients, diagnostic, transient)

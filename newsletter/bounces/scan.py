@@ -17,7 +17,7 @@ from .model import OriginalHeaders
 # Where a plain-text report stops and the quoted copy of the original message begins. Why:
 # addresses in the copy (our From, List-Unsubscribe, Received "for <x>") are not recipients.
 _ORIGINAL_START = re.compile(
-    r"(?im)^[ \t>]*(?:"
+    r"(?im)^[ \t>]{0,8}(?:"
     r"-+ ?below this line is a copy of the message"
     r"|-+ ?this is a copy of the message"
     r"|-+ ?(?:original|returned|unsent|undelivered) message"
@@ -39,7 +39,7 @@ _ORIGINAL_START = re.compile(
     r")"
 )
 _QUOTED_FIELD = re.compile(
-    r"(?im)^[ \t>]*(x-newsletter-delivery|message-id|to|subject)[ \t]*:[ \t]*([^\r\n]{1,512})"
+    r"(?im)^[ \t>]{0,8}(x-newsletter-delivery|message-id|to|subject)[ \t]*:[ \t]*([^\r\n]{1,512})"
 )
 
 
@@ -73,6 +73,11 @@ class Scan:
             for word in ("mail delivery", "mailer-daemon", "postmaster", "mail system", "mdaemon")
         )
 
+    @cached_property
+    def report_leaves(self) -> list[str]:
+        """Texts of the report's own text parts, decoded once."""
+        return self.leaf_texts()
+
     def leaf_texts(self, *, inside: bool = False) -> list[str]:
         """Texts of the text/* leaves in (or, with inside=True, only below) attached
         messages. text/plain wins; HTML is used only when there is no plain text."""
@@ -104,7 +109,7 @@ class Scan:
     @cached_property
     def report_text(self) -> str:
         """The human-readable report, cut before a quoted copy of the original message."""
-        text = "\n\n".join(self.leaf_texts())
+        text = self.full_text
         match = _ORIGINAL_START.search(text)
         # a marker on the first lines is the start of the report, not of a copy
         if match and match.start() > 40:
@@ -113,7 +118,8 @@ class Scan:
 
     @cached_property
     def full_text(self) -> str:
-        return "\n\n".join(self.leaf_texts())
+        """All of the report's text, including a copy of the original quoted in it."""
+        return "\n\n".join(self.report_leaves)
 
     @cached_property
     def original_message(self) -> Message | None:
