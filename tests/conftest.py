@@ -9,6 +9,8 @@ import pytest
 
 from newsletter.store import Store
 
+pytest_plugins = ["support.fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
