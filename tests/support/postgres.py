@@ -260,10 +260,14 @@ class PostgresServer:
         # The socket folder: reachable by any client user (sockets are guarded by pg_hba).
         self.socket_dir.chmod(0o1777)
         template = self._template_dir()
+        if template is not None:
+            try:
+                template.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                template = None  # no writable home (HOME=/nonexistent): no cache
         if template is None:
             self._run_initdb(self.data_dir)
         else:
-            template.parent.mkdir(parents=True, exist_ok=True)
             if not (template / "PG_VERSION").exists():
                 with open(template.parent / "lock", "a") as lock:
                     # One initdb per machine: another xdist worker waits here, then copies.
