@@ -25,6 +25,18 @@ def free_port(host: str = LOOPBACK) -> int:
         return s.getsockname()[1]
 
 
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """`count` different free ports: all bound at once, so none repeats."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 

@@ -40,7 +40,7 @@ from .common import (
     LOOPBACK,
     chown_tree,
     current_user,
-    free_port,
+    free_ports,
     is_root,
     log_tail,
     remove_tree,
@@ -132,11 +132,15 @@ class Mailbox:
 
     def _make_folder(self, folder: str) -> Path:
         path = self.folder_path(folder)
+        if (path / "tmp").is_dir():
+            return path
+        made = [p for p in (self.maildir, path) if not p.exists()]
         for sub in ("cur", "new", "tmp"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         if path != self.maildir:
             (path / "maildirfolder").touch()
-        self.server._chown(self.maildir)
+        for created in made or [path]:
+            self.server._chown(created)  # under root: the mail user must own what we made
         return path
 
     def deliver(
@@ -215,7 +219,7 @@ class Mailbox:
                     )
                 )
         # Maildir names start with the delivery time in seconds: sort by it, then by name.
-        found.sort(key=lambda m: (int(m.path.name.split(".", 1)[0] or 0), m.path.name))
+        found.sort(key=lambda m: (_delivery_time(m.path.name), m.path.name))
         return found
 
 
@@ -324,8 +328,8 @@ class DovecotServer:
             self.mailbox = self.add_mailbox(self.default_user, self.default_password)
             # Ports picked now may be taken by someone else before Dovecot binds: retry.
             for attempt in range(3):
-                self.imap_port, self.imaps_port = free_port(), free_port()
-                self.pop3_port, self.pop3s_port = free_port(), free_port()
+                ports = free_ports(4)
+                self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port = ports
                 self._write_config()
                 try:
                     self._start_dovecot()
@@ -519,6 +523,11 @@ service pop3-login {{
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _delivery_time(name: str) -> int:
+    head = name.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def _listening(host: str, port: int) -> bool:

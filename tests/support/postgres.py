@@ -227,8 +227,8 @@ class PostgresServer:
         """Where a pristine initdb result is kept between runs, or None (no cache).
 
         initdb takes about 1 s on an idle machine and several on a busy one (two xdist workers
-        at once); copying its 40 MB result takes a tenth of that. The key covers everything
-        that shapes the result: server version, initdb arguments, the owner's uid.
+        at once); copying its result (~30 MB, ~1000 files) takes a fraction of that. The key
+        covers all that shapes the result: server version, initdb arguments, the owner's uid.
         NEWSLETTER_TEST_PG_CACHE=0 turns the cache off."""
         if os.environ.get("NEWSLETTER_TEST_PG_CACHE", "1") == "0":
             return None
