@@ -37,6 +37,19 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
             s.close()
 
 
+def guarded(command: list[str], *, death_signal: str, user: str | None = None) -> list[str]:
+    """`command` run through util-linux's setpriv, which then execs it (same pid): it gets
+    `death_signal` if the process that started it dies, so a test run killed with SIGKILL
+    leaves no server behind; with `user`, it runs as that user, without supplementary groups.
+    (The "parent" is the starting thread: pytest and xdist workers start them from the main
+    thread.)"""
+    prefix = ["setpriv", "--pdeathsig", death_signal]
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        prefix += [f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups"]
+    return [*prefix, "--", *command]
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 

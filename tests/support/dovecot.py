@@ -41,6 +41,7 @@ from .common import (
     chown_tree,
     current_user,
     free_ports,
+    guarded,
     is_root,
     log_tail,
     remove_tree,
@@ -476,7 +477,7 @@ service pop3-login {{
         # Errors before the log process is up (bad config, bind failures) go to stderr.
         with open(self._path("dovecot.stderr"), "ab") as stderr:
             self.process = subprocess.Popen(
-                [DOVECOT, "-F", "-c", str(self.config_path)],
+                guarded([DOVECOT, "-F", "-c", str(self.config_path)], death_signal="TERM"),
                 cwd=self.base,
                 stdin=subprocess.DEVNULL,
                 stdout=stderr,

@@ -34,6 +34,7 @@ from urllib.parse import quote
 from .common import (
     LOOPBACK,
     free_port,
+    guarded,
     is_root,
     log_tail,
     remove_tree,
@@ -178,12 +179,6 @@ class PostgresServer:
     def _server_uid(self) -> int:
         return pwd.getpwnam(self.run_as).pw_uid if self.run_as else os.geteuid()
 
-    def _popen_user(self) -> dict[str, Any]:
-        if self.run_as is None:
-            return {}
-        entry = pwd.getpwnam(self.run_as)
-        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-
     def _initdb_args(self, data_dir: Path) -> list[str]:
         locale = "C.UTF-8" if Path("/usr/lib/locale/C.utf8").exists() else "C"
         return [
@@ -210,11 +205,10 @@ class PostgresServer:
             entry = pwd.getpwnam(self.run_as)
             os.chown(data_dir, entry.pw_uid, entry.pw_gid)
         result = subprocess.run(
-            self._initdb_args(data_dir),
+            guarded(self._initdb_args(data_dir), death_signal="KILL", user=self.run_as),
             cwd=data_dir.parent,  # initdb warns if it cannot stat its cwd (root's home)
             env=_clean_env(),
             capture_output=True,
-            **self._popen_user(),
         )
         if result.returncode != 0:
             raise RuntimeError(
@@ -300,13 +294,13 @@ class PostgresServer:
         pid_file.unlink(missing_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                args,
+                # SIGINT is a "fast" shutdown: it ends open sessions and exits.
+                guarded(args, death_signal="INT", user=self.run_as),
                 cwd=self.base,
                 env=_clean_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                **self._popen_user(),
             )
 
         def ready() -> bool:
