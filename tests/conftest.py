@@ -9,6 +9,8 @@ import pytest
 
 from newsletter.store import Store
 
+pytest_plugins = ["support.fixtures"]  # real servers: PostgreSQL, Dovecot
+
 
 class FakeClock:
     """An injectable clock: call it for the time, `advance` to move it."""
