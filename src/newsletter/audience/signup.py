@@ -148,7 +148,9 @@ def resubscribe(store: Store, subscriber_id: int) -> Outcome:
 
     The link came in a mail to the address, which proves ownership as well as a
     confirmation would; it is only honoured for someone who had confirmed before.
-    Bounced or never-confirmed addresses need the form (NEEDS_OPTIN).
+    Bounced or never-confirmed addresses need the form (NEEDS_OPTIN), and so does anyone
+    who was unsubscribed because their mailbox reported a digest as spam: they come back
+    only by confirming a fresh subscription themselves.
     """
     with store.transaction():
         subscriber = store.get_subscriber(subscriber_id)
@@ -156,7 +158,9 @@ def resubscribe(store: Store, subscriber_id: int) -> Outcome:
             return Outcome(MISSING)
         if subscriber.status == "confirmed":
             return Outcome(ALREADY, subscriber)
-        if not can_resubscribe(subscriber):
+        if not can_resubscribe(subscriber) or store.complained_since(
+            subscriber_id, subscriber.confirmed_at
+        ):
             return Outcome(NEEDS_OPTIN, subscriber)
         subscriber = store.set_status(subscriber_id, "confirmed")
     logger.info("subscriber %s resubscribed to %s", subscriber_id, subscriber.list_name)
