@@ -9,6 +9,11 @@ import pytest
 
 from newsletter.store import Store
 
+pytest_plugins = ["support.fixtures"]
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
 
 class FakeClock:
     """An injectable clock: call it for the time, `advance` to move it."""
