@@ -4,12 +4,19 @@ reports read twice."""
 
 from __future__ import annotations
 
-import dataclasses
 from email import message_from_bytes
-from pathlib import Path
 
 import pytest
-from support.bounce_mail import arf, auto_reply, dsn
+from support.bounce_mail import (
+    BOUNCES,
+    arf,
+    auto_reply,
+    bounce_config,
+    dsn,
+    key_of,
+    sent_digest,
+    verp,
+)
 from support.sending import add_people, make_config, make_digest
 from support.smtp import SmtpServer
 
@@ -21,21 +28,8 @@ from newsletter.bounces import (
     read_return_path,
 )
 from newsletter.bounces.apply import Applier, Policy, Tally
-from newsletter.bounces.verp import key_from_secret
-from newsletter.config import BouncesConfig
 from newsletter.mail.deliver import send_digest, send_test
 from newsletter.store import Store
-
-BOUNCES = "bounces@news.example.org"
-
-
-def bounce_config(tmp_path: Path, smtp=None, **bounces):
-    config = make_config(tmp_path, smtp=smtp)
-    return dataclasses.replace(config, bounces=BouncesConfig(address=BOUNCES, **bounces))
-
-
-def key_of(config) -> bytes:
-    return key_from_secret(config.secret_key)
 
 
 class Envelopes(list):
@@ -43,19 +37,6 @@ class Envelopes(list):
 
     def __call__(self, envelope) -> None:
         self.append((envelope.mail_from, tuple(envelope.rcpt_tos)))
-
-
-def sent_digest(store: Store, tmp_path: Path, people: int = 3) -> tuple[int, dict[str, int]]:
-    """A digest whose deliveries went out (as the send loop leaves them), without SMTP."""
-    add_people(store, people)
-    digest_id = make_digest(store, tmp_path)
-    store.create_deliveries(digest_id)
-    rows = {}
-    for delivery in store.deliveries(digest_id):
-        assert store.claim_delivery(delivery.id) == "claimed"
-        store.mark_sent(delivery.id, f"<{delivery.id}@news.example.org>")
-        rows[delivery.email] = delivery.id
-    return digest_id, rows
 
 
 def original(delivery_id: int, email: str, key: bytes) -> bytes:
@@ -129,10 +110,6 @@ def setup(tmp_path, store):
     digest_id, rows = sent_digest(store, tmp_path)
     applier = Applier(store, Policy(), key)
     return config, key, digest_id, rows, applier
-
-
-def verp(delivery_id: int, key: bytes) -> str:
-    return make_return_path(BOUNCES, delivery_id, key)
 
 
 def status_of(store: Store, email: str) -> str:

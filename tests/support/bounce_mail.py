@@ -4,7 +4,17 @@ X-Newsletter-Delivery header is whatever our sender put there."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from pathlib import Path
+
+from newsletter.bounces import make_return_path
+from newsletter.bounces.verp import key_from_secret
+from newsletter.config import BouncesConfig, Config
+from newsletter.store import Store
+from support.sending import add_people, make_config, make_digest
+
+BOUNCES = "bounces@news.example.org"
 
 _serial = itertools.count(1)
 
@@ -106,3 +116,31 @@ def auto_reply(to: str) -> bytes:
         "Auto-Submitted: auto-replied\r\nMessage-ID: <ooo@example.com>\r\n\r\n"
         "I am away until Monday.\r\n"
     ).encode()
+
+
+def bounce_config(tmp_path: Path, smtp=None, **bounces) -> Config:  # type: ignore[no-untyped-def]
+    """The sending tests' config with `[bounces] address = BOUNCES` and `bounces` keys."""
+    config = make_config(tmp_path, smtp=smtp)
+    return dataclasses.replace(config, bounces=BouncesConfig(address=BOUNCES, **bounces))
+
+
+def key_of(config: Config) -> bytes:
+    return key_from_secret(config.secret_key)
+
+
+def verp(delivery_id: int, key: bytes) -> str:
+    return make_return_path(BOUNCES, delivery_id, key)
+
+
+def sent_digest(store: Store, tmp_path: Path, people: int = 3) -> tuple[int, dict[str, int]]:
+    """A digest whose deliveries went out (as the send loop leaves them), without SMTP;
+    (digest id, {email: delivery id}) for subscribers reader0..reader<people-1>."""
+    add_people(store, people)
+    digest_id = make_digest(store, tmp_path)
+    store.create_deliveries(digest_id)
+    rows = {}
+    for delivery in store.deliveries(digest_id):
+        assert store.claim_delivery(delivery.id) == "claimed"
+        store.mark_sent(delivery.id, f"<{delivery.id}@news.example.org>")
+        rows[delivery.email] = delivery.id
+    return digest_id, rows
