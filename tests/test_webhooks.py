@@ -19,7 +19,7 @@ from support.bounce_mail import bounce_config, key_of, sent_digest, verp
 from support.sns import SnsStandIn
 from support.web import client
 
-from newsletter.config import WebhookSecrets, WebhooksConfig
+from newsletter.config import WebhooksConfig, WebhookSecrets
 from newsletter.web import webhooks
 from newsletter.web.app import create_app
 from newsletter.web.signatures import SignatureError, SnsFetcher
