@@ -25,6 +25,31 @@ def free_port(host: str = LOOPBACK) -> int:
         return s.getsockname()[1]
 
 
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """`count` different free ports: all bound at once, so none repeats."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def guarded(command: list[str], *, death_signal: str, user: str | None = None) -> list[str]:
+    """`command` run through util-linux's setpriv, which then execs it (same pid): it gets
+    `death_signal` if the process that started it dies, so a test run killed with SIGKILL
+    leaves no server behind; with `user`, it runs as that user, without supplementary groups.
+    (The "parent" is the starting thread: pytest and xdist workers start them from the main
+    thread.)"""
+    prefix = ["setpriv", "--pdeathsig", death_signal]
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        prefix += [f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups"]
+    return [*prefix, "--", *command]
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 

@@ -15,7 +15,7 @@ user never races Dovecot's reload of a shared file), userdb static, maildir at <
 
 Runs as root (CI) or as a normal user: as root Dovecot's own users do their usual jobs
 (`dovecot`, `dovenull`) and mail is stored as `nobody`; otherwise every process is the current
-user and nothing chroots.
+user. No service chroots either way (chroot needs root, and tests gain nothing from it).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from .common import (
     LOOPBACK,
     chown_tree,
     current_user,
-    free_port,
+    free_ports,
+    guarded,
     is_root,
     log_tail,
     remove_tree,
@@ -132,11 +133,15 @@ class Mailbox:
 
     def _make_folder(self, folder: str) -> Path:
         path = self.folder_path(folder)
+        if (path / "tmp").is_dir():
+            return path
+        made = [p for p in (self.maildir, path) if not p.exists()]
         for sub in ("cur", "new", "tmp"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         if path != self.maildir:
             (path / "maildirfolder").touch()
-        self.server._chown(self.maildir)
+        for created in made or [path]:
+            self.server._chown(created)  # under root: the mail user must own what we made
         return path
 
     def deliver(
@@ -215,7 +220,7 @@ class Mailbox:
                     )
                 )
         # Maildir names start with the delivery time in seconds: sort by it, then by name.
-        found.sort(key=lambda m: (int(m.path.name.split(".", 1)[0] or 0), m.path.name))
+        found.sort(key=lambda m: (_delivery_time(m.path.name), m.path.name))
         return found
 
 
@@ -313,6 +318,11 @@ class DovecotServer:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> DovecotServer:
+        for program in (DOVECOT, "openssl", "setpriv"):
+            if shutil.which(program) is None:
+                raise FileNotFoundError(
+                    f"{program} not found: install the test servers with bash .ci/server-deps.sh"
+                )
         started = time.monotonic()
         self.base = server_tempdir("newsletter-dovecot-")
         try:
@@ -324,8 +334,8 @@ class DovecotServer:
             self.mailbox = self.add_mailbox(self.default_user, self.default_password)
             # Ports picked now may be taken by someone else before Dovecot binds: retry.
             for attempt in range(3):
-                self.imap_port, self.imaps_port = free_port(), free_port()
-                self.pop3_port, self.pop3s_port = free_port(), free_port()
+                ports = free_ports(4)
+                self.imap_port, self.imaps_port, self.pop3_port, self.pop3s_port = ports
                 self._write_config()
                 try:
                     self._start_dovecot()
@@ -403,6 +413,7 @@ auth_verbose = yes
 # the auth process then quietly skips penalties.
 auth_failure_delay = 0
 service anvil {{
+  chroot =
   unix_listener anvil-auth-penalty {{
     mode = 0
   }}
@@ -458,7 +469,7 @@ service pop3-login {{
 
     def _chroot_overrides(self) -> str:
         # chroot() needs root. Tests gain nothing from it, so no service chroots, root or not.
-        services = ("anvil", "imap-login", "pop3-login", "ipc", "old-stats", "stats")
+        services = ("imap-login", "pop3-login", "ipc", "old-stats", "stats")  # anvil: above
         out = ""
         for name in services:
             out += f"service {name} {{\n  chroot =\n}}\n"
@@ -472,7 +483,7 @@ service pop3-login {{
         # Errors before the log process is up (bad config, bind failures) go to stderr.
         with open(self._path("dovecot.stderr"), "ab") as stderr:
             self.process = subprocess.Popen(
-                [DOVECOT, "-F", "-c", str(self.config_path)],
+                guarded([DOVECOT, "-F", "-c", str(self.config_path)], death_signal="TERM"),
                 cwd=self.base,
                 stdin=subprocess.DEVNULL,
                 stdout=stderr,
@@ -521,13 +532,14 @@ service pop3-login {{
         self.stop()
 
 
+def _delivery_time(name: str) -> int:
+    head = name.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
 def _listening(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
-
-
-def dovecot_available() -> bool:
-    return Path(DOVECOT).exists() and shutil.which("openssl") is not None

@@ -6,6 +6,7 @@ between workers. A missing server program is a loud failure, never a skip.
 
 PostgreSQL
     postgres_server        PostgresServer: .host .port .socket_dir .superuser .role .password
+                           .startup_seconds
                            .url(dbname, user=, password=, socket=) .dsn() .connect(dbname)
                            .create_database() .drop_database(name)
     postgres_database      PostgresDatabase: a fresh empty database for one test, dropped after
@@ -16,7 +17,8 @@ PostgreSQL
 Dovecot
     dovecot_server         DovecotServer: .host .imap_port .imaps_port .pop3_port .pop3s_port
                            .user .password .cafile .ssl_context() .deliver() .messages()
-                           .add_mailbox(); its default mailbox is shared by the whole session
+                           .add_mailbox() .startup_seconds; its default mailbox is shared
+                           by the whole session
     dovecot_mailbox        Mailbox: a new user with an empty maildir for one test, same
                            attributes and helpers as the server
 """

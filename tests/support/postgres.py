@@ -34,6 +34,7 @@ from urllib.parse import quote
 from .common import (
     LOOPBACK,
     free_port,
+    guarded,
     is_root,
     log_tail,
     remove_tree,
@@ -178,12 +179,6 @@ class PostgresServer:
     def _server_uid(self) -> int:
         return pwd.getpwnam(self.run_as).pw_uid if self.run_as else os.geteuid()
 
-    def _popen_user(self) -> dict[str, Any]:
-        if self.run_as is None:
-            return {}
-        entry = pwd.getpwnam(self.run_as)
-        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-
     def _initdb_args(self, data_dir: Path) -> list[str]:
         locale = "C.UTF-8" if Path("/usr/lib/locale/C.utf8").exists() else "C"
         return [
@@ -210,11 +205,10 @@ class PostgresServer:
             entry = pwd.getpwnam(self.run_as)
             os.chown(data_dir, entry.pw_uid, entry.pw_gid)
         result = subprocess.run(
-            self._initdb_args(data_dir),
+            guarded(self._initdb_args(data_dir), death_signal="KILL", user=self.run_as),
             cwd=data_dir.parent,  # initdb warns if it cannot stat its cwd (root's home)
             env=_clean_env(),
             capture_output=True,
-            **self._popen_user(),
         )
         if result.returncode != 0:
             raise RuntimeError(
@@ -227,8 +221,8 @@ class PostgresServer:
         """Where a pristine initdb result is kept between runs, or None (no cache).
 
         initdb takes about 1 s on an idle machine and several on a busy one (two xdist workers
-        at once); copying its 40 MB result takes a tenth of that. The key covers everything
-        that shapes the result: server version, initdb arguments, the owner's uid.
+        at once); copying its result (~30 MB, ~1000 files) takes a fraction of that. The key
+        covers all that shapes the result: server version, initdb arguments, the owner's uid.
         NEWSLETTER_TEST_PG_CACHE=0 turns the cache off."""
         if os.environ.get("NEWSLETTER_TEST_PG_CACHE", "1") == "0":
             return None
@@ -260,10 +254,14 @@ class PostgresServer:
         # The socket folder: reachable by any client user (sockets are guarded by pg_hba).
         self.socket_dir.chmod(0o1777)
         template = self._template_dir()
+        if template is not None:
+            try:
+                template.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                template = None  # no writable home (HOME=/nonexistent): no cache
         if template is None:
             self._run_initdb(self.data_dir)
         else:
-            template.parent.mkdir(parents=True, exist_ok=True)
             if not (template / "PG_VERSION").exists():
                 with open(template.parent / "lock", "a") as lock:
                     # One initdb per machine: another xdist worker waits here, then copies.
@@ -296,13 +294,13 @@ class PostgresServer:
         pid_file.unlink(missing_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                args,
+                # SIGINT is a "fast" shutdown: it ends open sessions and exits.
+                guarded(args, death_signal="INT", user=self.run_as),
                 cwd=self.base,
                 env=_clean_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                **self._popen_user(),
             )
 
         def ready() -> bool:
