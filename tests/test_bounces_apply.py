@@ -295,3 +295,15 @@ def test_tally_summary_line():
         "4 messages: 2 bounces (1 hard, 1 soft), 1 complaint, 1 other; now bounced: 1, "
         "unsubscribed for a complaint: 0; ignored: 1 about nobody we mailed"
     )
+
+
+def test_require_signature_ignores_unsigned_reports(setup, store):
+    _, key, _, rows, _ = setup
+    applier = Applier(store, Policy(require_signature=True), key)
+    tally = Tally()
+    applier.apply_message(dsn(BOUNCES, "reader1@example.com"), "unsigned", tally)
+    assert tally.unsigned == 1 and status_of(store, "reader1@example.com") == "confirmed"
+    applier.apply_message(
+        dsn(verp(rows["reader1@example.com"], key), "reader1@example.com"), "s", tally
+    )
+    assert status_of(store, "reader1@example.com") == "bounced"

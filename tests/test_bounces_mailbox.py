@@ -200,6 +200,8 @@ def test_mailbox_urls():
         ("pop3s://u@h/INBOX", "no folders"),
         ("https://u@h/", "imaps://"),
         ("imaps://u@h:99999/", "port"),
+        ("imaps://u@h/INBOX%0D%0AA1%20LOGOUT", "control characters"),
+        ("pop3s://u%0D%0AQUIT@h", "control characters"),
     ]:
         with pytest.raises(ConfigError, match=why):
             MailboxUrl.parse(bad)

@@ -324,3 +324,15 @@ def test_sendgrid_refuses_tampered_stale_and_foreign_signatures(
     unsigned = client(app).post("/webhooks/sendgrid", json=SENDGRID_EVENTS)
     assert unsigned.status_code == 403
     assert untouched(store)
+
+
+def test_webhook_events_match_by_address_even_when_mail_needs_a_signature(app, store):
+    config = app.extensions["newsletter"].config
+    strict = dataclasses.replace(
+        config, bounces=dataclasses.replace(config.bounces, require_signature=True)
+    )
+    app.extensions["newsletter"].config = strict
+    bounce = {"RecordType": "Bounce", "ID": 7, "Type": "HardBounce", "Email": ANN}
+    answer = client(app).post("/webhooks/postmark", json=bounce, headers=basic(*POSTMARK))
+    assert answer.status_code == 200 and answer.json["unsigned"] == 0
+    assert status(store, ANN) == "bounced"

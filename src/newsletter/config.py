@@ -127,6 +127,7 @@ class BouncesConfig:
     hard_after: int = 1  # hard bounces before an address becomes bounced
     soft_after: int = 3  # soft bounces within soft_days before an address becomes bounced
     soft_days: int = 14
+    require_signature: bool = False  # ignore mailed reports without our signed delivery token
     timeout: float = 30.0  # mailbox connection timeout, seconds
 
 

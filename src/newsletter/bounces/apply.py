@@ -9,7 +9,9 @@ A report is tied to a subscriber in one of two ways:
 - **address**: without any token, each recipient the report names is looked up among the
   deliveries that went out; the newest one to that address decides the list. An address
   we never mailed is *unknown* and ignored, so nobody can unsubscribe a stranger by
-  mailing us a made-up bounce about them.
+  mailing us a made-up bounce about them. With `require_signature = true` reports without
+  a token are ignored instead (provider webhooks, authenticated by their own signatures,
+  are still matched by address).
 
 Then, with the defaults of `[bounces]`:
 
@@ -52,10 +54,13 @@ class Policy:
     hard_after: int = 1
     soft_after: int = 3
     soft_days: int = 14
+    require_signature: bool = False  # unsigned reports are ignored, not matched by address
 
     @classmethod
     def from_config(cls, bounces: BouncesConfig) -> Policy:
-        return cls(bounces.hard_after, bounces.soft_after, bounces.soft_days)
+        return cls(
+            bounces.hard_after, bounces.soft_after, bounces.soft_days, bounces.require_signature
+        )
 
 
 @dataclass
@@ -74,6 +79,7 @@ class Tally:
     repeated: int = 0  # events recorded before (the same report read again)
     unknown: int = 0  # recipients who match no delivery of ours
     forged: int = 0  # reports carrying a token whose signature is wrong
+    unsigned: int = 0  # reports without a token, ignored under require_signature
     bounced: list[str] = field(default_factory=list)  # addresses made `bounced` now
     unsubscribed: list[str] = field(default_factory=list)  # unsubscribed for a complaint
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (message, why): kept
@@ -105,6 +111,8 @@ class Tally:
             notes.append(f"{self.unknown} about nobody we mailed")
         if self.forged:
             notes.append(f"{self.forged} with a forged token")
+        if self.unsigned:
+            notes.append(f"{self.unsigned} unsigned")
         if self.unreadable:
             notes.append(f"{len(self.unreadable)} unreadable (kept)")
         return line + (f"; ignored: {', '.join(notes)}" if notes else "")
@@ -131,6 +139,7 @@ class Tally:
             "repeated": self.repeated,
             "unknown": self.unknown,
             "forged": self.forged,
+            "unsigned": self.unsigned,
             "bounced": list(self.bounced),
             "unsubscribed": list(self.unsubscribed),
             "unreadable": [{"message": n, "error": e} for n, e in self.unreadable],
@@ -185,6 +194,9 @@ class Applier:
                 return
             recipient = _pick(report.recipients, target.email, report.kind)
             self._record(report.kind, target, recipient, "signed", key, source, tally)
+            return
+        if self.policy.require_signature:
+            tally.unsigned += 1
             return
         if not report.recipients:
             tally.unknown += 1

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 KEYWORD = "$NewsletterProcessed"
 _PORTS = {"imaps": 993, "imap": 143, "pop3s": 995, "pop3": 110}
 MAX_POP_MESSAGE = 16 << 20  # larger than any report: left alone rather than downloaded
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # would end an IMAP/POP3 command line
 _DELIMITER = re.compile(r'\)\s+"([^"]*)"')  # (flags) "delimiter" "" in a LIST answer
 
 
@@ -83,9 +84,12 @@ class MailboxUrl:
                 f"{scheme}://bounces@mail.example.org/INBOX"
             )
         folder = unquote(parts.path.lstrip("/"))
+        user = unquote(parts.username)
+        if _CONTROL.search(user + folder):
+            raise ConfigError(f"bounces.mailbox {url!r} contains control characters")
         if scheme.startswith("pop3") and folder:
             raise ConfigError(f"bounces.mailbox {url!r}: POP3 has no folders; remove /{folder}")
-        return cls(scheme, unquote(parts.username), parts.hostname, port, folder or "INBOX")
+        return cls(scheme, user, parts.hostname, port, folder or "INBOX")
 
     @property
     def is_pop(self) -> bool:
@@ -359,6 +363,8 @@ class Pop3Mailbox:
 
 def _quoted(folder: str) -> str:
     """A mailbox name as an IMAP quoted string (imaplib sends arguments as they are)."""
+    if _CONTROL.search(folder):
+        raise ConfigError(f"the IMAP folder name {folder!r} contains control characters")
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
