@@ -193,3 +193,11 @@ def test_process_needs_the_secret_key(runner, tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSLETTER_SECRET_KEY")
     result = runner.invoke(cli, ["bounces", "process", str(DATA / "dsn-1.eml")])
     assert result.exit_code == 2 and "NEWSLETTER_SECRET_KEY" in result.output
+
+
+def test_process_without_a_secret_creates_no_store(runner, tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSLETTER_SECRET_KEY")
+    (tmp_path / "newsletter.toml").write_text(CONFIG)
+    result = runner.invoke(cli, ["bounces", "process", str(DATA / "dsn-1.eml")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "store.sqlite").exists()

@@ -122,7 +122,15 @@ def test_ses_refuses_what_sns_did_not_sign(app, store, sns):
     for message in (tampered, unsigned, elsewhere, other_topic):
         answer = client(app).post("/webhooks/ses", data=json.dumps(message))
         assert answer.status_code == 403, message
+    fresh = app.extensions[webhooks.FETCHER] = sns.fetcher()  # nothing cached
+    assert client(app).post("/webhooks/ses", data=json.dumps(other_topic)).status_code == 403
+    assert fresh.fetches == 0  # another topic: refused before any certificate fetch
     assert client(app).post("/webhooks/ses", data="not json").status_code == 400
+    deep = "[" * 100_000 + "]" * 100_000
+    for provider in ("ses", "mailgun", "postmark"):
+        headers = basic(*POSTMARK) if provider == "postmark" else {}
+        answer = client(app).post(f"/webhooks/{provider}", data=deep, headers=headers)
+        assert answer.status_code == 400
     assert untouched(store)
 
 

@@ -110,9 +110,10 @@ def bounces_process(
 
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
+    with errors_to_exit():
+        config.require_secret()  # before the store is opened (or created)
     store = _open_store(config)
     with errors_to_exit():
-        config.require_secret()
         if files:
             tally = process_files(config, store, files, sys.stdin.buffer)
         else:

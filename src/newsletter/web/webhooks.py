@@ -74,7 +74,7 @@ def _refuse(provider: str, error: SignatureError, status: int = 403) -> Response
 def _json_body() -> Any:
     try:
         return json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
 
 
@@ -109,9 +109,10 @@ def ses() -> Response:
     if fetcher is None:
         fetcher = current_app.extensions.setdefault(FETCHER, SnsFetcher())
     try:
-        verify_sns(message, fetcher)
+        # the topic first: a message for another topic costs no certificate fetch
         if message.get("TopicArn") not in topics:
             raise SignatureError(f"topic {message.get('TopicArn')!r} is not in webhooks.ses_topics")
+        verify_sns(message, fetcher)
     except SignatureError as e:
         return _refuse("ses", e)
     kind = message["Type"]
@@ -127,7 +128,7 @@ def ses() -> Response:
         return _text("ok", 200)
     try:
         notification = json.loads(message["Message"])
-    except ValueError:
+    except (ValueError, RecursionError):
         return _text("the SNS Message is not SES JSON", 400)
     return _apply("ses", ses_events(str(message.get("MessageId") or ""), notification))
 
