@@ -307,3 +307,13 @@ def test_require_signature_ignores_unsigned_reports(setup, store):
         dsn(verp(rows["reader1@example.com"], key), "reader1@example.com"), "s", tally
     )
     assert status_of(store, "reader1@example.com") == "bounced"
+
+
+def test_the_data_download_includes_bounces_and_complaints(setup, store):
+    _, key, digest_id, rows, applier = setup
+    ann = "reader0@example.com"
+    applier.apply_message(dsn(verp(rows[ann], key), ann), "file a.eml", Tally())
+    data = signup.subscriber_data(store, store.get_subscriber(("daily", ann)).id)
+    (event,) = data["bounces"]
+    assert event["severity"] == "hard" and event["digest_id"] == digest_id
+    assert event["action"] == "bounced" and event["received_at"].startswith("2026-01-05")

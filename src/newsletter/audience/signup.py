@@ -168,7 +168,8 @@ def resubscribe(store: Store, subscriber_id: int) -> Outcome:
 
 
 def subscriber_data(store: Store, subscriber_id: int) -> dict[str, Any] | None:
-    """Everything stored about one subscriber (their row and deliveries), JSON-able."""
+    """Everything stored about one subscriber (their row, deliveries and the bounces and
+    complaints recorded about them), JSON-able."""
     subscriber = store.get_subscriber(subscriber_id)
     if subscriber is None:
         return None
@@ -184,7 +185,11 @@ def subscriber_data(store: Store, subscriber_id: int) -> dict[str, Any] | None:
         entry["digest_built_at"] = _jsonable(record.built_at) if record else None
         entry["digest_subject"] = record.subject if record else ""
         deliveries.append(entry)
-    return {"subscriber": row, "deliveries": deliveries}
+    events = [
+        {k: _jsonable(v) for k, v in asdict(event).items() if k != "subscriber_id"}
+        for event in store.bounce_events(subscriber_id)
+    ]
+    return {"subscriber": row, "deliveries": deliveries, "bounces": events}
 
 
 def _jsonable(value: object) -> object:
