@@ -1,8 +1,9 @@
 """Load and validate `newsletter.toml`. All defaults live here, in one place.
 
 Settings resolve as: defaults < file < command-line flags. Secrets never come from the
-file: `NEWSLETTER_SMTP_PASSWORD` and `NEWSLETTER_SECRET_KEY` are read from the
-environment mapping passed to `load_config`.
+file: `NEWSLETTER_SMTP_PASSWORD`, `NEWSLETTER_SECRET_KEY`, `NEWSLETTER_BOUNCES_PASSWORD`
+and the webhook keys (see `WebhookSecrets`) are read from the environment mapping passed
+to `load_config`.
 """
 
 from __future__ import annotations
@@ -115,6 +116,48 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class BouncesConfig:
+    """[bounces]: where bounces and complaints go, and what they do to a subscriber."""
+
+    address: str = ""  # envelope sender base, e.g. bounces@news.example.org ("": the list's from)
+    mailbox: str = ""  # imaps://user@host/INBOX | imap://... (STARTTLS) | pop3s://... | pop3://...
+    ca_file: str = ""  # CA certificates for a mailbox server with a private certificate
+    move_to: str = ""  # IMAP: move processed messages to this folder (default: flag them)
+    delete_processed: bool = False  # delete processed bounces instead of keeping them
+    hard_after: int = 1  # hard bounces before an address becomes bounced
+    soft_after: int = 3  # soft bounces within soft_days before an address becomes bounced
+    soft_days: int = 14
+    require_signature: bool = False  # ignore mailed reports without our signed delivery token
+    timeout: float = 30.0  # mailbox connection timeout, seconds
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    """[webhooks]: provider event endpoints of the web app (keys come from the environment)."""
+
+    ses_topics: tuple[str, ...] = ()  # SNS topic ARNs accepted at /webhooks/ses
+    postmark_user: str = "postmark"  # basic-auth user of /webhooks/postmark
+    max_age: int = 300  # seconds a signed Mailgun/SendGrid timestamp stays acceptable
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """Webhook credentials, from the environment only; an empty one disables its endpoint."""
+
+    mailgun_signing_key: str = field(default="", repr=False)  # NEWSLETTER_MAILGUN_SIGNING_KEY
+    postmark_password: str = field(default="", repr=False)  # NEWSLETTER_POSTMARK_PASSWORD
+    sendgrid_public_key: str = field(default="", repr=False)  # NEWSLETTER_SENDGRID_PUBLIC_KEY
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSecrets:
+        return cls(
+            mailgun_signing_key=env.get("NEWSLETTER_MAILGUN_SIGNING_KEY", ""),
+            postmark_password=env.get("NEWSLETTER_POSTMARK_PASSWORD", ""),
+            sendgrid_public_key=env.get("NEWSLETTER_SENDGRID_PUBLIC_KEY", ""),
+        )
+
+
+@dataclass(frozen=True)
 class RunConfig:
     lock_file: str = ""  # default: next to the store
     failing_feed_runs: int = 3  # report a feed prominently after this many failed runs
@@ -136,11 +179,15 @@ class Config:
     dkim: DkimConfig = DkimConfig()
     web: WebConfig = WebConfig()
     run: RunConfig = RunConfig()
+    bounces: BouncesConfig = BouncesConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     store_path: Path = Path("data/newsletter.sqlite")
     output_dir: Path = Path("output")
     source: Path | None = None  # the TOML file, None for built-in defaults
     secret_key: str = field(default="", repr=False)
     smtp_password: str = field(default="", repr=False)
+    bounces_password: str = field(default="", repr=False)
+    webhook_secrets: WebhookSecrets = WebhookSecrets()
 
     def list(self, name: str | None = None) -> ListConfig:
         """The list called `name`, or the first one."""
@@ -183,6 +230,8 @@ _SECTIONS: dict[str, type] = {
     "dkim": DkimConfig,
     "web": WebConfig,
     "run": RunConfig,
+    "bounces": BouncesConfig,
+    "webhooks": WebhooksConfig,
 }
 _TOP_KEYS = set(_SECTIONS) | {"list", "lists", "feeds", "store", "output"}
 _RENAMED = {"from": "sender"}  # TOML key -> field name (from is a Python keyword)
@@ -271,6 +320,33 @@ def _check(config: Config) -> None:
         raise ConfigError("fetch.concurrency must be at least 1")
     if config.summary.max_words < 5 and config.summary.sentences < 1:
         raise ConfigError("summary.max_words must be at least 5 (or set summary.sentences)")
+    _check_bounces(config.bounces)
+
+
+def _check_bounces(bounces: BouncesConfig) -> None:
+    if bounces.address:
+        local, at, domain = bounces.address.rpartition("@")
+        if not at or not local or "." not in domain or any(c in bounces.address for c in " <>"):
+            raise ConfigError(
+                f"bounces.address must be a plain address such as bounces@news.example.org, "
+                f"got {bounces.address!r}"
+            )
+    if bounces.mailbox and not bounces.mailbox.startswith(
+        ("imaps://", "imap://", "pop3s://", "pop3://")
+    ):
+        raise ConfigError(
+            f"bounces.mailbox must start with imaps://, imap://, pop3s:// or pop3://, got "
+            f"{bounces.mailbox!r} (e.g. imaps://bounces@mail.example.org/INBOX)"
+        )
+    userinfo = bounces.mailbox.partition("://")[2].partition("/")[0].rpartition("@")[0]
+    if ":" in userinfo:
+        raise ConfigError(
+            "bounces.mailbox must not contain a password; remove it from the URL and set "
+            "NEWSLETTER_BOUNCES_PASSWORD in the environment"
+        )
+    for key in ("hard_after", "soft_after", "soft_days"):
+        if getattr(bounces, key) < 1:
+            raise ConfigError(f"bounces.{key} must be at least 1")
 
 
 def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -286,6 +362,8 @@ def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None =
         output_dir=base / "output",
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
+        bounces_password=env.get("NEWSLETTER_BOUNCES_PASSWORD", ""),
+        webhook_secrets=WebhookSecrets.from_env(env),
     )
 
 
@@ -344,6 +422,8 @@ def config_from_dict(
         source=source,
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
+        bounces_password=env.get("NEWSLETTER_BOUNCES_PASSWORD", ""),
+        webhook_secrets=WebhookSecrets.from_env(env),
         **sections,  # type: ignore[arg-type]
     )
     _check(config)
@@ -377,8 +457,8 @@ def with_feeds(config: Config, urls: typing.Iterable[str]) -> Config:
 
 INIT_TEMPLATE = """\
 # newsletter.toml: configuration for `newsletter`. Relative paths resolve against this file.
-# Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links) and
-# NEWSLETTER_SMTP_PASSWORD in the environment.
+# Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links),
+# NEWSLETTER_SMTP_PASSWORD and NEWSLETTER_BOUNCES_PASSWORD in the environment.
 
 [site]
 name = "My Site"
@@ -435,6 +515,15 @@ confirm_max_age_days = 7                  # confirmation links expire
 subscribe_per_ip_per_hour = 10
 subscribe_per_address_per_hour = 3
 trusted_proxies = 0                       # behind a reverse proxy: how many proxies to trust
+
+# [bounces]                              # bounces and complaints (see the README)
+# address = "bounces@news.example.org"    # envelope sender: bounces+<signed id>@news.example.org
+# mailbox = "imaps://bounces@mail.example.org/INBOX"   # password: NEWSLETTER_BOUNCES_PASSWORD
+# move_to = ""                            # IMAP folder for processed messages (default: flag them)
+# delete_processed = false
+# hard_after = 1                          # hard bounces before an address is "bounced"
+# soft_after = 3                          # soft bounces within soft_days before it is
+# soft_days = 14
 
 # [dkim]
 # selector = "mail"

@@ -114,6 +114,69 @@ def subscribers_list(
         click.echo(f"{sub.email}\t{sub.status}\t{sub.name}")
 
 
+@subscribers_group.command("show")
+@config_option
+@list_option
+@click.argument("email")
+@click.pass_context
+def subscribers_show(
+    ctx: click.Context, config_path: str | None, list_name: str | None, email: str
+) -> None:
+    """Print one subscriber: status and why, dates, deliveries, bounces and complaints.
+
+    \b
+    Example:
+      newsletter subscribers show ada@example.org
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        name = config.list(list_name).name
+        sub = subscribers.find(store, name, email)
+        if sub is None:
+            click.echo(f"{email} is not on the list {name!r}", err=True)
+            ctx.exit(EXIT_FAILED)
+        deliveries = store.subscriber_deliveries(sub.id)
+        events = store.bounce_events(sub.id)
+    click.echo(f"{sub.email} on {sub.list_name}")
+    why = next((e for e in reversed(events) if e.action), None)
+    status = sub.status
+    if why is not None and why.action == sub.status:
+        reason = "complained" if why.kind == "complaint" else f"{why.severity} bounces"
+        status += f" ({reason}, {_when(why.received_at)})"
+    sent = sum(1 for d in deliveries if d.status == "sent")
+    for label, value in (
+        ("status", status),
+        ("name", sub.name),
+        ("source", sub.source),
+        ("created", _when(sub.created_at)),
+        ("confirmed", _when(sub.confirmed_at)),
+        ("unsubscribed", _when(sub.unsubscribed_at)),
+        ("deliveries", f"{len(deliveries)} ({sent} sent)"),
+    ):
+        if value:
+            click.echo(f"  {label:<13}{value}")
+    if not events:
+        click.echo("  no bounces or complaints")
+        return
+    click.echo("bounces and complaints:")
+    for e in events:
+        what = "complaint" if e.kind == "complaint" else f"{e.severity} bounce"
+        line = f"  {_when(e.received_at)}  {what}"
+        line += f"  digest {e.digest_id or '-'}  delivery {e.delivery_id or '-'}"
+        line += f"  {e.status or '-'}  {e.matched}"
+        if e.action:
+            line += f"  -> {e.action}"
+        click.echo(line)
+        detail = " ".join(e.diagnostic.split())[:160]
+        click.echo(f"      {e.source}" + (f": {detail}" if detail else ""))
+
+
+def _when(moment) -> str:  # type: ignore[no-untyped-def]
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
 @subscribers_group.command("count")
 @config_option
 @list_option

@@ -34,6 +34,7 @@ from newsletter.errors import SendError
 from newsletter.mail.compose import (
     DigestMessage,
     DkimSigner,
+    ReturnPath,
     build_message,
     format_subject,
     missing_placeholders,
@@ -144,6 +145,7 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
         html_body,
         text_body,
         dkim=DkimSigner.from_config(config),
+        return_path=ReturnPath.from_config(config),
     )
 
 
@@ -217,7 +219,7 @@ def send_test(
     rendered = message.render(recipient_for(config, tokens, target), clock())
     transport = (transport_factory or smtp_factory(config))()
     try:
-        transport.send(message.sender_address, email, rendered.data, smtp_safe=True)
+        transport.send(message.envelope_sender(None), email, rendered.data, smtp_safe=True)
     finally:
         transport.close()
     return rendered.message_id

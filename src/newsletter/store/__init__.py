@@ -7,14 +7,16 @@ and deliveries), all sharing one connection opened by `StoreBase`.
 import sqlite3
 
 from newsletter.store.base import StoreBase, from_iso, to_iso
+from newsletter.store.bounces import BouncesMixin
 from newsletter.store.deliveries import DeliveriesMixin
 from newsletter.store.items import ItemsMixin
 from newsletter.store.runs import RunsMixin
 from newsletter.store.subscribers import SubscribersMixin
 
 
-class Store(ItemsMixin, SubscribersMixin, DeliveriesMixin, RunsMixin, StoreBase):
-    """One SQLite database: feeds, items, summaries, subscribers, digests, deliveries."""
+class Store(ItemsMixin, SubscribersMixin, DeliveriesMixin, RunsMixin, BouncesMixin, StoreBase):
+    """One SQLite database: feeds, items, summaries, subscribers, digests, deliveries,
+    bounce events."""
 
 
 # what a database failure the store did not translate looks like to its callers

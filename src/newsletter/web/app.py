@@ -21,6 +21,7 @@ Routes:
     GET  /archive/              output/index.html
     GET  /archive/<list>/<stamp>/   a digest's web copy (no personal links)
     GET  /style.css, /healthz
+    POST /webhooks/ses|mailgun|postmark|sendgrid   provider bounce events (web/webhooks.py)
 
 One store connection serves every request thread under a lock: SQLite writes are
 serialized anyway and each request does a few milliseconds of work.
@@ -47,6 +48,7 @@ from newsletter.render import archive
 from newsletter.render.renderer import make_environment
 from newsletter.render.view import archive_entries
 from newsletter.store import Store
+from newsletter.web import webhooks
 from newsletter.web.common import CSP_ARCHIVE, CSP_PAGES, Clock, WebState, problem
 from newsletter.web.csrf import Csrf
 from newsletter.web.forms import add_form_pages
@@ -103,6 +105,7 @@ def create_app(
     add_link_pages(app, state)
     _add_archive(app, state)
     _add_plumbing(app, state)
+    app.register_blueprint(webhooks.blueprint)  # /webhooks/<provider>: bounces and complaints
     return app
 
 
