@@ -21,6 +21,7 @@ from newsletter import __version__
 from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.store import Store
+from newsletter.store.location import settle_store
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -48,8 +49,8 @@ def _load_any(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
         path = "newsletter.toml"
     with errors_to_exit():
         config = load_config(path, env=os.environ)
-        if feeds:
-            config = with_feeds(config, feeds)
+        # --feed is a quick try with a store of its own; otherwise find the config's store
+        config = with_feeds(config, feeds) if feeds else settle_store(config)
     return config
 
 
@@ -81,7 +82,7 @@ config_option = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="Path to newsletter.toml (default: ./newsletter.toml if present, else the bundled sample).",
+    help="The config file (default: ./newsletter.toml if present, else the bundled sample).",
 )
 
 

@@ -120,7 +120,7 @@ def plan_digest(
         entries = _newest(entries, limit)
     vocabulary = Vocabulary(
         [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
-        cache_dir=store.path.parent / "themes" if store.path.name != ":memory:" else None,
+        cache_dir=_theme_cache(store),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
     digest = Digest(
@@ -138,6 +138,14 @@ def plan_digest(
         summarized=computed,
         cached=len(items) - computed,
     )
+
+
+def _theme_cache(store: Store) -> Path | None:
+    """Where the theme model learned from this store is kept: beside the store, named
+    after it, so two stores in one folder never trade caches."""
+    if store.path.name == ":memory:":
+        return None
+    return store.path.with_name(f"{store.path.stem}.themes")
 
 
 def _unique_build_time(store: Store, list_name: str) -> datetime:
@@ -177,6 +185,7 @@ def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = Tr
             str(folder),
             subject="",
             items=_digest_item_rows(plan, store),
+            stories=len(plan.digest.entries),
         )
     return BuildResult(plan=plan, folder=folder, digest_id=digest_id)
 
@@ -203,11 +212,14 @@ def build(
 
     When the feeds brought nothing new or changed and the list's latest digest is unsent and
     newer than every stored item, that digest is returned as is (`reused`) unless `force`.
+    When every feed failed nothing is built or reused (None): nothing can be up to date.
     """
     lst = config.list(list_name)
     report = None
     if fetch:
         report = ingest(config, store, feeds=config.feeds_for(lst.name), progress=fetch_progress)
+        if report.feeds and len(report.failed) == report.feeds:
+            return report, None
         if not (force or since or max_items or report.new or report.changed):
             current = up_to_date_digest(config, store, lst.name)
             if current is not None:
