@@ -16,7 +16,7 @@ def test_init_template_loads_and_resolves_paths(tmp_path):
     config = load_config(write(tmp_path, INIT_TEMPLATE), env={"NEWSLETTER_SECRET_KEY": "k"})
     assert config.list().name == "daily"
     assert config.list().sender.startswith("My Site")
-    assert config.store_path == tmp_path / "data" / "newsletter.sqlite"
+    assert config.store_path == tmp_path / "newsletter.sqlite"  # named after the config
     assert config.output_dir == tmp_path / "output"
     assert config.secret_key == "k"
     assert config.feeds[0].url == "https://example.org/feed.xml"

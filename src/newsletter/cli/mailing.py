@@ -132,7 +132,7 @@ def subscribers_count(ctx: click.Context, config_path: str | None, list_name: st
         counts = store.subscriber_counts(config.list(list_name).name)
     total = sum(counts.values())
     parts = ", ".join(f"{counts.get(s, 0):,} {s}" for s in STATUSES)
-    click.echo(f"{total:,} subscribers: {parts}")
+    click.echo(f"{total:,} subscriber{'s' if total != 1 else ''}: {parts}")
 
 
 @subscribers_group.command("import")
