@@ -54,12 +54,15 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(path: Path, port: int, feeds: tuple[str, ...] = (str(SEED),), extra=""):
+def write_config(
+    path: Path, port: int, feeds: tuple[str, ...] = (str(SEED),), extra="", language="en"
+):
     feed_tables = "".join(f'[[feeds]]\nurl = "{url}"\n' for url in feeds)
     path.write_text(
         f"""[site]
 name = "Example News"
 url = "https://news.example.org"
+language = "{language}"
 
 [list]
 name = "daily"
@@ -279,3 +282,16 @@ def test_digests_built_before_the_story_count_read_it_from_digest_json(runner, t
         store.db.execute("UPDATE digests SET story_count = NULL")
     row = invoke(runner, "digests").output.splitlines()[1]
     assert int(row.split("\t")[3]) == stories
+
+
+# -- 6. the subject follows the site's language ----------------------------------------------
+def test_a_german_site_sends_a_german_subject_that_fits(runner, tmp_path):
+    from email import message_from_bytes, policy
+
+    write_config(tmp_path / "newsletter.toml", closed_port(), language="de")
+    assert invoke(runner, "build").exit_code == 0
+    assert invoke(runner, "send", "--dry-run", "--to", "me@example.org").exit_code == 0
+    [eml] = (tmp_path / "output" / "daily").glob("*/dry-run/*.eml")
+    subject = message_from_bytes(eml.read_bytes(), policy=policy.default)["Subject"]
+    assert re.search(r" und \d+ weitere \(\d+\. \w+\.?\)$", subject), subject
+    assert " more " not in subject and len(subject) <= 70

@@ -530,8 +530,5 @@ def test_an_empty_stored_subject_comes_from_the_template_and_digest_json(
     send_digest(config, store, digest_id)
 
     [msg] = server.parsed("reader0@example.com")
-    assert (
-        msg["Subject"]
-        == "Example News: Harbour reopens Bcc: x@evil.example and 2 more (Jan 5)"
-    )
+    assert msg["Subject"] == "Example News: Harbour reopens Bcc: x@evil.example and 2 more (Jan 5)"
     assert msg["Bcc"] is None
