@@ -86,7 +86,11 @@ def subscribers_remove(
     with errors_to_exit():
         removed = subscribers.remove(store, config.list(list_name).name, email)
     if not removed:
-        click.echo(f"{email} is not on the list", err=True)
+        click.echo(
+            f"{email} is not on the list {config.list(list_name).name!r}; "
+            "see the addresses with `newsletter subscribers list`",
+            err=True,
+        )
         ctx.exit(EXIT_FAILED)
     click.echo(f"removed {email}")
 
@@ -109,7 +113,15 @@ def subscribers_list(
     config = _load_any(ctx)
     store = _open_store(config)
     with errors_to_exit():
-        rows = store.list_subscribers(config.list(list_name).name, status=status)
+        name = config.list(list_name).name
+        rows = store.list_subscribers(name, status=status)
+    if not rows:
+        which = f" with status {status}" if status else ""
+        click.echo(
+            f"list {name!r} has no subscribers{which}; add some with "
+            "`newsletter subscribers add ADDRESS` or `newsletter subscribers import FILE.csv`",
+            err=True,
+        )
     for sub in rows:
         click.echo(f"{sub.email}\t{sub.status}\t{sub.name}")
 
@@ -242,6 +254,11 @@ def send(
       newsletter send
     """
     _config_after_group(ctx, config_path)
+    if to is not None and (resend_uncertain or retry_failed):
+        raise UsageError(
+            "--to sends one copy to one address and records nothing; --resend-uncertain "
+            "and --retry-failed act on the list's deliveries: use them without --to"
+        )
     config = _load_any(ctx)
     store = _open_store(config)
     from newsletter.run.lock import RunLock
