@@ -301,3 +301,30 @@ def test_a_german_site_sends_a_german_subject_that_fits(runner, tmp_path):
     subject = message_from_bytes(eml.read_bytes(), policy=policy.default)["Subject"]
     assert re.search(r" und \d+ weitere \(\d+\. \w+\.?\)$", subject), subject
     assert " more " not in subject and len(subject) <= 70
+
+
+# -- the pass over every command: an unknown --list is a usage error everywhere -------------
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build"],
+        ["send", "--dry-run"],
+        ["digests"],
+        ["deliveries"],
+        ["preview", "--no-browser"],
+        ["subscribers", "list"],
+        ["subscribers", "add", "a@example.org"],
+        ["run"],
+    ],
+)
+def test_an_unknown_list_is_named_by_every_command(runner, command):
+    result = invoke(runner, *command, "--list", "nope")
+    assert result.exit_code == 2, result.output
+    assert "no list named 'nope'; the config defines: digest" in result.output
+
+
+def test_init_creates_the_folder_it_writes_into(runner, tmp_path):
+    result = invoke(runner, "init", "--path", "site/news.toml")
+    assert result.exit_code == 0, result.output
+    assert "newsletter build -c site/news.toml" in result.output
+    assert (tmp_path / "site" / "news.toml").is_file()

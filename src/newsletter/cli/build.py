@@ -37,6 +37,7 @@ def init(path: str, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; pass --force to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(INIT_TEMPLATE, encoding="utf-8")
     click.echo(
         f"wrote {target}: edit [site], [list] and [[feeds]], then run "
@@ -93,8 +94,9 @@ def build(
         config = with_output(config, output)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
+    with errors_to_exit():
+        total = len(config.feeds_for(list_name))  # an unknown --list is a usage error
     store = _open_store(config)
-    total = len(config.feeds_for(list_name))
     with errors_to_exit(), _progress("fetching", total) as tick:
         report, result = build_digest(
             config,

@@ -65,6 +65,7 @@ def preview(
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     with errors_to_exit():
+        config.list(list_name)  # an unknown --list is a usage error, not "no digest"
         run_preview(
             config,
             host=host,
