@@ -159,13 +159,26 @@ max_items = 0
     assert config.site.language == "pt-BR" and config.summary.algorithm == "textrank"
 
 
-def test_every_problem_is_reported_at_once(tmp_path):
-    text = '[site]\nlanguage = "english"\n[summary]\nalgorithm = "bart"\n[fetch]\ntimout = 3\n'
+def test_a_quoted_number_or_boolean_names_the_fix(tmp_path):
+    text = '[smtp]\nport = "587"\nallow_insecure = "true"\n[fetch]\nuser_agent = 5\n'
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
     message = str(caught.value)
-    assert "3 problems" in message
-    for key in ("site.language", "summary.algorithm", "fetch.timout"):
+    assert "write smtp.port = 587 without quotes" in message
+    assert "write smtp.allow_insecure = true without quotes" in message
+    assert "fetch.user_agent must be a string, got int 5" in message
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    text = (
+        '[site]\nlanguage = "english"\n[summary]\nalgorithm = "bart"\n[fetch]\ntimout = 3\n'
+        '[list]\nfeeds = ["https://x.example/feed"]\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    message = str(caught.value)
+    assert "4 problems" in message  # the keys' own and those across keys, together
+    for key in ("site.language", "summary.algorithm", "fetch.timout", "no [[feeds]] entry"):
         assert key in message
 
 

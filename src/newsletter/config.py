@@ -224,6 +224,14 @@ def _type_name(hint: object) -> str:
     )
 
 
+def _unquoted(text: str) -> object:
+    """What a quoted TOML number or boolean meant: `"587"` -> 587, `"true"` -> True."""
+    try:
+        return tomllib.loads(f"v = {text.strip().lower()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
 class _Problems(list):
     """Every problem of one config file, reported together."""
 
@@ -260,8 +268,10 @@ def _build(
             continue
         hint = hints[name]
         if not _type_ok(value, hint):
+            quoted = isinstance(value, str) and _type_ok(_unquoted(value), hint)
             problems.append(
                 f"{where}.{key} must be {_type_name(hint)}, got {type(value).__name__} {value!r}"
+                + (f"; write {where}.{key} = {value.lower()} without quotes" if quoted else "")
             )
             continue
         found = list(config_rules.key_problems(f"{rules}.{key}", f"{where}.{key}", value))
@@ -362,7 +372,8 @@ def config_from_dict(
     else:
         stem = source.stem if source is not None else "newsletter"
         store_path, origin = base_dir / f"{stem}.sqlite", STORE_BESIDE_CONFIG
-    problems.raise_any(source)
+    # a bad value was left at its (valid) default: the rules across keys still run, so
+    # the file's every problem is reported at once
     config = Config(
         base_dir=base_dir,
         lists=lists,  # type: ignore[arg-type]

@@ -278,8 +278,8 @@ def list_feeds_exist(config: Config) -> Iterator[str]:
         for url in lst.feeds:
             if url not in urls:
                 yield (
-                    f"list {lst.name!r}: feeds names {url}, which no [[feeds]] entry has; "
-                    "add a [[feeds]] entry with that url or fix the name"
+                    f"list {lst.name!r}: its feeds name {url}, which no [[feeds]] entry has; "
+                    "add a [[feeds]] entry with that url or fix the list's feeds"
                 )
 
 
