@@ -206,7 +206,26 @@ def test_every_feed_failed_never_reuses_the_lists_digest(runner, tmp_path):
     feed.unlink()
     again = invoke(runner, "build")
     assert again.exit_code == 5, again.output
-    assert "up to date" not in again.output
+    assert "up to date" not in again.output and "--force builds" in again.output
+    # --force is not ignored: it builds from what the store holds, and says feeds failed
+    forced = invoke(runner, "build", "--force")
+    assert forced.exit_code == 3, forced.output
+    assert re.match(r"\d+ stories from 1 feed \(1 failed: ", forced.output), forced.output
+
+
+def test_send_refuses_a_digest_of_another_list(runner, tmp_path):
+    write_config(
+        tmp_path / "newsletter.toml",
+        closed_port(),
+        extra='[[lists]]\nname = "weekly"\nfrom = "N <n@news.example.org>"\n',
+    )
+    text = (tmp_path / "newsletter.toml").read_text(encoding="utf-8")
+    text = text.replace("[list]\n", "[[lists]]\n")
+    (tmp_path / "newsletter.toml").write_text(text, encoding="utf-8")
+    assert invoke(runner, "build", "--list", "weekly").exit_code == 0
+    result = invoke(runner, "send", "--dry-run", "--list", "daily", "--digest", "1")
+    assert result.exit_code == 1, result.output
+    assert "digest 1 is of list 'weekly', not 'daily'; pass --list weekly" in result.output
 
 
 def test_feed_and_no_config_builds_keep_their_store_in_the_output_folder(runner, tmp_path):

@@ -60,7 +60,10 @@ def init(path: str, force: bool) -> None:
 )
 @click.option("--max-items", type=click.IntRange(min=1), help="At most this many stories.")
 @click.option(
-    "--force", is_flag=True, help="Rebuild even when nothing changed since the last unsent digest."
+    "--force",
+    is_flag=True,
+    help="Rebuild even when nothing changed since the last unsent digest, or from the "
+    "stories already stored when every feed failed.",
 )
 @click.option(
     "--output",
@@ -109,12 +112,14 @@ def build(
         )
     failed = list(getattr(report, "failed", []) or [])
     feeds_part = _feeds_summary(failed, total)
-    if failed and len(failed) == total:
+    if failed and len(failed) == total and result is None:
         url, reason = failed[0]
         where = f" in {_short(config.source)}" if config.source and not feeds else ""
         click.echo(
             f"no digest: every feed failed ({len(failed)} of {total}; first: {url}: {reason}); "
-            f"check the feed URLs{where} (`newsletter feeds -v` shows each feed's last error)",
+            f"check the feed URLs{where} (`newsletter feeds -v` shows each feed's last error"
+            + ("" if force else "; --force builds from the stories already stored")
+            + ")",
             err=True,
         )
         ctx.exit(EXIT_NOTHING_DONE)

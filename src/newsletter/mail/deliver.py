@@ -80,6 +80,11 @@ def digests_to_send(
             raise SendError(f"--digest must be a number or 'latest', got {digest!r}") from None
         if record is None:
             raise SendError(f"no digest {digest}; see the ids with `newsletter digests`")
+        if record.list_name != list_name:
+            raise SendError(
+                f"digest {record.id} is of list {record.list_name!r}, not {list_name!r}; "
+                f"pass --list {record.list_name}"
+            )
         return [record]
     latest = store.latest_digest(list_name)
     if latest is None:

@@ -212,13 +212,14 @@ def build(
 
     When the feeds brought nothing new or changed and the list's latest digest is unsent and
     newer than every stored item, that digest is returned as is (`reused`) unless `force`.
-    When every feed failed nothing is built or reused (None): nothing can be up to date.
+    When every feed failed nothing is built or reused (None): nothing can be up to date;
+    `force` builds from the stories already stored all the same.
     """
     lst = config.list(list_name)
     report = None
     if fetch:
         report = ingest(config, store, feeds=config.feeds_for(lst.name), progress=fetch_progress)
-        if report.feeds and len(report.failed) == report.feeds:
+        if report.feeds and len(report.failed) == report.feeds and not force:
             return report, None
         if not (force or since or max_items or report.new or report.changed):
             current = up_to_date_digest(config, store, lst.name)
