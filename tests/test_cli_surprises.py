@@ -347,3 +347,27 @@ def test_init_creates_the_folder_it_writes_into(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "newsletter build -c site/news.toml" in result.output
     assert (tmp_path / "site" / "news.toml").is_file()
+
+
+def test_the_cli_reads_newsletter_config_like_the_web_app(runner, tmp_path):
+    elsewhere = tmp_path / "srv"
+    elsewhere.mkdir()
+    write_config(elsewhere / "news.toml", closed_port())
+    (tmp_path / "work").mkdir()
+    env = {**ENV, "NEWSLETTER_CONFIG": str(elsewhere / "news.toml")}
+    added = runner.invoke(
+        cli, ["subscribers", "add", "ada@example.org", "--status", "confirmed"], env=env
+    )
+    assert added.exit_code == 0 and "to daily" in added.output, added.output
+    assert "note: no config" not in added.output
+    assert (elsewhere / "news.sqlite").is_file()
+
+
+def test_changing_the_sample_list_says_so(runner, tmp_path):
+    added = invoke(runner, "subscribers", "add", "ada@example.org")
+    assert added.exit_code == 0
+    assert "note: no config (-c, $NEWSLETTER_CONFIG or ./newsletter.toml)" in added.output
+    assert "output/.newsletter/newsletter.sqlite" in added.output
+    assert "newsletter init" in added.output
+    quiet = invoke(runner, "-q", "subscribers", "add", "bob@example.org")
+    assert "note:" not in quiet.output

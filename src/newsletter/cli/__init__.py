@@ -42,15 +42,24 @@ def errors_to_exit() -> Iterator[None]:
         raise click.ClickException(str(e)) from e
 
 
-def _load_any(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
-    """The config from -c, else ./newsletter.toml, else the built-in sample."""
-    path = ctx.obj.get("config")
+def _load_any(ctx: click.Context, feeds: tuple[str, ...] = (), note_sample: bool = False) -> Config:
+    """The config from -c, else $NEWSLETTER_CONFIG (as the web app), else ./newsletter.toml,
+    else the built-in sample. With `note_sample`, a command that changes or mails a list
+    says on stderr when it works on the sample's list (most likely the wrong folder)."""
+    path = ctx.obj.get("config") or os.environ.get("NEWSLETTER_CONFIG") or None
     if path is None and Path("newsletter.toml").is_file():
         path = "newsletter.toml"
     with errors_to_exit():
         config = load_config(path, env=os.environ)
         # --feed is a quick try with a store of its own; otherwise find the config's store
         config = with_feeds(config, feeds) if feeds else settle_store(config)
+    if path is None and note_sample and not ctx.obj.get("quiet"):
+        click.echo(
+            "note: no config (-c, $NEWSLETTER_CONFIG or ./newsletter.toml), so this is the "
+            f"bundled sample's list, stored in {config.store_path}; `newsletter init` writes "
+            "a config",
+            err=True,
+        )
     return config
 
 
@@ -82,7 +91,8 @@ config_option = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="The config file (default: ./newsletter.toml if present, else the bundled sample).",
+    help="The config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml if present, "
+    "else the bundled sample).",
 )
 
 

@@ -57,7 +57,7 @@ def subscribers_add(
       newsletter subscribers add ada@example.org --status confirmed
     """
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     with errors_to_exit():
         sub = subscribers.add(
@@ -81,7 +81,7 @@ def subscribers_remove(
       newsletter subscribers remove ada@example.org
     """
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     with errors_to_exit():
         removed = subscribers.remove(store, config.list(list_name).name, email)
@@ -171,7 +171,7 @@ def subscribers_import(
       newsletter subscribers import members.csv --status confirmed
     """
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     with errors_to_exit():
         report = subscribers.import_csv(store, config.list(list_name).name, csv_file, status=status)
@@ -259,7 +259,7 @@ def send(
             "--to sends one copy to one address and records nothing; --resend-uncertain "
             "and --retry-failed act on the list's deliveries: use them without --to"
         )
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     from newsletter.run.lock import RunLock
     from newsletter.run.runner import lock_path
