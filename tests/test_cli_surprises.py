@@ -371,3 +371,20 @@ def test_changing_the_sample_list_says_so(runner, tmp_path):
     assert "newsletter init" in added.output
     quiet = invoke(runner, "-q", "subscribers", "add", "bob@example.org")
     assert "note:" not in quiet.output
+
+
+def test_configs_sharing_a_store_by_name_never_pass_off_each_others_digest(runner, tmp_path):
+    # two configs as older `newsletter init` wrote them: one explicit shared store path
+    shared = '[store]\npath = "data/newsletter.sqlite"\n'
+    other_feed = BUNDLED_SEEDS / "northlight.xml"
+    write_config(tmp_path / "a.toml", closed_port(), extra=shared)
+    write_config(tmp_path / "b.toml", closed_port(), feeds=(str(other_feed),), extra=shared)
+    first_b = invoke(runner, "build", "-c", "b.toml")
+    assert first_b.exit_code == 0, first_b.output
+    assert "a.toml" in first_b.output and "mix" in first_b.output  # the warning names both
+    a_built = invoke(runner, "build", "-c", "a.toml")
+    a_folder = a_built.output.strip().split(" -> ")[-1]
+    again_b = invoke(runner, "build", "-c", "b.toml")
+    assert again_b.exit_code == 0, again_b.output
+    assert "up to date" not in again_b.output and a_folder not in again_b.output
+    assert re.search(r"\d+ stories from 1 feed in", again_b.output), again_b.output

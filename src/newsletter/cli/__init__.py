@@ -21,7 +21,7 @@ from newsletter import __version__
 from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.store import Store
-from newsletter.store.location import settle_store
+from newsletter.store.location import settle_store, sharing_warning
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -53,6 +53,9 @@ def _load_any(ctx: click.Context, feeds: tuple[str, ...] = (), note_sample: bool
         config = load_config(path, env=os.environ)
         # --feed is a quick try with a store of its own; otherwise find the config's store
         config = with_feeds(config, feeds) if feeds else settle_store(config)
+    warning = "" if feeds else sharing_warning(config)
+    if warning and not ctx.obj.get("quiet"):
+        click.echo(warning, err=True)
     if path is None and note_sample and not ctx.obj.get("quiet"):
         click.echo(
             "note: no config (-c, $NEWSLETTER_CONFIG or ./newsletter.toml), so this is the "

@@ -233,14 +233,19 @@ def build(
 
 
 def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResult | None:
-    """The list's latest digest if it is unsent and no item changed after it was built."""
+    """The list's latest digest if it is unsent, no item changed after it was built, and
+    it was built from these feeds (a store shared by two configs with a list of the same
+    name must not pass one's digest off as the other's)."""
     latest = store.latest_digest(list_name)
     if latest is None or latest.sent_at is not None or store.has_deliveries(latest.id):
         return None
     folder = config.resolve(latest.path)
     if not (folder / "digest.html").is_file():
         return None
-    changed = store.last_item_update([f.url for f in config.feeds_for(list_name)])
+    urls = [f.url for f in config.feeds_for(list_name)]
+    if not store.digest_feeds(latest.id) <= set(urls):
+        return None
+    changed = store.last_item_update(urls)
     if changed is not None and changed >= latest.built_at:
         return None
     return BuildResult(plan=None, folder=folder, digest_id=latest.id, reused=True)

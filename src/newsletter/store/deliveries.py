@@ -157,6 +157,15 @@ class DeliveriesMixin:
         )
         return [(r["item_id"], r["content_hash"]) for r in rows]
 
+    def digest_feeds(self, digest_id: int) -> set[str]:
+        """The feed URLs of the items a digest carried."""
+        rows = self.db.execute(
+            """SELECT DISTINCT i.feed_url FROM digest_items di JOIN items i ON i.id = di.item_id
+               WHERE di.digest_id = :d""",
+            {"d": digest_id},
+        )
+        return {r["feed_url"] for r in rows}
+
     def last_sent_at(self, list_name: str) -> datetime | None:
         """When the last fully sent digest of a list finished, or None."""
         row = self.db.execute(

@@ -32,6 +32,26 @@ LEGACY_STORE = Path("data") / "newsletter.sqlite"
 
 def settle_store(config: Config) -> Config:
     """The config with the store it should use (see the module docstring)."""
+    return _settle(config)
+
+
+def sharing_warning(config: Config) -> str:
+    """A warning when another config in the folder keeps a list of the same name in the
+    same store (two `newsletter init` files of older versions do), else ""."""
+    twins = _sharing(config)
+    if not twins:
+        return ""
+    this = config.source.name if config.source else "the bundled sample"
+    own = (config.source.stem if config.source else "newsletter") + ".sqlite"
+    lists = ", ".join(repr(lst.name) for lst in config.lists)
+    return (
+        f"warning: {this} keeps list {lists} in {config.store_path}, as {', '.join(twins)} "
+        f"does: their subscribers and digests mix; unless that is meant, give {this} its own "
+        f'store ([store] path = "{own}")'
+    )
+
+
+def _settle(config: Config) -> Config:
     if config.store_origin == STORE_FROM_CONFIG or Path(config.store_path).exists():
         return config
     legacy = config.base_dir / LEGACY_STORE
@@ -97,6 +117,36 @@ def _other_configs(config: Config, legacy: Path, lists: set[str]) -> tuple[list[
     [store] path that define one of `lists`)."""
     owners: list[str] = []
     sharers: list[str] = []
+    for path, data in _siblings(config):
+        store = data.get("store") if isinstance(data.get("store"), dict) else {}
+        named = store.get("path") if isinstance(store.get("path"), str) else ""
+        if named:
+            if _resolve(config, named) == legacy.resolve():
+                owners.append(path.name)
+        elif _list_names(data) & lists:
+            sharers.append(path.name)
+    return owners, sharers
+
+
+def _sharing(config: Config) -> list[str]:
+    """Other configs in the folder whose [store] path is this config's store and that
+    define a list of the same name (two `newsletter init` files of older versions do)."""
+    if config.source is None:
+        return []
+    mine = {lst.name for lst in config.lists}
+    found = []
+    for path, data in _siblings(config):
+        store = data.get("store") if isinstance(data.get("store"), dict) else {}
+        named = store.get("path") if isinstance(store.get("path"), str) else ""
+        if named and _resolve(config, named) == Path(config.store_path).resolve():
+            if _list_names(data) & mine:
+                found.append(path.name)
+    return found
+
+
+def _siblings(config: Config) -> list[tuple[Path, dict]]:
+    """(path, parsed TOML) of the other newsletter configs in the config's folder."""
+    found = []
     for path in sorted(config.base_dir.glob("*.toml")):
         if config.source is not None and path.resolve() == config.source.resolve():
             continue
@@ -104,18 +154,14 @@ def _other_configs(config: Config, legacy: Path, lists: set[str]) -> tuple[list[
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if not isinstance(data, dict) or not ({"list", "lists", "feeds", "site"} & data.keys()):
-            continue  # not a newsletter config (pyproject.toml, ...)
-        store = data.get("store") if isinstance(data.get("store"), dict) else {}
-        named = store.get("path") if isinstance(store.get("path"), str) else ""
-        if named:
-            target = Path(named).expanduser()
-            target = target if target.is_absolute() else config.base_dir / target
-            if target.resolve() == legacy.resolve():
-                owners.append(path.name)
-        elif _list_names(data) & lists:
-            sharers.append(path.name)
-    return owners, sharers
+        if isinstance(data, dict) and {"list", "lists", "feeds", "site"} & data.keys():
+            found.append((path, data))  # not pyproject.toml and the like
+    return found
+
+
+def _resolve(config: Config, named: str) -> Path:
+    target = Path(named).expanduser()
+    return (target if target.is_absolute() else config.base_dir / target).resolve()
 
 
 def _list_names(data: dict) -> set[str]:
