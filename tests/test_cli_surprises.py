@@ -195,6 +195,7 @@ def test_configs_in_one_folder_never_share_a_store(runner, tmp_path):
     assert not (tmp_path / "data").exists()
     empty = invoke(runner, "digests", "-c", "gone.toml")
     assert "list 'daily' has no digest yet" in empty.output
+    assert "`newsletter -c gone.toml build`" in empty.output  # hints keep the config
     assert folder in invoke(runner, "digests", "-c", "tech.toml").output
 
 

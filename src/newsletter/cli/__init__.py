@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,6 +78,13 @@ def _load(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
 def _open_store(config: Config) -> Store:
     with errors_to_exit():
         return Store(config.store_path)
+
+
+def _hint(ctx: click.Context, rest: str) -> str:
+    """A command to suggest, `newsletter -c FILE <rest>` when -c was given: the same config,
+    not whatever the current folder holds."""
+    path = ctx.obj.get("config")
+    return f"newsletter -c {shlex.quote(path)} {rest}" if path else f"newsletter {rest}"
 
 
 @contextmanager

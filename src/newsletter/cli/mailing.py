@@ -11,6 +11,7 @@ from newsletter.cli import (
     EXIT_FAILED,
     UsageError,
     _config_after_group,
+    _hint,
     _load_any,
     _open_store,
     cli,
@@ -88,7 +89,7 @@ def subscribers_remove(
     if not removed:
         click.echo(
             f"{email} is not on the list {config.list(list_name).name!r}; "
-            "see the addresses with `newsletter subscribers list`",
+            f"see the addresses with `{_hint(ctx, 'subscribers list')}`",
             err=True,
         )
         ctx.exit(EXIT_FAILED)
@@ -119,7 +120,8 @@ def subscribers_list(
         which = f" with status {status}" if status else ""
         click.echo(
             f"list {name!r} has no subscribers{which}; add some with "
-            "`newsletter subscribers add ADDRESS` or `newsletter subscribers import FILE.csv`",
+            f"`{_hint(ctx, 'subscribers add ADDRESS')}` or "
+            f"`{_hint(ctx, 'subscribers import FILE.csv')}`",
             err=True,
         )
     for sub in rows:
@@ -268,7 +270,7 @@ def send(
         config.require_secret()
         name = config.list(list_name).name
         if to is None and _nobody_to_send_to(store, name, digest):
-            click.echo(_empty_list_message(name, dry_run), err=True)
+            click.echo(_empty_list_message(ctx, name, dry_run), err=True)
             ctx.exit(EXIT_FAILED)
         reports = deliver.send(
             config,
@@ -292,7 +294,7 @@ def send(
     if not reports:
         click.echo(
             "nothing to send: the latest digest was already sent; build a new one with "
-            "`newsletter build`, or send yourself a copy with `--to ADDRESS`"
+            f"`{_hint(ctx, 'build')}`, or send yourself a copy with `--to ADDRESS`"
         )
         return
     for report in reports:
@@ -309,14 +311,14 @@ def _nobody_to_send_to(store, list_name: str, digest: str | None) -> bool:
     return not any(store.has_deliveries(record.id) for record in chosen)
 
 
-def _empty_list_message(list_name: str, dry_run: bool) -> str:
+def _empty_list_message(ctx: click.Context, list_name: str, dry_run: bool) -> str:
     done = "no message written" if dry_run else "nothing sent, the digest stays unsent"
     flags = "--dry-run --to" if dry_run else "--to"
     return (
         f"list {list_name!r} has no confirmed subscribers: {done}. Try it on yourself with "
-        f"`newsletter send {flags} you@example.org`, or add subscribers with "
-        "`newsletter subscribers add ADDRESS --status confirmed` or "
-        "`newsletter subscribers import FILE.csv`"
+        f"`{_hint(ctx, f'send {flags} you@example.org')}`, or add subscribers with "
+        f"`{_hint(ctx, 'subscribers add ADDRESS --status confirmed')}` or "
+        f"`{_hint(ctx, 'subscribers import FILE.csv')}`"
     )
 
 
@@ -376,7 +378,9 @@ def digests(ctx: click.Context, config_path: str | None, list_name: str | None) 
         name = config.list(list_name).name
         records = store.list_digests(name)
     if not records:
-        click.echo(f"list {name!r} has no digest yet; build one with `newsletter build`", err=True)
+        click.echo(
+            f"list {name!r} has no digest yet; build one with `{_hint(ctx, 'build')}`", err=True
+        )
         return
     click.echo("id\tbuilt\tsent\tstories\tfolder")
     for d in records:
