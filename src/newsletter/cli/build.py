@@ -11,6 +11,7 @@ from newsletter.cli import (
     EXIT_FAILED,
     UsageError,
     _config_after_group,
+    _hint,
     _load,
     _open_store,
     _progress,
@@ -117,7 +118,7 @@ def build(
         where = f" in {_short(config.source)}" if config.source and not feeds else ""
         click.echo(
             f"no digest: every feed failed ({len(failed)} of {total}; first: {url}: {reason}); "
-            f"check the feed URLs{where} (`newsletter feeds -v` shows each feed's last error"
+            f"check the feed URLs{where} (`{_hint(ctx, 'feeds -v')}` shows each feed's last error"
             + ("" if force else "; --force builds from the stories already stored")
             + ")",
             err=True,
