@@ -154,13 +154,21 @@ def test_dry_run_with_to_writes_that_one_message(runner, tmp_path):
     data = eml.read_bytes()
     assert re.search(rb"(?m)^To: me@example\.org\r$", data)
     assert b"List-Unsubscribe: <https://news.example.org/" in data
-    # --to with a flag that acts on the list's deliveries is refused, not ignored
-    mixed = invoke(runner, "send", "--to", "me@example.org", "--retry-failed")
-    assert mixed.exit_code == 2 and "without --to" in mixed.output
     # nothing was recorded: no delivery rows, the digest still unsent
     with Store(tmp_path / "newsletter.sqlite") as store:
         assert store.deliveries(1) == []
         assert store.get_digest(1).sent_at is None
+    # a digest whose deliveries are all done says why a dry run writes nothing
+    invoke(runner, "subscribers", "add", "ada@example.org", "--status", "confirmed")
+    with Store(tmp_path / "newsletter.sqlite") as store:
+        store.create_deliveries(1)
+        store.db.execute("UPDATE deliveries SET status = 'sent'")
+    done = invoke(runner, "send", "--dry-run", "--digest", "1")
+    assert done.exit_code == 0 and "wrote 0 messages" in done.output
+    assert "no delivery left to send" in done.output and "deliveries --digest 1" in done.output
+    # --to with a flag that acts on the list's deliveries is refused, not ignored
+    mixed = invoke(runner, "send", "--to", "me@example.org", "--retry-failed")
+    assert mixed.exit_code == 2 and "without --to" in mixed.output
 
 
 # -- 3. an empty list says so ---------------------------------------------------------------

@@ -298,7 +298,13 @@ def send(
         )
         return
     for report in reports:
-        click.echo(report.summary_line())
+        line = report.summary_line()
+        if report.dry_run and not report.written:
+            line += (
+                f" (digest {report.digest_id} has no delivery left to send; "
+                f"`{_hint(ctx, 'deliveries --digest ' + str(report.digest_id))}` lists them)"
+            )
+        click.echo(line)
     if any(r.failed or r.stopped for r in reports):
         ctx.exit(EXIT_FAILED)
 
