@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter import config_rules
 from newsletter.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -45,7 +46,7 @@ class ListConfig:
     title: str = ""  # human name for List-Id and pages; default: site name
     sender: str = "Newsletter <digest@newsletter.example.org>"  # TOML key: from
     reply_to: str = ""
-    subject: str = "{site}: {headline} and {more} more ({date})"
+    subject: str = ""  # "": the site language's subject (see mail.subject)
     cadence: str = "every run"  # "every run" | "daily at HH:MM" | "weekly on <day> at HH:MM"
     timezone: str = "UTC"
     min_items: int = 1
@@ -181,7 +182,8 @@ class Config:
     run: RunConfig = RunConfig()
     bounces: BouncesConfig = BouncesConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
-    store_path: Path = Path("data/newsletter.sqlite")
+    store_path: Path = Path("newsletter.sqlite")
+    store_origin: str = "config"  # config | default | output: see STORE_FROM_CONFIG below
     output_dir: Path = Path("output")
     source: Path | None = None  # the TOML file, None for built-in defaults
     secret_key: str = field(default="", repr=False)
@@ -235,6 +237,21 @@ _SECTIONS: dict[str, type] = {
 }
 _TOP_KEYS = set(_SECTIONS) | {"list", "lists", "feeds", "store", "output"}
 _RENAMED = {"from": "sender"}  # TOML key -> field name (from is a Python keyword)
+# where the store goes without [store] path, named in Config.store_origin
+STORE_FROM_CONFIG = "config"  # [store] path
+STORE_BESIDE_CONFIG = "default"  # <config file stem>.sqlite beside the config file
+STORE_IN_OUTPUT = "output"  # no config file, or --feed: under the output folder
+SCRATCH_STORE = Path(".newsletter") / "newsletter.sqlite"  # relative to the output folder
+
+
+@dataclass(frozen=True)
+class _StoreTable:
+    path: str = ""  # default: <config file stem>.sqlite beside the config file
+
+
+@dataclass(frozen=True)
+class _OutputTable:
+    dir: str = "output"
 
 
 def _type_ok(value: object, hint: object) -> bool:
@@ -256,12 +273,36 @@ def _type_name(hint: object) -> str:
     )
 
 
-def _build(cls: type, table: object, where: str) -> object:
-    """Make a section dataclass from a TOML table, naming any bad key and its fix."""
+def _unquoted(text: str) -> object:
+    """What a quoted TOML number or boolean meant: `"587"` -> 587, `"true"` -> True."""
+    try:
+        return tomllib.loads(f"v = {text.strip().lower()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+class _Problems(list):
+    """Every problem of one config file, reported together."""
+
+    def raise_any(self, source: Path | None) -> None:
+        if not self:
+            return
+        where = f"{source}: " if source else ""
+        if len(self) == 1:
+            raise ConfigError(f"{where}{self[0]}")
+        lines = "\n".join(f"  - {p}" for p in self)
+        raise ConfigError(f"{where}{len(self)} problems:\n{lines}")
+
+
+def _build(
+    cls: type, table: object, where: str, problems: _Problems, rules: str | None = None
+) -> object:
+    """A section dataclass from a TOML table; every unknown key, wrong type or value that
+    breaks its rule (see `config_rules`) is added to `problems` and left at its default."""
     if not isinstance(table, dict):
-        raise ConfigError(
-            f"[{where}] must be a table, e.g. [{where}] followed by key = value lines"
-        )
+        problems.append(f"[{where}] must be a table, e.g. [{where}] followed by key = value lines")
+        return cls()
+    rules = rules or where
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     values = {}
@@ -272,85 +313,37 @@ def _build(cls: type, table: object, where: str) -> object:
                 names - set(_RENAMED.values())
             )
             allowed = ", ".join(sorted(shown))
-            raise ConfigError(f"unknown key {where}.{key}; allowed keys in [{where}]: {allowed}")
+            problems.append(f"unknown key {where}.{key}; allowed keys in [{where}]: {allowed}")
+            continue
         hint = hints[name]
         if not _type_ok(value, hint):
-            raise ConfigError(
+            quoted = isinstance(value, str) and _type_ok(_unquoted(value), hint)
+            problems.append(
                 f"{where}.{key} must be {_type_name(hint)}, got {type(value).__name__} {value!r}"
+                + (f"; write {where}.{key} = {value.lower()} without quotes" if quoted else "")
             )
+            continue
+        found = list(config_rules.key_problems(f"{rules}.{key}", f"{where}.{key}", value))
+        if found:
+            problems.extend(found)
+            continue
         values[name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
 
 
-def _check(config: Config) -> None:
-    """Cross-field checks that a single key's type cannot express."""
-    from newsletter.cadence import parse_cadence  # local: cadence is a sibling service
-
-    if not config.lists:
-        raise ConfigError("define at least one [[lists]] table")
-    seen = set()
-    for lst in config.lists:
-        if lst.name in seen:
-            raise ConfigError(f"two lists are named {lst.name!r}; list names must be unique")
-        seen.add(lst.name)
-        parse_cadence(lst.cadence)
-        try:
-            import zoneinfo
-
-            zoneinfo.ZoneInfo(lst.timezone)
-        except Exception as e:
-            raise ConfigError(
-                f"list {lst.name!r}: unknown timezone {lst.timezone!r}; use an IANA name such as "
-                "'Europe/London'"
-            ) from e
-        if not (lst.backlog in ("none", "all") or lst.backlog.startswith("days:")):
-            raise ConfigError(
-                f"list {lst.name!r}: backlog must be 'days:N', 'none' or 'all', got {lst.backlog!r}"
-            )
-    if config.smtp.security not in ("starttls", "tls", "none"):
-        raise ConfigError(
-            f"smtp.security must be 'starttls', 'tls' or 'none', got {config.smtp.security!r}"
-        )
-    if not config.site.url.startswith(("https://", "http://")):
-        raise ConfigError(f"site.url must be an absolute http(s) URL, got {config.site.url!r}")
-    for feed in config.feeds:
-        if not feed.url:
-            raise ConfigError('every [[feeds]] entry needs url = "..." (a URL or a path)')
-    if config.fetch.concurrency < 1:
-        raise ConfigError("fetch.concurrency must be at least 1")
-    if config.summary.max_words < 5 and config.summary.sentences < 1:
-        raise ConfigError("summary.max_words must be at least 5 (or set summary.sentences)")
-    _check_bounces(config.bounces)
-
-
-def _check_bounces(bounces: BouncesConfig) -> None:
-    if bounces.address:
-        local, at, domain = bounces.address.rpartition("@")
-        if not at or not local or "." not in domain or any(c in bounces.address for c in " <>"):
-            raise ConfigError(
-                f"bounces.address must be a plain address such as bounces@news.example.org, "
-                f"got {bounces.address!r}"
-            )
-    if bounces.mailbox and not bounces.mailbox.startswith(
-        ("imaps://", "imap://", "pop3s://", "pop3://")
-    ):
-        raise ConfigError(
-            f"bounces.mailbox must start with imaps://, imap://, pop3s:// or pop3://, got "
-            f"{bounces.mailbox!r} (e.g. imaps://bounces@mail.example.org/INBOX)"
-        )
-    userinfo = bounces.mailbox.partition("://")[2].partition("/")[0].rpartition("@")[0]
-    if ":" in userinfo:
-        raise ConfigError(
-            "bounces.mailbox must not contain a password; remove it from the URL and set "
-            "NEWSLETTER_BOUNCES_PASSWORD in the environment"
-        )
-    for key in ("hard_after", "soft_after", "soft_days"):
-        if getattr(bounces, key) < 1:
-            raise ConfigError(f"bounces.{key} must be at least 1")
+    bounces: BouncesConfig = BouncesConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
+def _tables(data: dict, key: str, hint: str, problems: _Problems) -> list:
+    """An array of tables ([[lists]], [[feeds]]); a problem if it is something else."""
+    raw = data.get(key, [])
+    if isinstance(raw, list) and all(isinstance(t, dict) for t in raw):
+        return raw
+    problems.append(f"{key} must be an array of tables: write {hint}")
+    return []
 
 
 def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """The embedded default: the bundled sample feeds, a store under ./data, ./output."""
+    """The embedded default: the bundled sample feeds, ./output with its store inside."""
     base = base_dir or Path.cwd()
     feeds = tuple(FeedConfig(url=str(p)) for p in sorted(BUNDLED_SEEDS.glob("*.xml")))
     env = env or {}
@@ -358,7 +351,8 @@ def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None =
         base_dir=base,
         site=SiteConfig(name="Sample Digest", url="https://newsletter.example.org"),
         feeds=feeds,
-        store_path=base / "data" / "newsletter.sqlite",
+        store_path=base / "output" / SCRATCH_STORE,
+        store_origin=STORE_IN_OUTPUT,
         output_dir=base / "output",
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
@@ -385,40 +379,61 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
 def config_from_dict(
     data: dict, base_dir: Path, env: Mapping[str, str] | None = None, source: Path | None = None
 ) -> Config:
-    """Validate an already-parsed TOML document."""
+    """Validate an already-parsed TOML document: every key, then the rules across keys."""
     env = env or {}
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise ConfigError(f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
-    sections = {name: _build(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    problems = _Problems()
+    for key in sorted(set(data) - _TOP_KEYS):
+        problems.append(f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
+    sections = {
+        name: _build(cls, data.get(name, {}), name, problems) for name, cls in _SECTIONS.items()
+    }
     if "list" in data and "lists" in data:
-        raise ConfigError("use either [list] (one list) or [[lists]] (several), not both")
-    raw_lists = data.get("lists", [data["list"]] if "list" in data else [{}])
-    if not isinstance(raw_lists, list):
-        raise ConfigError("lists must be an array of tables: write [[lists]] for each list")
-    lists = tuple(_build(ListConfig, t, "lists") for t in raw_lists)
-    raw_feeds = data.get("feeds", [])
-    if not isinstance(raw_feeds, list):
-        raise ConfigError("feeds must be an array of tables: write [[feeds]] before each url")
-    feeds = tuple(_build(FeedConfig, t, "feeds") for t in raw_feeds)
-    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)
+        problems.append("use either [list] (one list) or [[lists]] (several), not both")
+    if "list" in data:
+        raw_lists, names = [data["list"]], ["list"]
+    else:
+        raw_lists = _tables(data, "lists", "[[lists]] for each list", problems) or [{}]
+        names = [f"lists[{n}]" for n in range(len(raw_lists))] if "lists" in data else ["list"]
+    lists = tuple(
+        _build(ListConfig, t, where, problems, "list")
+        for t, where in zip(raw_lists, names, strict=True)
+    )
+    raw_feeds = _tables(data, "feeds", "[[feeds]] before each url", problems)
+    feeds = tuple(
+        _build(FeedConfig, t, f"feeds[{n}]", problems, "feeds") for n, t in enumerate(raw_feeds)
+    )
+    for n, feed in enumerate(feeds):
+        if not feed.url and "url" not in raw_feeds[n]:  # type: ignore[attr-defined]
+            problems.append(
+                f'feeds[{n}] needs url = "..." (an http(s) URL, a file:// URL or a path)'
+            )
+    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)  # type: ignore[attr-defined]
     lists = tuple(
         dataclasses.replace(
-            lst,
+            lst,  # type: ignore[arg-type]
             title=lst.title or sections["site"].name,  # type: ignore[attr-defined]
-            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),
+            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),  # type: ignore[attr-defined]
         )
         for lst in lists
     )
-    store = _build(_PathTable, data.get("store", {}), "store")
-    output = _build(_PathTable, data.get("output", {}), "output")
+    store = typing.cast(_StoreTable, _build(_StoreTable, data.get("store", {}), "store", problems))
+    output = typing.cast(
+        _OutputTable, _build(_OutputTable, data.get("output", {}), "output", problems)
+    )
+    if store.path:
+        store_path, origin = _resolve(store.path, base_dir), STORE_FROM_CONFIG
+    else:
+        stem = source.stem if source is not None else "newsletter"
+        store_path, origin = base_dir / f"{stem}.sqlite", STORE_BESIDE_CONFIG
+    # a bad value was left at its (valid) default: the rules across keys still run, so
+    # the file's every problem is reported at once
     config = Config(
         base_dir=base_dir,
-        lists=lists,
+        lists=lists,  # type: ignore[arg-type]
         feeds=feeds,
-        store_path=_resolve(store.path or "data/newsletter.sqlite", base_dir),  # type: ignore[attr-defined]
-        output_dir=_resolve(output.dir or "output", base_dir),  # type: ignore[attr-defined]
+        store_path=store_path,
+        store_origin=origin,
+        output_dir=_resolve(output.dir, base_dir),
         source=source,
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
@@ -426,14 +441,9 @@ def config_from_dict(
         webhook_secrets=WebhookSecrets.from_env(env),
         **sections,  # type: ignore[arg-type]
     )
-    _check(config)
+    problems.extend(config_rules.config_problems(config))
+    problems.raise_any(source)
     return config
-
-
-@dataclass(frozen=True)
-class _PathTable:
-    path: str = ""
-    dir: str = ""
 
 
 def _resolve(path: str | Path, base_dir: Path) -> Path:
@@ -448,33 +458,55 @@ def _resolve_feed_url(url: str, base_dir: Path) -> str:
     return str(_resolve(url, base_dir))
 
 
+def with_output(config: Config, folder: str | Path) -> Config:
+    """The config writing to another output folder (the `--output` flag); a store that
+    lives in the output folder moves with it."""
+    out = Path(folder).expanduser().resolve()
+    config = dataclasses.replace(config, output_dir=out)
+    if config.store_origin == STORE_IN_OUTPUT:
+        config = dataclasses.replace(config, store_path=out / SCRATCH_STORE)
+    return config
+
+
 def with_feeds(config: Config, urls: typing.Iterable[str]) -> Config:
-    """The config with its feeds replaced (the `--feed` flag)."""
+    """The config with its feeds replaced (the `--feed` flag). Such a quick try keeps its
+    own store in the output folder, so its items never reach a list's store."""
     feeds = tuple(FeedConfig(url=_resolve_feed_url(u, Path.cwd())) for u in urls)
+    for url in (f.url for f in feeds):
+        if problem := config_rules.feed_url(url):
+            raise ConfigError(f"--feed {url}: {problem}")
     lists = tuple(dataclasses.replace(lst, feeds=()) for lst in config.lists)
-    return dataclasses.replace(config, feeds=feeds, lists=lists)
+    return dataclasses.replace(
+        config,
+        feeds=feeds,
+        lists=lists,
+        store_path=config.output_dir / SCRATCH_STORE,
+        store_origin=STORE_IN_OUTPUT,
+    )
 
 
 INIT_TEMPLATE = """\
 # newsletter.toml: configuration for `newsletter`. Relative paths resolve against this file.
-# Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links),
-# NEWSLETTER_SMTP_PASSWORD and NEWSLETTER_BOUNCES_PASSWORD in the environment.
+# Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links), NEWSLETTER_SMTP_PASSWORD
+# and NEWSLETTER_BOUNCES_PASSWORD in the environment. Every key is checked when the file loads.
 
 [site]
 name = "My Site"
 url = "https://news.example.org"          # public base URL of `newsletter serve`
-language = "en"
-address = ""                              # postal address for the footer (required by CAN-SPAM)
+language = "en"                           # a BCP 47 tag: en, de, fr, es, pt-BR, ...
+address = ""                              # postal address for the footer (CAN-SPAM)
 
 [list]                                    # several lists: use [[lists]] tables instead
-name = "daily"
+name = "daily"                            # letters, digits, - and _; what --list takes
 from = "My Site <digest@news.example.org>"
-subject = "{site}: {headline} and {more} more ({date})"
-cadence = "daily at 07:00"                # "every run" | "daily at HH:MM" | "weekly on monday at HH:MM"
+# subject: default "{site}: {headline} and {more} more ({date})" in the site's language
+# "every run" | "daily at HH:MM" | "weekly on monday at HH:MM"
+cadence = "daily at 07:00"
 timezone = "UTC"
-min_items = 1                             # fewer new items than this: nothing is sent
-backlog = "days:7"                        # first run: "days:N" | "none" (start from the next item) | "all"
-resend_edited = false                     # an edited item that was already sent is not sent again
+min_items = 1                             # fewer new stories than this: nothing is sent
+# first run: "days:N" | "none" (start from the next story) | "all"
+backlog = "days:7"
+resend_edited = false                     # an edited story already sent is not sent again
 
 [[feeds]]
 url = "https://example.org/feed.xml"      # an http(s) URL, a file:// URL or a path
@@ -487,7 +519,8 @@ connect_timeout = 5
 max_bytes = 10000000
 
 [summary]
-algorithm = "newsletter"                  # newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
+# newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
+algorithm = "newsletter"
 max_words = 50
 sentences = 0                             # > 0: a fixed number of sentences instead
 
@@ -497,10 +530,10 @@ min_section_size = 2
 other_label = "More stories"
 
 [digest]
-max_items = 60
+max_items = 60                            # 0: no limit
 since_days = 0                            # 0: no age limit
 html_budget_kb = 90                       # larger digests are trimmed, the rest linked on the web
-template_dir = ""                         # your templates; any single file overrides the built-in one
+# template_dir = "my-templates"           # any single file there overrides the built-in one
 
 [smtp]
 host = "smtp.example.org"
@@ -530,8 +563,8 @@ trusted_proxies = 0                       # behind a reverse proxy: how many pro
 # domain = "news.example.org"
 # key_file = "dkim.key"
 
-[store]
-path = "data/newsletter.sqlite"
+# [store]
+# path = "newsletter.sqlite"              # default: this file's name, .sqlite, beside it
 
 [output]
 dir = "output"

@@ -126,11 +126,6 @@ def format_subject(template: str, *, site: str, date: str, headline: str, count:
     return safe_header_value(subject, limit=SUBJECT_MAX)
 
 
-def subject_date(when: datetime) -> str:
-    """The {date} of a subject: `5 Jan 2026`."""
-    return f"{when.day} {when:%b %Y}"
-
-
 def parse_sender(sender: str) -> Address:
     """The list's From address; ConfigError unless it is one address with a domain."""
     try:

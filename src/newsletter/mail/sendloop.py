@@ -61,7 +61,8 @@ class SendReport:
     def summary_line(self) -> str:
         """`sent 9,812, failed 3 (see 'newsletter deliveries --failed'), skipped 41 unsubscribed`"""
         if self.dry_run:
-            return f"dry run: wrote {self.written:,} messages to {self.folder}"
+            plural = "" if self.written == 1 else "s"
+            return f"dry run: wrote {self.written:,} message{plural} to {self.folder}"
         line = f"sent {self.sent:,}, failed {self.failed:,}"
         if self.failed:
             line += " (see 'newsletter deliveries --failed')"

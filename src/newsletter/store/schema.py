@@ -163,6 +163,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX list_feeds_baseline ON list_feeds(baseline_digest_id);
         """,
     ),
+    (
+        45,
+        """
+        -- The stories a digest shows, as `build` counts them: duplicates merged across feeds
+        -- are one story (item_count counts every feed item carried, duplicates included).
+        -- NULL for digests built before this column: `newsletter digests` reads their
+        -- digest.json instead.
+        ALTER TABLE digests ADD COLUMN story_count INTEGER;
+        """,
+    ),
     # -- issue 14: bounces and complaints (self-contained; touches no earlier table) -------
     (
         140,

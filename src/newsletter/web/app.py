@@ -48,6 +48,7 @@ from newsletter.render import archive
 from newsletter.render.renderer import make_environment
 from newsletter.render.view import archive_entries
 from newsletter.store import Store
+from newsletter.store.location import settle_store, sharing_warning
 from newsletter.web import webhooks
 from newsletter.web.common import CSP_ARCHIVE, CSP_PAGES, Clock, WebState, problem
 from newsletter.web.csrf import Csrf
@@ -216,4 +217,7 @@ def make_wsgi_app(config_path: str | None = None, env: Mapping[str, str] | None 
     path = config_path or env.get("NEWSLETTER_CONFIG") or None
     if path is None and Path("newsletter.toml").is_file():
         path = "newsletter.toml"
-    return create_app(load_config(path, env=env))
+    config = settle_store(load_config(path, env=env))
+    if warning := sharing_warning(config):
+        logging.getLogger(__name__).warning("%s", warning)
+    return create_app(config)
