@@ -79,7 +79,8 @@ class ThemesConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    max_items: int = 60
+    max_items: int = 60  # stories per digest (the web copy); the mail shows mail_items of them
+    max_per_feed: int = 0  # 0: feeds take turns (a fair share each); N: also at most N per feed
     since_days: float = 0  # 0 = no age limit (the list's "new since last digest" rule applies)
     html_budget_kb: int = 90
     template_dir: str = ""
