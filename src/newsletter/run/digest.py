@@ -49,8 +49,8 @@ def select_items(
     since: datetime | None = None,
     max_items: int | None = None,
 ) -> list[Item]:
-    """Items of the list's feeds that no sent digest of the list carried: a fair share of
-    each feed (see newsletter.run.selection), in the order they were taken."""
+    """Items of the list's feeds that no sent digest of the list carried, newest first: a
+    fair share of each feed (see newsletter.run.selection)."""
     lst = config.list(list_name)
     urls = [f.url for f in config.feeds_for(lst.name)]
     limit = max_items if max_items is not None else config.digest.max_items
@@ -66,7 +66,8 @@ def select_items(
         resend_edited=lst.resend_edited,
         per_feed=min(x for x in (per_feed, wanted) if x) if (per_feed or wanted) else None,
     )
-    return fair_share(candidates, wanted, per_feed)
+    chosen = {id(item) for item in fair_share(candidates, wanted, per_feed)}
+    return [item for item in candidates if id(item) in chosen]  # newest first, as stored
 
 
 def summaries_for(

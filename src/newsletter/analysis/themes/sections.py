@@ -60,7 +60,8 @@ def group_sections(
     vocabulary: Sequence[str] | None = None,
     languages: Sequence[str] | None = None,
 ) -> list[Section]:
-    """Group entries into at most `config.max_sections` labelled sections, biggest first.
+    """Group entries into at most `config.max_sections` labelled sections, biggest first,
+    and one more (`config.other_label`) for the stories without a theme.
 
     Stories of different languages never share a section (themes_languages): each
     language's stories are grouped on their own. `languages` gives each entry's language
@@ -70,7 +71,8 @@ def group_sections(
     max_sections = max(1, config.max_sections)
     min_size = max(1, config.min_section_size)
     codes = list(languages) if languages is not None else [entry_language(e) for e in entries]
-    blocks, leftovers = language_blocks(codes, max_sections, min_size)
+    # Below, as in the grouping steps, a count of sections includes the leftovers' place.
+    blocks, leftovers = language_blocks(codes, max_sections + 1, min_size)
     sections: list[tuple[str, list[int]]] = []  # label, entry indices
     mixed: set[int] = set()  # sections of several languages, kept in language order
     for block in blocks:
@@ -92,8 +94,8 @@ def group_sections(
         )
         sections.extend((label, [idx[j] for j in group]) for label, group in found)
         leftovers.extend(idx[j] for j in rest)
-    # The cap holds with the leftovers' place: the smallest sections join them.
-    while len(sections) + (1 if leftovers else 0) > max_sections and len(sections) > 1:
+    # Beyond the cap, the smallest sections join the leftovers.
+    while len(sections) > max_sections:
         smallest = min(range(len(sections)), key=lambda k: (len(sections[k][1]), -k))
         leftovers.extend(sections.pop(smallest)[1])
         mixed = {k - (k > smallest) for k in mixed if k != smallest}
