@@ -81,6 +81,9 @@ class ThemesConfig:
 class DigestConfig:
     max_items: int = 60  # stories per digest (the web copy); the mail shows mail_items of them
     max_per_feed: int = 0  # 0: feeds take turns (a fair share each); N: also at most N per feed
+    mail_items: int = 10  # stories in the mail, the lead included (0: all); the rest on the web
+    per_section: int = 3  # stories per section in the mail (0: no limit)
+    lead: bool = True  # the first story larger, with its image
     since_days: float = 0  # 0 = no age limit (the list's "new since last digest" rule applies)
     html_budget_kb: int = 90
     template_dir: str = ""

@@ -220,8 +220,7 @@ FILLER = {
     "fr": "aujourd hui hier demain an ans année années selon nouveau nouvelle nouveaux dit "
     "premier première",
     "es": "año años hoy ayer mañana dijo según nuevo nueva nuevos primer primera",
-    "pt": "ano anos hoje ontem amanhã diz disse leia veja nova novo novos primeiro primeira "
-    "feira",
+    "pt": "ano anos hoje ontem amanhã diz disse leia veja nova novo novos primeiro primeira feira",
     "it": "anno anni ieri domani detto nuovo nuova primo prima",
     "nl": "jaar jaren vandaag gisteren morgen nieuwe eerste zegt",
     "sk": "rok roka roku rokov dnes včera zajtra nový nová nové prvý prvá povedal uviedol",
