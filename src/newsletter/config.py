@@ -8,6 +8,7 @@ environment mapping passed to `load_config`.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -271,10 +272,33 @@ def _check(config: Config) -> None:
     for feed in config.feeds:
         if not feed.url:
             raise ConfigError('every [[feeds]] entry needs url = "..." (a URL or a path)')
+    _check_language("site.language", config.site.language)
+    for feed in config.feeds:
+        if feed.language:
+            _check_language(f"feeds[].language of {feed.url}", feed.language)
+    for key in ("max_items", "max_per_feed", "mail_items", "per_section"):
+        if getattr(config.digest, key) < 0:
+            raise ConfigError(f"digest.{key} must be 0 (no limit) or more")
     if config.fetch.concurrency < 1:
         raise ConfigError("fetch.concurrency must be at least 1")
     if config.summary.max_words < 5 and config.summary.sentences < 1:
         raise ConfigError("summary.max_words must be at least 5 (or set summary.sentences)")
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+
+
+def _check_language(key: str, tag: str) -> None:
+    """A BCP 47 language tag Babel knows ("en", "de", "pt-BR"), not a name ("english")."""
+    from babel import Locale, UnknownLocaleError
+
+    fix = f"{key} must be a language tag such as 'en', 'de' or 'pt-BR', got {tag!r}"
+    if not _LANGUAGE_TAG.fullmatch(tag or ""):
+        raise ConfigError(fix)
+    try:
+        Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError) as e:
+        raise ConfigError(f"{fix} (unknown language)") from e
 
 
 def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -387,17 +411,17 @@ INIT_TEMPLATE = """\
 [site]
 name = "My Site"
 url = "https://news.example.org"          # public base URL of `newsletter serve`
-language = "en"
+language = "en"                           # a tag: words and dates of the digest (en de fr es pt)
 address = ""                              # postal address for the footer (required by CAN-SPAM)
 
 [list]                                    # several lists: use [[lists]] tables instead
 name = "daily"
 from = "My Site <digest@news.example.org>"
 subject = "{site}: {headline} and {more} more ({date})"
-cadence = "daily at 07:00"                # "every run" | "daily at HH:MM" | "weekly on monday at HH:MM"
+cadence = "daily at 07:00"                # "every run", "daily at HH:MM", "weekly on DAY at .."
 timezone = "UTC"
 min_items = 1                             # fewer new items than this: nothing is sent
-backlog = "days:7"                        # first run: "days:N" | "none" (start from the next item) | "all"
+backlog = "days:7"                        # first run: "days:N" | "none" (from the next) | "all"
 resend_edited = false                     # an edited item that was already sent is not sent again
 
 [[feeds]]
@@ -411,20 +435,25 @@ connect_timeout = 5
 max_bytes = 10000000
 
 [summary]
-algorithm = "newsletter"                  # newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
+# newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
+algorithm = "newsletter"
 max_words = 50
 sentences = 0                             # > 0: a fixed number of sentences instead
 
 [themes]
-max_sections = 7
+max_sections = 7                          # themed sections; "More stories" comes on top
 min_section_size = 2
 other_label = "More stories"
 
 [digest]
-max_items = 60
+max_items = 60                            # stories per digest (the web copy)
+max_per_feed = 0                          # 0: feeds take turns, a fair share each; N: at most N
+mail_items = 10                           # stories in the mail, lead included (0: all)
+per_section = 3                           # stories per section in the mail (0: no limit)
+lead = true                               # the top story first, larger, with its image
 since_days = 0                            # 0: no age limit
-html_budget_kb = 90                       # larger digests are trimmed, the rest linked on the web
-template_dir = ""                         # your templates; any single file overrides the built-in one
+html_budget_kb = 90                       # larger mails keep fewer stories, the rest on the web
+template_dir = ""                         # your templates; any single file overrides one
 
 [smtp]
 host = "smtp.example.org"
