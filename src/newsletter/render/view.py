@@ -42,6 +42,7 @@ class SectionView:
     total: int  # stories in the section
     items: list[dict[str, Any]] = field(default_factory=list)
     web_url: str = ""  # the section in the web copy
+    dir: str = "ltr"  # the label's text direction
 
     @property
     def omitted(self) -> int:
@@ -56,6 +57,7 @@ class SectionView:
             "entries": self.items,
             "omitted": self.omitted,
             "web_url": self.web_url,
+            "dir": self.dir,
         }
 
 
@@ -173,10 +175,12 @@ def section_views(
             entries = entries[:per_section]
         led = shape.lead is not None and shape.lead[0] == index
         label = _clean(section.label) or tr.gettext("Stories")
+        label = tr.gettext(OTHER_LABEL) if label == OTHER_LABEL else label
         views.append(
             SectionView(
                 id=anchor,
-                label=tr.gettext(OTHER_LABEL) if label == OTHER_LABEL else label,
+                label=label,
+                dir=direction(label),
                 total=len(section.entries) - (1 if led else 0),
                 items=[item_view(e, tz, tr) for e in entries],
                 web_url=f"{web_url}#{anchor}" if web_url else "",

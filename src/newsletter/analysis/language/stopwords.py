@@ -229,9 +229,11 @@ FILLER = {
     "ar": "عام اليوم أمس جديد جديدة الأول",
 }
 
-# What is left of an English contraction split at its apostrophe ("doesn't"): never a label.
+# What is left of an English contraction split at its apostrophe ("doesn't", "we'll"):
+# never a label.
 CONTRACTED = frozenset(
-    "doesn didn isn wasn couldn wouldn shouldn aren weren hasn haven hadn mustn needn".split()
+    """doesn didn isn wasn couldn wouldn shouldn aren weren hasn haven hadn mustn needn ll
+    ve re""".split()
 )
 
 # Function words of other languages that are English words with a meaning of their own:

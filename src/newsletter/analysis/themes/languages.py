@@ -41,6 +41,23 @@ def entry_language(entry: Entry) -> str:
     return story_language(f"{item.title}\n{body[:2000]}", item.language)
 
 
+def entry_languages(entries: Sequence[Entry]) -> list[str]:
+    """The language of each story; one whose words don't say (a headline alone) and
+    whose feed declares none takes the language most of its feed's stories here are in."""
+    codes = [entry_language(e) for e in entries]
+    by_feed: dict[str, Counter[str]] = {}
+    for entry, code in zip(entries, codes, strict=True):
+        if code:
+            by_feed.setdefault(entry.item.feed_url, Counter())[code] += 1
+    out = []
+    for entry, code in zip(entries, codes, strict=True):
+        seen = by_feed.get(entry.item.feed_url)
+        if not code and seen:
+            code = min(seen, key=lambda c: (-seen[c], c))
+        out.append(code)
+    return out
+
+
 def language_blocks(
     languages: Sequence[str], max_sections: int, min_size: int
 ) -> tuple[list[Block], list[int]]:
@@ -48,9 +65,10 @@ def language_blocks(
 
     The main language, and another with a fifth of the stories and room for two
     sections, are grouped by theme, the sections shared by size. Another language with
-    enough stories for two sections is one section named after it ("Deutsch"); the
-    stories of the smaller ones share a section named after their languages, in language
-    order ("Nederlands · Slovenčina"), or are left over when fewer than `min_size`.
+    enough stories for two sections is one section named after it ("Deutsch"), while
+    those take at most half the sections; the stories of the other languages share a
+    section named after their languages, in language order ("Nederlands · Slovenčina"),
+    or are left over when fewer than `min_size`.
     Stories of unknown language count as the main language's."""
     counts = Counter(code for code in languages if code)
     main = min(counts, key=lambda c: (-counts[c], c)) if counts else ""
@@ -63,7 +81,8 @@ def language_blocks(
     while True:
         # A language too small to be themed but big enough for two sections is one
         # section of its own; the smaller ones share one.
-        alone = [c for c in order if c not in themed and len(members[c]) >= big]
+        alone = [c for c in order if c not in themed and len(members[c]) > 2 * min_size]
+        alone = alone[: max(0, max_sections // 2 - len(themed) + 1)]
         shared = [c for c in order if c not in themed and c not in alone]
         room = max(1, max_sections - len(alone) - (1 if shared else 0))
         shares = _shares(room, [len(members[c]) for c in themed])
@@ -72,8 +91,7 @@ def language_blocks(
             break
         themed = [c for c in themed if c not in weak]
     blocks = [
-        Block(tuple(members[c]), k, True, language=c)
-        for c, k in zip(themed, shares, strict=True)
+        Block(tuple(members[c]), k, True, language=c) for c, k in zip(themed, shares, strict=True)
     ]
     blocks += [Block(tuple(members[c]), 1, False, language_label(c)) for c in alone]
     rest = [i for c in shared for i in members[c]]

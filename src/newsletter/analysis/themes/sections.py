@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from newsletter.analysis.themes.categories import Categories, categories_of
 from newsletter.analysis.themes.labels import text_labels
-from newsletter.analysis.themes.languages import entry_language, language_blocks
+from newsletter.analysis.themes.languages import entry_languages, language_blocks
 from newsletter.analysis.themes.mixed import Likeness, joint_clusters, settle
 from newsletter.analysis.themes.topics import (
     EXTRA_TOPICS,
@@ -70,7 +70,7 @@ def group_sections(
         return []
     max_sections = max(1, config.max_sections)
     min_size = max(1, config.min_section_size)
-    codes = list(languages) if languages is not None else [entry_language(e) for e in entries]
+    codes = list(languages) if languages is not None else entry_languages(entries)
     # Below, as in the grouping steps, a count of sections includes the leftovers' place.
     blocks, leftovers = language_blocks(codes, max_sections + 1, min_size)
     sections: list[tuple[str, list[int]]] = []  # label, entry indices
@@ -274,6 +274,10 @@ def _build_sections(
             languages=languages,
         )
         labels.update(zip(missing, generated, strict=True))
+    for g in missing:  # no distinctive words: a group from one feed is named after it
+        sources = {entries[i].item.source for i in big[g]}
+        if labels[g].startswith(_FALLBACK_LABEL) and len(sources) == 1 and all(sources):
+            labels[g] = sources.pop()
     return [(labels[g], big[g]) for g in ranked], leftovers
 
 
