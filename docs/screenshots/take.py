@@ -4,7 +4,7 @@ become grey boxes of the same place). Run from the repository:
 
     .venv/bin/python docs/screenshots/take.py
 
-Writes docs/screenshots/real-<width>-<scheme>.png (cropped to the first screens).
+Writes docs/screenshots/real-<width>-<scheme>.png (the mail; a very long one is cropped).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CHOSEN = [
     "rss-parser/reddit.rss",
     "netnewswire/atp.rss",
 ]
-HEIGHT = int(sys.argv[1]) if len(sys.argv) > 1 else 2600  # px of the page kept
+MAX_HEIGHT = 3400  # px of the page kept in each picture
 GREY = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="552" height="310">'
     '<rect width="100%" height="100%" fill="#9ca3af"/></svg>'
@@ -46,6 +46,9 @@ def build(folder: Path) -> Path:
         "[list]",
         'name = "daily"',
         'from = "Real Feeds <digest@news.example.org>"',
+        "[digest]",
+        "mail_items = 8",  # a short mail, so one picture holds all of it
+        "per_section = 2",
     ]
     for path in CHOSEN:
         lines += ["[[feeds]]", f'url = "{FEEDS / path}"']
@@ -74,17 +77,17 @@ def shoot(html: Path) -> None:
         for width in (375, 600):
             for scheme in ("light", "dark"):
                 context = browser.new_context(
-                    viewport={"width": width, "height": HEIGHT}, color_scheme=scheme
+                    viewport={"width": width, "height": 900}, color_scheme=scheme
                 )
                 page = context.new_page()
                 page.route("**/*", route)
                 page.goto(html.as_uri())
+                height = min(MAX_HEIGHT, page.evaluate("document.documentElement.scrollHeight"))
                 out = HERE / f"real-{width}-{scheme}.png"
-                page.screenshot(
-                    path=str(out), clip={"x": 0, "y": 0, "width": width, "height": HEIGHT}
-                )
+                clip = {"x": 0, "y": 0, "width": width, "height": height}
+                page.screenshot(path=str(out), clip=clip, full_page=True)
                 context.close()
-                print(out.relative_to(REPO), out.stat().st_size, "bytes")
+                print(out.relative_to(REPO), f"{height} px,", out.stat().st_size, "bytes")
         browser.close()
 
 

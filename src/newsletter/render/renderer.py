@@ -31,6 +31,7 @@ from newsletter.model import Digest
 from newsletter.render.i18n import install
 from newsletter.render.shape import Shape, full_shape, plan_shape
 from newsletter.render.view import (
+    OTHER_LABEL,
     SectionView,
     archive_entries,
     digest_data,
@@ -162,6 +163,7 @@ def render_digest(
         "preheader": preheader,
         "web_url": web_url,
         "lead": lead,
+        "other_label": tr.gettext(OTHER_LABEL),
     }
 
     def views(caps: _Caps, chosen: Shape = shape) -> list[SectionView]:
@@ -252,7 +254,8 @@ def _context(base: dict[str, Any], views: list[SectionView]) -> dict[str, Any]:
     return {
         **base,
         "sections": [v.as_dict() for v in views if v.items],
-        "omitted_sections": [v.label for v in dropped],
+        # "3 more stories in Sport, Health on the web"; the leftovers go unnamed
+        "omitted_sections": [v.label for v in dropped if v.label != base.get("other_label")],
         "omitted_sections_stories": sum(v.total for v in dropped),
     }
 
