@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from newsletter.analysis.language.detect import detect, story_language
+from newsletter.analysis.language.scripts import is_rtl
 from newsletter.analysis.language.stopwords import (
     function_words,
     known_languages,
@@ -23,7 +24,6 @@ from newsletter.analysis.themes.languages import language_blocks
 from newsletter.analysis.themes.sections import group_sections
 from newsletter.config import ThemesConfig
 from newsletter.model import Entry, Item
-from newsletter.scripts import is_rtl
 
 SAMPLES = {
     "en": "The council said on Monday that the new bridge would open in the spring, and "

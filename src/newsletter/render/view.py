@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,6 @@ from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry
 from newsletter.render.i18n import Translator, translator
 from newsletter.render.shape import Shape, full_shape
-from newsletter.scripts import is_rtl
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +91,10 @@ def short_date(when: datetime | None, tz: ZoneInfo, tr: Translator | None = None
 
 
 def direction(*texts: str) -> str:
-    """ "rtl" when the text is written right to left (Urdu, Arabic, Hebrew), else "ltr"."""
-    return "rtl" if is_rtl(" ".join(t for t in texts if t)) else "ltr"
+    """ "rtl" when most strongly directed letters of the text are right-to-left ones
+    (Urdu, Arabic, Persian, Hebrew), else "ltr"."""
+    kinds = Counter(unicodedata.bidirectional(c) for c in " ".join(texts)[:1000])
+    return "rtl" if kinds["R"] + kinds["AL"] > kinds["L"] else "ltr"
 
 
 def _clean(text: str) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from newsletter.analysis.language.scripts import SAMPLE_CHARS, scripts
 from newsletter.analysis.language.stopwords import FUNCTION_WORDS, function_words, language_code
-from newsletter.scripts import SAMPLE_CHARS, scripts
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _LATIN = ("en", "de", "fr", "es", "pt", "it", "nl", "sk", "cs", "pl", "sv", "da", "no", "tr")

@@ -1,6 +1,5 @@
 """Writing systems of text: which script a character or a text is in, and whether it is
-written right to left. Used to detect a story's language and to lay out Urdu, Arabic,
-Persian and Hebrew stories right to left in the digest."""
+written right to left; the first step of telling a story's language."""
 
 from __future__ import annotations
 
