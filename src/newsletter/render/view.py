@@ -31,6 +31,7 @@ PREHEADER_MIN = 40
 PREHEADER_MAX = 140
 # The default leftover label (themes.other_label) is shown in the site's language.
 OTHER_LABEL = "More stories"
+FALLBACK_LABEL = "Stories"  # a section with no distinctive words (themes)
 
 
 @dataclass
@@ -177,7 +178,7 @@ def section_views(
             entries = entries[:per_section]
         led = shape.lead is not None and shape.lead[0] == index
         label = _clean(section.label) or tr.gettext("Stories")
-        label = tr.gettext(OTHER_LABEL) if label == OTHER_LABEL else label
+        label = tr.gettext(label) if label in (OTHER_LABEL, FALLBACK_LABEL) else label
         views.append(
             SectionView(
                 id=anchor,

@@ -216,7 +216,8 @@ expected announced
 # News filler of other languages: what "said", "year", "today" are in English.
 FILLER = {
     "de": "heute gestern morgen uhr jahr jahre jahren prozent neue neuen neues erste ersten "
-    "gibt geht laut rund sagte sagt mal ganz",
+    "gibt geht laut rund sagte sagt mal ganz lassen lässt sagen kommen kommt bekommen "
+    "stehen steht bleiben bleibt zeigen zeigt",
     "fr": "aujourd hui hier demain an ans année années selon nouveau nouvelle nouveaux dit "
     "premier première",
     "es": "año años hoy ayer mañana dijo según nuevo nueva nuevos primer primera",
