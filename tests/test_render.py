@@ -15,8 +15,6 @@ from support.inbox import BUILT_AT, SITE_URL, big_digest, make_config, sample_di
 from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry, Item, Section
 from newsletter.render.renderer import (
-    MANAGE_PLACEHOLDER,
-    UNSUBSCRIBE_PLACEHOLDER,
     make_environment,
     render_digest,
     web_version,
@@ -49,7 +47,8 @@ def test_html_has_every_story_link_and_the_footer(sample, config) -> None:
     assert "Also in: Bristol Growers" in text
     assert "You are receiving this because you subscribed to Field Notes" in text
     assert config.site.address in text
-    assert UNSUBSCRIBE_PLACEHOLDER in hrefs and MANAGE_PLACEHOLDER in hrefs
+    marks = sample.placeholders
+    assert marks.unsubscribe_url in hrefs and marks.manage_url in hrefs
     assert "https://growers.example.com/notes/rain-gauges" in hrefs
 
 
@@ -147,8 +146,8 @@ def test_text_part_has_the_same_stories_and_links(sample) -> None:
         assert entry.title in flat
         assert _words(entry.summary) in flat
         assert f"Read more: {entry.link}" in sample.text
-    assert f"Unsubscribe: {UNSUBSCRIBE_PLACEHOLDER}" in sample.text
-    assert f"Manage your subscription: {MANAGE_PLACEHOLDER}" in sample.text
+    assert f"Unsubscribe: {sample.placeholders.unsubscribe_url}" in sample.text
+    assert f"Manage your subscription: {sample.placeholders.manage_url}" in sample.text
     assert "Also in: Bristol Growers (https://growers.example.com/notes/rain-gauges)" in flat
     assert "\n-- \n" in sample.text
     long_lines = [line for line in sample.text.splitlines() if len(line) > 78 and "://" not in line]
@@ -273,10 +272,11 @@ def test_tiny_budget_drops_trailing_sections(tmp_path: Path) -> None:
 
 
 def test_web_version_replaces_placeholders(sample, config) -> None:
-    web = web_version(sample.html, config)
+    web = web_version(sample.html, config, sample.placeholders)
     assert "%%" not in web
     assert f'href="{SITE_URL}/unsubscribe"' in web and f'href="{SITE_URL}/manage"' in web
-    assert "%%" not in sample.web_html and "%%" not in web_version(sample.text, config)
+    assert "%%" not in sample.web_html
+    assert "%%" not in web_version(sample.text, config, sample.placeholders)
 
 
 def test_write_digest_files_and_archive_index(config) -> None:
@@ -287,7 +287,9 @@ def test_write_digest_files_and_archive_index(config) -> None:
     out = config.output_dir
     assert folder == out / "daily" / "20260105-070000"
     assert (folder / "digest.html").read_text() == rendered.html
-    assert UNSUBSCRIBE_PLACEHOLDER in (folder / "digest.html").read_text()
+    assert rendered.placeholders.unsubscribe_url in (folder / "digest.html").read_text()
+    recorded = json.loads((folder / "digest.json").read_text())["placeholders"]
+    assert recorded == rendered.placeholders.as_dict()
     assert (folder / "digest.txt").read_text() == rendered.text
     assert json.loads((folder / "digest.json").read_text())["built_at"] == BUILT_AT.isoformat()
     for web in (folder / "index.html", out / "latest.html"):

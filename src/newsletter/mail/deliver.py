@@ -40,6 +40,7 @@ from newsletter.mail.compose import (
     read_bodies,
     subject_date,
 )
+from newsletter.render.placeholders import read_placeholders
 from newsletter.mail.sendloop import (
     Clock,
     Progress,
@@ -129,13 +130,23 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
     """The digest's shared message parts, from its rendered folder; SendError if the
     bodies lack an unsubscribe link."""
     list_config = config.list(record.list_name)
-    html_body, text_body = read_bodies(digest_folder(config, record))
+    folder = digest_folder(config, record)
+    html_body, text_body = read_bodies(folder)
+    placeholders = read_placeholders(folder)
+    if placeholders is None:
+        # Older versions marked personal links with fixed strings that feed text could
+        # imitate; such bodies cannot be personalized safely.
+        raise SendError(
+            f"digest {record.id} in {folder} has no send-time placeholders in its digest.json "
+            "(it was built by an older version); build it again with `newsletter build "
+            "--force` and send the new digest"
+        )
     for name, body in (("digest.html", html_body), ("digest.txt", text_body)):
-        missing = missing_placeholders(body)
+        missing = missing_placeholders(body, placeholders)
         if missing:
             raise SendError(
-                f"{name} of digest {record.id} has no {missing[0]} placeholder; every message "
-                "needs a visible unsubscribe link: check the template"
+                f"{name} of digest {record.id} has no {{{{ {missing[0]} }}}} link; every "
+                "message needs a visible unsubscribe link: check the template"
             )
     return build_message(
         config,
@@ -143,6 +154,7 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
         digest_subject(config, list_config, record),
         html_body,
         text_body,
+        placeholders,
         dkim=DkimSigner.from_config(config),
     )
 
