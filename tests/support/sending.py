@@ -33,7 +33,8 @@ DIGEST_HTML = f"""<!doctype html>
 and on so that quoted-printable has to wrap this line at least once or twice</a></p>
 .a line starting with a dot
 <p style="color:#333">=?UTF-8?Q?not_a_header?= stays as text</p>
-<p><a href="{MARKS.unsubscribe_url}">Unsubscribe</a> \u00b7 <a href="{MARKS.manage_url}">Preferences</a></p>
+<p><a href="{MARKS.unsubscribe_url}">Unsubscribe</a> \u00b7
+<a href="{MARKS.manage_url}">Preferences</a></p>
 </body></html>
 """
 

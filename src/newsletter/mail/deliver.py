@@ -40,7 +40,6 @@ from newsletter.mail.compose import (
     read_bodies,
     subject_date,
 )
-from newsletter.render.placeholders import read_placeholders
 from newsletter.mail.sendloop import (
     Clock,
     Progress,
@@ -51,6 +50,7 @@ from newsletter.mail.sendloop import (
 )
 from newsletter.mail.transport import smtp_factory
 from newsletter.model import utcnow as _utcnow
+from newsletter.render.placeholders import read_placeholders
 from newsletter.store import Store
 from newsletter.store.deliveries import DigestRecord, PendingDelivery
 

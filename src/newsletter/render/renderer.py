@@ -119,7 +119,11 @@ def archive_url(config: Config, list_name: str, built_at: datetime) -> str:
 def public_links(config: Config) -> dict[str, str]:
     """What a web copy shows where the mail has personal links: the token-less pages."""
     base = config.site.url.rstrip("/")
-    return {"unsubscribe_url": f"{base}/unsubscribe", "manage_url": f"{base}/manage", "recipient": ""}
+    return {
+        "unsubscribe_url": f"{base}/unsubscribe",
+        "manage_url": f"{base}/manage",
+        "recipient": "",
+    }
 
 
 def web_version(html: str, config: Config, placeholders: Placeholders | None) -> str:
