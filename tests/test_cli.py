@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from newsletter.config import BUNDLED_SEEDS
+from newsletter.config import BUNDLED_SEEDS, check_secret
 
 
 @pytest.fixture
@@ -107,8 +107,14 @@ def test_config_errors_exit_2_and_name_the_key(runner, tmp_path):
 
 
 def test_init_writes_a_loadable_config_and_refuses_to_overwrite(runner, tmp_path):
-    assert runner.invoke(cli, ["init"]).exit_code == 0
+    first = runner.invoke(cli, ["init"])
+    assert first.exit_code == 0
     assert (tmp_path / "newsletter.toml").is_file()
+    # it offers a fresh key that the key check accepts, different every time
+    keys = re.findall(r"export NEWSLETTER_SECRET_KEY=([\w-]+)\n", first.output)
+    assert len(keys) == 1 and check_secret(keys[0]) == keys[0]
+    other = runner.invoke(cli, ["init", "--path", "other.toml"]).output
+    assert keys[0] not in other
     again = runner.invoke(cli, ["init"])
     assert again.exit_code == 2 and "--force" in again.output
 
@@ -143,6 +149,15 @@ def test_send_without_secret_names_the_variable(runner):
     result = runner.invoke(cli, ["send"])
     assert result.exit_code == 2
     assert "NEWSLETTER_SECRET_KEY" in result.output
+
+
+@pytest.mark.parametrize("command", [["send", "--dry-run"], ["run"], ["serve"]])
+def test_a_short_secret_key_stops_every_command_that_signs(runner, monkeypatch, command):
+    assert runner.invoke(cli, ["build"]).exit_code == 0
+    monkeypatch.setenv("NEWSLETTER_SECRET_KEY", "hunter2")
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 2, result.output
+    assert "too short (7 bytes; at least 32)" in result.output
 
 
 def _commands(group: click.Group, prefix: str = ""):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
-from newsletter.config import INIT_TEMPLATE
+from newsletter.config import INIT_TEMPLATE, MAKE_SECRET
 
 
 @cli.command()
@@ -27,7 +28,7 @@ from newsletter.config import INIT_TEMPLATE
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
-    """Write a commented newsletter.toml to edit.
+    """Write a commented newsletter.toml to edit, and print a fresh NEWSLETTER_SECRET_KEY.
 
     \b
     Example:
@@ -39,6 +40,13 @@ def init(path: str, force: bool) -> None:
     target.write_text(INIT_TEMPLATE, encoding="utf-8")
     click.echo(
         f"wrote {target}: edit [site], [list] and [[feeds]], then run `newsletter build -c {target}`"
+    )
+    # a key is needed to send or serve; offering a good one beats a user inventing a weak one
+    click.echo(
+        "sending and serving need a secret key that signs every link; keep it out of the "
+        f"config and set it in the environment, e.g.:\n"
+        f"  export NEWSLETTER_SECRET_KEY={secrets.token_urlsafe(32)}\n"
+        f"(make another any time with `{MAKE_SECRET}`)"
     )
 
 
