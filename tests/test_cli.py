@@ -144,6 +144,25 @@ def test_subscribers_commands(runner, tmp_path):
     assert "c@example.org" not in runner.invoke(cli, ["subscribers", "list"]).output
 
 
+def test_import_keeps_every_opt_out_and_names_each_row(runner, tmp_path):
+    for email, status in (("left@example.org", "unsubscribed"), ("dead@example.org", "bounced")):
+        added = runner.invoke(cli, ["subscribers", "add", email, "--status", status])
+        assert added.exit_code == 0
+    csv_in = tmp_path / "in.csv"
+    csv_in.write_text(
+        "email,name,status\nleft@example.org,L,\ndead@example.org,D,confirmed\n"
+        "new@example.org,N,\n",
+        encoding="utf-8",
+    )
+    imported = runner.invoke(cli, ["subscribers", "import", str(csv_in), "--status", "confirmed"])
+    assert imported.exit_code == 0
+    assert "line 2: left@example.org stays unsubscribed" in imported.output
+    assert "line 3: dead@example.org stays bounced" in imported.output
+    assert "2 unsubscribed or bounced addresses kept out" in imported.output
+    listed = runner.invoke(cli, ["subscribers", "list", "--status", "confirmed"]).output
+    assert "new@example.org" in listed and "left@" not in listed and "dead@" not in listed
+
+
 def test_send_without_secret_names_the_variable(runner):
     assert runner.invoke(cli, ["build"]).exit_code == 0
     result = runner.invoke(cli, ["send"])

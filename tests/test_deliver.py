@@ -105,12 +105,12 @@ def test_full_send(tmp_path: Path, store: Store, server: SmtpServer, clock) -> N
         url = msg["List-Unsubscribe"].strip("<>")
         prefix = f"{SITE_URL}/unsubscribe/"
         assert url.startswith(prefix)
-        assert tokens.read(UNSUBSCRIBE, url[len(prefix) :]) == subscriber.id  # ITS recipient
+        assert tokens.read(UNSUBSCRIBE, url[len(prefix) :]).names(subscriber)  # ITS recipient
         html = msg.get_body(("html",)).get_content()
         text = msg.get_body(("plain",)).get_content()
         assert f'href="{url}"' in html and url in text
         manage = text.split("Preferences: ")[1].split()[0]
-        assert tokens.read(MANAGE, manage.rsplit("/", 1)[1]) == subscriber.id
+        assert tokens.read(MANAGE, manage.rsplit("/", 1)[1]).names(subscriber)
         assert f"Hello {subscriber.name}," in text
     rows = store.deliveries(digest_id)
     assert {r.status for r in rows} == {"sent"} and len(rows) == 7

@@ -117,6 +117,9 @@ class Subscriber:
     confirmed_at: datetime | None = None
     unsubscribed_at: datetime | None = None
     bounce_count: int = 0
+    # random keys the subscriber's signed links carry (see newsletter.audience.tokens)
+    link_key: str = field(default="", repr=False)
+    confirm_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

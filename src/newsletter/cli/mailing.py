@@ -165,6 +165,8 @@ def subscribers_import(
         report = subscribers.import_csv(store, config.list(list_name).name, csv_file, status=status)
     for line, email, reason in report.rejected:
         click.echo(f"line {line}: {email}: {reason}", err=True)
+    for text in report.kept_lines():
+        click.echo(text, err=True)
     click.echo(report.summary_line())
 
 

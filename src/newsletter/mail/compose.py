@@ -388,18 +388,7 @@ class DigestMessage:
         return Rendered(message_id, data)
 
     def _to_line(self, recipient: Recipient) -> bytes:
-        if not _ADDRESS.fullmatch(recipient.email):
-            raise SendError(f"refusing to send to a malformed address {recipient.email!r}")
-        name = safe_header_value(recipient.name, 100)
-        if not name:
-            return b"To: " + recipient.email.encode("ascii") + b"\r\n"
-        if name.isascii():  # the common case, cheaply: formataddr quotes specials
-            line = f"To: {formataddr((name, recipient.email))}\r\n"
-            if len(line) <= 80:
-                check_single_header(line, "To")
-                return line.encode("ascii")
-        # long or non-ASCII names: the stdlib folds and RFC 2047-encodes them
-        return header_line("To", str(Address(display_name=name, addr_spec=recipient.email)))
+        return to_line(recipient.email, recipient.name)
 
     def _date(self, now: datetime) -> bytes:
         key = int(now.timestamp())
@@ -407,6 +396,29 @@ class DigestMessage:
             self._date_line = f"Date: {format_datetime(now)}\r\n".encode("ascii")
             self._date_key = key
         return self._date_line
+
+
+def to_line(email: str, name: str = "") -> bytes:
+    """The `To:` header of one recipient, built from the address as an address.
+
+    The stdlib's address header parser decodes RFC 2047 encoded words even inside an
+    address, so `=?utf-8?q?evil=40x.example=2C?=ann@example.com` would come out as two
+    recipients; the address is therefore written here verbatim, never parsed, and one
+    holding an encoded-word opener is refused (signup refuses them too).
+    """
+    if not _ADDRESS.fullmatch(email) or "=?" in email:
+        raise SendError(f"refusing to send to a malformed address {email!r}")
+    name = safe_header_value(name, 100)
+    if not name:
+        return b"To: " + email.encode("ascii") + b"\r\n"
+    if name.isascii():  # the common case, cheaply: formataddr quotes specials
+        line = f"To: {formataddr((name, email))}\r\n"
+        if len(line) <= 80:
+            check_single_header(line, "To")
+            return line.encode("ascii")
+    # long or non-ASCII names: the stdlib folds and RFC 2047-encodes the name only
+    local, domain = email.rsplit("@", 1)
+    return header_line("To", str(Address(display_name=name, username=local, domain=domain)))
 
 
 # addresses are validated on the way in; this guards the header against anything else

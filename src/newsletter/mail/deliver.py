@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -225,7 +226,14 @@ def send_test(
     message = prepare_message(config, record)
     subscriber = store.get_subscriber((record.list_name, email))
     subscriber_id = subscriber.id if subscriber else 0
-    target = PendingDelivery(0, subscriber_id, email, subscriber.name if subscriber else "", 0)
+    target = PendingDelivery(
+        0,
+        subscriber_id,
+        email,
+        subscriber.name if subscriber else "",
+        0,
+        link_key=subscriber.link_key if subscriber else "",
+    )
     rendered = message.render(recipient_for(config, tokens, target), clock())
     transport = (transport_factory or smtp_factory(config))()
     try:
@@ -244,9 +252,13 @@ def _dry_run(
     clock: Clock,
     report: SendReport,
 ) -> None:
-    """Write what a send would send as .eml files; no state changes."""
+    """Write what a send would send as .eml files; no state changes.
+
+    The files hold working unsubscribe and manage links, so only their owner may read them.
+    """
     folder = digest_folder(config, record) / "dry-run"
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     if store.has_deliveries(record.id):
         targets = [
             p
@@ -255,14 +267,22 @@ def _dry_run(
         ]
     else:
         targets = [
-            PendingDelivery(0, s.id, s.email, s.name, 0)
+            PendingDelivery(0, s.id, s.email, s.name, 0, link_key=s.link_key)
             for s in store.list_subscribers(record.list_name, "confirmed")
         ]
     for target in targets:
         rendered = message.render(recipient_for(config, tokens, target), clock())
-        (folder / _eml_name(target)).write_bytes(rendered.data)
+        _write_private(folder / _eml_name(target), rendered.data)
         report.written += 1
     report.folder = str(folder)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (mode 0600, also when it existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(data)
 
 
 def _eml_name(target: PendingDelivery) -> str:
