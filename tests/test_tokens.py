@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -16,6 +17,7 @@ from newsletter.audience.tokens import (
     RESUBSCRIBE,
     UNSUBSCRIBE,
     Tokens,
+    key_for,
     link_url,
     page_url,
     subscriber_links,
@@ -23,7 +25,15 @@ from newsletter.audience.tokens import (
 from newsletter.errors import ConfigError, TokenError
 from newsletter.model import Subscriber
 
-ANN = Subscriber(id=4217, list_name="daily", email="a@example.com", link_key="L1", confirm_key="C1")
+ANN = Subscriber(
+    id=4217,
+    list_name="daily",
+    email="a@example.com",
+    status="unsubscribed",
+    unsubscribed_at=datetime(2026, 1, 5, 6, 0, 0, 123456, tzinfo=UTC),
+    link_key="L1",
+    confirm_key="C1",
+)
 
 
 @pytest.fixture
@@ -76,6 +86,11 @@ def test_a_link_names_a_subscriber_only_with_their_current_key(tokens: Tokens) -
     crossed = tokens.read(CONFIRM, tokens.make(CONFIRM, ANN.id, ANN.link_key))
     assert not crossed.names(ANN)
     assert not unsubscribe.names(dataclasses.replace(ANN, link_key=""))  # a row without keys
+    # a resubscribe link undoes one unsubscribe: the one at the time it carries
+    undo = tokens.read(RESUBSCRIBE, tokens.make(RESUBSCRIBE, ANN.id, key_for(RESUBSCRIBE, ANN)))
+    assert undo.names(ANN)
+    later = ANN.unsubscribed_at.replace(microsecond=123457)
+    assert not undo.names(dataclasses.replace(ANN, unsubscribed_at=later))
 
 
 def test_links_made_before_keys_existed_only_unsubscribe(tokens: Tokens, clock) -> None:

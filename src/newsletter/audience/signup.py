@@ -192,18 +192,16 @@ def resubscribe(store: Store, link: Link) -> Outcome:
     """Undo an unsubscribe without a new double opt-in, through the resubscribe link the
     unsubscribe answer handed out (it expires after RESUBSCRIBE_HOURS).
 
-    The link must have been made at or after this subscriber's latest unsubscribe: it undoes
-    that one only, never an opt-out from before it was made. Anything else needs the form.
+    The link carries the time of the unsubscribe it was made for: it undoes that one only,
+    never a later opt-out. Anything else needs the form.
     """
     with store.transaction():
-        subscriber = subscriber_for(store, link)
+        subscriber = store.get_subscriber(link.subscriber_id)
         if subscriber is None:
             return Outcome(MISSING)
         if subscriber.status == "confirmed":
             return Outcome(ALREADY, subscriber)
-        left = subscriber.unsubscribed_at
-        made_for_it = left is not None and link.issued_at.timestamp() >= int(left.timestamp())
-        if not (can_undo(subscriber) and made_for_it):
+        if not (can_undo(subscriber) and link.names(subscriber)):
             return Outcome(NEEDS_OPTIN, subscriber)
         subscriber = store.set_status(subscriber.id, "confirmed")
     logger.info("subscriber %s resubscribed to %s", subscriber.id, subscriber.list_name)

@@ -12,8 +12,9 @@ never reused.
                                                               asking for mail (below)
     confirm       confirm_key  web.confirm_max_age_days,      confirming, also coming back
                                until the status changes       after an opt-out
-    resubscribe   link_key     RESUBSCRIBE_HOURS after the    undoing that unsubscribe
-                               unsubscribe it was made for
+    resubscribe   link_key and RESUBSCRIBE_HOURS              undoing that one unsubscribe
+                  the time of
+                  the unsubscribe
     data          link_key     DATA_HOURS                     downloading the stored data
 
 Resubscribe links are only handed out on the page answering an unsubscribe; data links are
@@ -77,8 +78,17 @@ class Link:
 
 
 def key_for(purpose: str, subscriber: Subscriber) -> str:
-    """The key a `purpose` link of this subscriber carries."""
-    return subscriber.confirm_key if purpose == CONFIRM else subscriber.link_key
+    """The key a `purpose` link of this subscriber carries ("" when there can be none).
+
+    A resubscribe link also carries the time of the unsubscribe it undoes, so it undoes
+    that one and no later one.
+    """
+    if purpose == CONFIRM:
+        return subscriber.confirm_key
+    if purpose == RESUBSCRIBE:
+        left = subscriber.unsubscribed_at
+        return f"{subscriber.link_key}/{left.isoformat()}" if left and subscriber.link_key else ""
+    return subscriber.link_key
 
 
 class Tokens:
