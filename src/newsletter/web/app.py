@@ -134,14 +134,12 @@ def _front(wsgi_app: WSGIApp, config: Config) -> WSGIApp:
 
 # -- running ---------------------------------------------------------------------------------
 class _RedactingHandler(WSGIRequestHandler):
-    """The development server's request handler, logging request lines without tokens."""
+    """The development server's request handler: request lines and errors are logged with
+    tokens redacted."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        self.requestline = redact(self.requestline)
-        super().log_request(code, size)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        super().log_error("%s", redact(format % args))
+    def log(self, type: str, message: str, *args: Any) -> None:
+        text = message % args if args else message
+        super().log(type, "%s", redact(text))
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -124,6 +124,9 @@ def manage(token: str) -> Response:
     web = state()
     notice = ""
     undo = ""
+    found = subscriber_or_page(link)
+    if isinstance(found, Response):
+        return found
     if request.method == ACTING:
         action = request.form.get("action", "")
         with web.locked() as store:
@@ -137,11 +140,11 @@ def manage(token: str) -> Response:
                 return problem("bad_request", 400)
         if outcome.mail is not None:
             web.outbox.submit(outcome.mail)
-        if outcome.state == signup.CHANGED and outcome.subscriber is not None:
-            undo = _undo_action(outcome.subscriber)
-    found = subscriber_or_page(link)
-    if isinstance(found, Response):
-        return found
+        if outcome.subscriber is None:  # removed since the lookup above
+            return problem("unknown_subscriber", 404)
+        found = outcome.subscriber
+        if outcome.state == signup.CHANGED:
+            undo = _undo_action(found)
     return page(
         "manage",
         subscriber=found,
