@@ -389,7 +389,7 @@ def sent_message(config: Config, folder: Path, built_at: datetime, list_name: st
     from newsletter.mail import deliver
     from newsletter.store import Store
 
-    config = replace(config, secret_key="inbox-check-secret")
+    config = replace(config, secret_key="inbox-check-secret-0123456789abcdef")
     store = Store(config.store_path)
     try:
         subscribers.add(store, list_name, "reader@example.com", name="Reader", status="confirmed")
