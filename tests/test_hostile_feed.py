@@ -4,6 +4,7 @@ as their links or address; and no field can stall parsing or blow the size budge
 
 from __future__ import annotations
 
+import json
 import re
 from email import policy
 from email.message import EmailMessage
@@ -75,9 +76,7 @@ def _parts(raw: bytes) -> tuple[EmailMessage, str, str]:
     return message, text, html  # type: ignore[return-value]
 
 
-def test_no_feed_field_becomes_a_personal_link_or_the_address(
-    tmp_path: Path, store: Store
-) -> None:
+def test_no_feed_field_becomes_a_personal_link_or_the_address(tmp_path: Path, store: Store) -> None:
     feed = tmp_path / "evil.xml"
     feed.write_text(_feed(), encoding="utf-8")
     with SmtpServer() as smtp:
@@ -140,3 +139,148 @@ def test_a_hostile_field_in_the_subject_and_headers_stays_one_line(
         assert message["Bcc"] is None and message.get_all("To") == [message["To"]]
         assert email not in text and email not in html
         assert list(smtp.messages) == [email]
+
+
+# -- 6. bounded parsing, bounded mail -------------------------------------------------------
+BIG = "a" * 100_000  # one run of e-mail-ish characters: the worst case for feedparser
+AUTHOR_TRICKS = {
+    "author": f"<author>{BIG}</author>",
+    "dc:creator": f"<dc:creator>{BIG}</dc:creator>",
+    "itunes:author": f"<itunes:author>{BIG}</itunes:author>",
+    "cdata": f"<author><![CDATA[{BIG}]]></author>",
+    "comments": "<author>" + "aaaaa<!---->" * 20_000 + "</author>",
+    "entities": "<author>" + "&#97;" * 50_000 + "</author>",
+    "nested": f"<author>x<author>y</author>{BIG}</author>",
+    "spaced runs": "<author>" + ("a" * 1000 + " ") * 100 + "</author>",
+}
+CHANNEL_AUTHORS = {
+    "managingEditor": f"<managingEditor>{BIG}</managingEditor>",
+    "webMaster": f"<webMaster>{BIG}</webMaster>",
+    "dc:publisher": f"<dc:publisher>{BIG}</dc:publisher>",
+}
+
+
+class _CountingRe:
+    """feedparser's `re` module, recording every string its e-mail search scans."""
+
+    def __init__(self) -> None:
+        self.scanned: list[str] = []
+
+    def search(self, pattern, string, flags=0):  # noqa: ANN001, ANN201
+        if "@" in pattern:  # the e-mail pattern in _sync_author_detail
+            self.scanned.append(string)
+        return re.search(pattern, string, flags)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(re, name)
+
+
+def _rss(item: str = "", channel: str = "") -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>F</title>'
+        f"<link>https://x.example/</link>{channel}<item><title>T</title>"
+        f"<link>https://x.example/1</link>{item}</item></channel></rss>"
+    ).encode()
+
+
+def _longest_run(text: str) -> int:
+    return max((len(m) for m in re.findall(r"[A-Za-z0-9_.+-]+", text)), default=0)
+
+
+@pytest.mark.parametrize(
+    ("item", "channel"),
+    [(v, "") for v in AUTHOR_TRICKS.values()] + [("", v) for v in CHANNEL_AUTHORS.values()],
+    ids=[*AUTHOR_TRICKS, *CHANNEL_AUTHORS],
+)
+def test_feedparser_never_scans_a_long_author(
+    monkeypatch: pytest.MonkeyPatch, item: str, channel: str
+) -> None:
+    """The e-mail search costs the square of the longest letter run it scans: whatever an
+    author-like element holds, the text it scans is at most the field limit, with no run
+    longer than an address's local part."""
+    import feedparser.mixin
+
+    from newsletter.ingest.bounds import MAX_RUN
+    from newsletter.ingest.parse import MAX_FIELD_CHARS, read_feed
+
+    counting = _CountingRe()
+    monkeypatch.setattr(feedparser.mixin, "re", counting)
+    feed = read_feed(_rss(item, channel))
+    assert counting.scanned, "the e-mail search did not run: the test would prove nothing"
+    assert max(len(s) for s in counting.scanned) <= MAX_FIELD_CHARS
+    assert max(_longest_run(s) for s in counting.scanned) <= MAX_RUN
+    assert len(feed.entries) == 1
+
+
+def test_every_text_field_is_cut_to_the_configured_limit() -> None:
+    from newsletter.ingest.parse import read_feed
+
+    huge = "word " * 40_000
+    item = (
+        f"<title>{huge}</title><author>{huge}</author><category>{huge}</category>"
+        f"<description>{huge}</description>"
+    )
+    xml = _rss(item).replace(b"<title>F</title>", f"<title>{huge}</title>".encode())
+    json_feed = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": huge,
+            "items": [{"id": "1", "title": huge, "authors": [{"name": huge}], "tags": [huge]}],
+        }
+    ).encode()
+    for data in (xml, json_feed):
+        for limit in (500, 40):
+            feed = read_feed(data, max_field_chars=limit)
+            [entry] = feed.entries
+            assert len(feed.title) <= limit and len(entry.title) <= limit
+            assert len(entry.author) <= limit and all(len(c) <= limit for c in entry.categories)
+
+
+def test_the_field_limit_is_a_config_key(tmp_path: Path) -> None:
+    from newsletter.config import ConfigError, load_config
+
+    path = tmp_path / "newsletter.toml"
+    path.write_text("[fetch]\nmax_field_chars = 120\n", encoding="utf-8")
+    assert load_config(path).fetch.max_field_chars == 120
+    path.write_text("[fetch]\nmax_field_chars = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_field_chars"):
+        load_config(path)
+
+
+def test_huge_fields_cannot_push_a_digest_past_its_size_budget(
+    tmp_path: Path, store: Store
+) -> None:
+    huge = "x" * 200_000
+    spaced = "Harbour " * 25_000
+    long_url = "https://evil.example/" + "p" * 100_000
+    rss = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>'
+        f"<title>{huge}</title><link>https://evil.example/</link>"
+        + "".join(
+            f"<item><title>{spaced} {n}</title><link>{long_url}{n}</link>"
+            f"<guid>https://evil.example/g/{n}</guid><author>{huge}</author>"
+            f"<category>{spaced}</category><category>{huge}</category>"
+            f'<media:thumbnail url="{long_url}.png"/>'
+            f"<description>{huge} {escape(story_text(n))} {spaced}</description></item>"
+            for n in range(3)
+        )
+        + "</channel></rss>"
+    )
+    feed = tmp_path / "huge.xml"
+    feed.write_text(rss, encoding="utf-8")
+    with SmtpServer() as smtp:
+        config = make_run_config(tmp_path, [str(feed)], smtp.smtp_config())
+        [email] = add_readers(store, 1)
+        assert run(config, store).exit_code == 0
+        [raw] = smtp.messages[email]
+    message, text, html = _parts(raw)
+    budget = config.digest.html_budget_kb * 1024
+    assert len(html.encode("utf-8")) <= budget
+    assert len(text.encode("utf-8")) <= budget
+    assert "TITLE" not in html and "Harbour Harbour" in html  # the stories are there, cut
+    assert "p" * 3000 not in html  # over-long URLs are dropped, not shown
+    [folder] = (tmp_path / "output" / "daily").iterdir()
+    assert len((folder / "index.html").read_bytes()) <= budget  # the web copy too
+    assert len((folder / "digest.json").read_bytes()) <= budget

@@ -60,6 +60,7 @@ class FetchConfig:
     max_bytes: int = 10_000_000
     concurrency: int = 16
     user_agent: str = ""  # default: "newsletter/<version> (+<site url>)"
+    max_field_chars: int = 500  # title/author/category/feed title cut here, before parsing
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,7 @@ class Config:
 
 SECRET_MIN_BYTES = 32
 MAKE_SECRET = (
-    "export NEWSLETTER_SECRET_KEY=$(python3 -c 'import secrets; "
-    "print(secrets.token_urlsafe(32))')"
+    "export NEWSLETTER_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 )
 
 
@@ -299,6 +299,8 @@ def _check(config: Config) -> None:
             raise ConfigError('every [[feeds]] entry needs url = "..." (a URL or a path)')
     if config.fetch.concurrency < 1:
         raise ConfigError("fetch.concurrency must be at least 1")
+    if config.fetch.max_field_chars < 20:
+        raise ConfigError("fetch.max_field_chars must be at least 20 (titles would be cut short)")
     if config.summary.max_words < 5 and config.summary.sentences < 1:
         raise ConfigError("summary.max_words must be at least 5 (or set summary.sentences)")
 
@@ -435,6 +437,7 @@ concurrency = 16
 timeout = 20
 connect_timeout = 5
 max_bytes = 10000000
+max_field_chars = 500                     # longer titles, authors, categories are cut
 
 [summary]
 algorithm = "newsletter"                  # newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson

@@ -1,8 +1,9 @@
 """The view model of a rendered digest: plain dicts the templates and digest.json share.
 
 Everything that comes from a feed is treated as untrusted here: links must be absolute
-http(s), images https only (no data: URIs, no tracking over plain http), and text is passed
-to autoescaped templates unchanged.
+http(s) and at most URL_MAX characters, images https only (no data: URIs, no tracking over
+plain http), and text is cut to the limits below (so no feed can push a digest past its
+size budget with one field) and passed to autoescaped templates.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 PREHEADER_MIN = 40
 PREHEADER_MAX = 140
+# the most of each feed-derived string a digest shows (the web copy and digest.json too)
+TITLE_MAX = 300
+NAME_MAX = 100  # source names, authors
+LABEL_MAX = 80  # section labels
+SUMMARY_MAX = 1200
+CATEGORY_MAX = 100
+SOURCES_MAX = 10  # "Also in:" entries per story
+URL_MAX = 2048  # longer links and image URLs are dropped, never cut
 
 
 @dataclass
@@ -57,6 +66,8 @@ class SectionView:
 def safe_link(url: str) -> str:
     """The URL if it is an absolute http(s) link, else "" (never javascript:, data:, relative)."""
     url = (url or "").strip()
+    if len(url) > URL_MAX:
+        return ""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -86,9 +97,18 @@ def short_date(when: datetime | None, tz: ZoneInfo) -> str:
     return f"{local.day} {local:%b %Y}"
 
 
-def _clean(text: str) -> str:
-    """One line of text: control characters and runs of whitespace collapsed."""
-    return re.sub(r"\s+", " ", "".join(c if c.isprintable() else " " for c in text or "")).strip()
+def _clean(text: str, limit: int = TITLE_MAX) -> str:
+    """One line of text: control characters and runs of whitespace collapsed, cut to
+    `limit` characters at a word boundary (with "…")."""
+    text = (text or "")[: limit * 4]  # nothing past this can survive: skip the work
+    text = re.sub(r"\s+", " ", "".join(c if c.isprintable() else " " for c in text)).strip()
+    return text if len(text) <= limit else _cut(text, limit - 1).rstrip() + "…"
+
+
+def _summary(text: str) -> str:
+    """A summary, cut to SUMMARY_MAX characters at a word boundary."""
+    text = (text or "").strip()
+    return text if len(text) <= SUMMARY_MAX else _cut(text, SUMMARY_MAX - 1).rstrip() + "…"
 
 
 def entry_sources(entry: Entry) -> list[dict[str, str]]:
@@ -98,8 +118,8 @@ def entry_sources(entry: Entry) -> list[dict[str, str]]:
         pairs = [(entry.item.source, entry.item.link)]
     seen: set[tuple[str, str]] = set()
     out = []
-    for name, link in pairs:
-        key = (_clean(name), safe_link(link))
+    for name, link in pairs[: SOURCES_MAX * 4]:
+        key = (_clean(name, NAME_MAX), safe_link(link))
         if key in seen or not key[0]:
             continue
         seen.add(key)
@@ -111,10 +131,10 @@ def item_view(entry: Entry, tz: ZoneInfo) -> dict[str, Any]:
     """The template dict of one story (also the digest.json item, minus display fields)."""
     item = entry.item
     sources = entry_sources(entry)
-    primary = _clean(item.source) or (sources[0]["name"] if sources else "")
-    also = [s for s in sources if s["name"] != primary]
+    primary = _clean(item.source, NAME_MAX) or (sources[0]["name"] if sources else "")
+    also = [s for s in sources if s["name"] != primary][:SOURCES_MAX]
     date = short_date(item.published, tz)
-    author = _clean(item.author)
+    author = _clean(item.author, NAME_MAX)
     meta = " · ".join(p for p in (date, f"by {author}" if author else "") if p)
     return {
         "title": _clean(item.title) or "(untitled)",
@@ -126,7 +146,7 @@ def item_view(entry: Entry, tz: ZoneInfo) -> dict[str, Any]:
             f"{s['name']} ({s['link']})" if s["link"] else s["name"] for s in also
         ),
         "meta": meta,
-        "summary": (entry.summary or "").strip(),
+        "summary": _summary(entry.summary),
         "image": safe_image(item.image),
     }
 
@@ -152,7 +172,7 @@ def section_views(
         views.append(
             SectionView(
                 id=anchor,
-                label=_clean(section.label) or "Stories",
+                label=_clean(section.label, LABEL_MAX) or "Stories",
                 total=len(section.entries),
                 items=[item_view(e, tz) for e in entries],
                 web_url=f"{web_url}#{anchor}" if web_url else "",
@@ -222,10 +242,10 @@ def digest_data(
                     "link": safe_link(item.link),
                     "sources": entry_sources(entry),
                     "published": item.published.isoformat() if item.published else None,
-                    "summary": (entry.summary or "").strip(),
+                    "summary": _summary(entry.summary),
                     "image": safe_image(item.image),
-                    "author": _clean(item.author),
-                    "categories": list(item.categories),
+                    "author": _clean(item.author, NAME_MAX),
+                    "categories": [_clean(c, CATEGORY_MAX) for c in item.categories],
                 }
             )
         sections.append({"label": view.label, "slug": view.id[2:], "items": items})
