@@ -409,6 +409,8 @@ def test_manage_page_actions_and_data_download(web: Web, tmp_path: Path) -> None
     assert page.status_code == 200
     assert ANN in page.text and "Subscribed" in page.text
     # the data goes to the mailbox, not to whoever holds the (maybe forwarded) link
+    soon = web.client().post(f"{path}/data")  # the welcome mail went out minutes ago
+    assert "try again in 10 minutes" in soon.text
     web.clock.advance(minutes=11)  # at most one message every 10 minutes
     asked = web.client().post(f"{path}/data")
     assert asked.status_code == 200 and "download link is on its way" in asked.text

@@ -135,7 +135,7 @@ def manage(token: str) -> Response:
                 notice = "unsubscribed"
             elif action == "subscribe_again":
                 outcome = signup.request_optin(store, link)
-                notice = "optin_sent" if outcome.state == signup.SENT else ""
+                notice = _mail_notice(outcome, "optin_sent")
             else:
                 return problem("bad_request", 400)
         if outcome.mail is not None:
@@ -173,7 +173,7 @@ def manage_data(token: str) -> Response:
     return page(
         "manage",
         subscriber=outcome.subscriber,
-        notice="data_sent",
+        notice=_mail_notice(outcome, "data_sent"),
         action=here().removesuffix("/data"),
         data_action=here(),
         resubscribe_action="",
@@ -201,6 +201,14 @@ def data(token: str) -> Response:
     response.headers["Content-Disposition"] = 'attachment; filename="my-subscription.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _mail_notice(outcome: signup.Outcome, sent: str) -> str:
+    """What the manage page says after a request for mail: `sent`, or "wait" when the
+    address had a message from us minutes ago (the throttle), or nothing."""
+    if outcome.state != signup.SENT:
+        return ""
+    return sent if outcome.mail is not None else "wait"
 
 
 def _action(purpose: str, endpoint: str, subscriber: Subscriber) -> str:
