@@ -296,3 +296,25 @@ def test_links_in_mail_follow_the_site_url_not_the_request(web: Web) -> None:
     c.post("/subscribe", data={"csrf_token": csrf_token(form), "email": ANN})
     [mail] = web.mail(ANN)
     assert link(mail, "confirm").startswith("https://news.example.org/confirm/")
+
+
+def test_links_from_before_keys_existed_only_unsubscribe(web: Web) -> None:
+    """Digests sent by an older version carry bare-id tokens: they still unsubscribe; any
+    other old link says it is out of date and where to get a new one."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    clock = web.clock
+
+    class Then(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
+
+    ann = web.store.add_subscriber("daily", ANN, "", "confirmed")
+    old = {
+        p: URLSafeTimedSerializer(SECRET, salt=p, signer=Then).dumps(ann.id)
+        for p in (UNSUBSCRIBE, MANAGE)
+    }
+    stale = web.client().get(f"/manage/{old[MANAGE]}")
+    assert stale.status_code == 400 and "This link is out of date" in stale.text
+    assert web.client().post(f"/unsubscribe/{old[UNSUBSCRIBE]}").status_code == 200
+    assert web.status(ANN) == "unsubscribed"

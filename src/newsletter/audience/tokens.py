@@ -47,6 +47,10 @@ PURPOSES = (UNSUBSCRIBE, MANAGE, CONFIRM, RESUBSCRIBE, DATA)
 RESUBSCRIBE_HOURS = 24  # "unsubscribed by mistake?" is answered the same day or not at all
 DATA_HOURS = 24  # a download link is mailed on request and used at once
 
+OLD_LINK = (
+    "this link is from before an update of the site; ask for a new one by email on the "
+    "manage page"
+)
 _EXPIRED = {
     CONFIRM: "this confirmation link has expired; subscribe again to get a new one",
     RESUBSCRIBE: (
@@ -154,10 +158,7 @@ class Tokens:
         ):
             return Link(purpose, value[0], value[1], issued)
         if _is_id(value):
-            raise TokenError(
-                "this link is from an older version of the site; ask for a new one by email "
-                "on the manage page"
-            )
+            raise TokenError(OLD_LINK)
         raise TokenError("this link is not valid (unexpected content)")
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:

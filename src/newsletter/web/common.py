@@ -19,7 +19,7 @@ from itsdangerous import SignatureExpired
 from werkzeug.routing import BuildError
 
 from newsletter.audience.signup import subscriber_for
-from newsletter.audience.tokens import Link, Tokens
+from newsletter.audience.tokens import OLD_LINK, Link, Tokens
 from newsletter.config import Config
 from newsletter.errors import ConfigError, TokenError
 from newsletter.mail.notices import Outbox
@@ -159,6 +159,8 @@ def read_link(purpose: str, token: str) -> Link | Response:
     try:
         return state().tokens.read(purpose, token)
     except TokenError as e:
+        if str(e) == OLD_LINK:
+            return problem("old_link", 400, detail=str(e))
         expired = isinstance(e.__cause__, SignatureExpired)
         return problem("expired_link" if expired else "invalid_link", 400, detail=str(e))
 
