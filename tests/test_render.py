@@ -349,6 +349,34 @@ def test_user_template_extends_a_default_block(tmp_path: Path) -> None:
     assert "Custom contents" in rendered.html and "In this issue" not in rendered.html
 
 
+def test_templates_written_with_the_old_fixed_placeholders_still_work(tmp_path: Path) -> None:
+    """A template's own %%UNSUBSCRIBE_URL%% becomes this build's marker; a feed's does not."""
+    user = tmp_path / "t"
+    user.mkdir()
+    (user / "digest.txt").write_text(
+        "{% for s in sections %}{% for i in s.entries %}{{ i.title }}\n{% endfor %}{% endfor %}"
+        "Hi %%RECIPIENT%%. Leave: %%UNSUBSCRIBE_URL%% or %%MANAGE_URL%%\n"
+    )
+    digest = sample_digest()
+    first = digest.sections[0].entries[0]
+    hostile = dataclasses.replace(first.item, title="Buy %%MANAGE_URL%% {{ manage_url }}")
+    sections = (
+        dataclasses.replace(
+            digest.sections[0],
+            entries=(dataclasses.replace(first, item=hostile), *digest.sections[0].entries[1:]),
+        ),
+        *digest.sections[1:],
+    )
+    digest = dataclasses.replace(digest, sections=sections)
+    rendered = render_digest(digest, make_config(tmp_path / "output"), make_environment(user))
+    marks = rendered.placeholders
+    assert f"Hi {marks.recipient}. Leave: {marks.unsubscribe_url} or {marks.manage_url}" in (
+        rendered.text
+    )
+    assert "Buy %%MANAGE_URL%% {{ manage_url }}" in rendered.text
+    assert rendered.text.count(marks.manage_url) == 1
+
+
 def test_missing_folder_and_broken_template_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="template folder .* not found"):
         make_environment(tmp_path / "nope")

@@ -209,7 +209,10 @@ def test_import_reports_rejects_and_applies_statuses(store: Store) -> None:
     assert report.updated == 1  # wait: pending -> confirmed
     assert report.unchanged == 3  # gone and dead kept out, stay not downgraded
     assert report.kept_out == 2
-    assert report.kept == [(4, "gone@example.com", "unsubscribed"), (5, "dead@example.com", "bounced")]
+    assert report.kept == [
+        (4, "gone@example.com", "unsubscribed"),
+        (5, "dead@example.com", "bounced"),
+    ]
     assert report.kept_lines()[0].startswith("line 4: gone@example.com stays unsubscribed: ")
     reasons = {line: (email, why) for line, email, why in report.rejected}
     assert reasons[3][1] == "duplicate of line 2"

@@ -95,6 +95,7 @@ def test_a_link_names_a_subscriber_only_with_their_current_key(tokens: Tokens) -
 
 def test_links_made_before_keys_existed_only_unsubscribe(tokens: Tokens, clock) -> None:
     """Digests already in inboxes carry bare-id tokens; they keep unsubscribing, nothing more."""
+
     class Then(TimestampSigner):
         def get_timestamp(self) -> int:
             return int(clock().timestamp())

@@ -48,8 +48,7 @@ RESUBSCRIBE_HOURS = 24  # "unsubscribed by mistake?" is answered the same day or
 DATA_HOURS = 24  # a download link is mailed on request and used at once
 
 OLD_LINK = (
-    "this link is from before an update of the site; ask for a new one by email on the "
-    "manage page"
+    "this link is from before an update of the site; ask for a new one by email on the manage page"
 )
 _EXPIRED = {
     CONFIRM: "this confirmation link has expired; subscribe again to get a new one",

@@ -152,7 +152,8 @@ def subscribers_import(
 ) -> None:
     """Import a CSV with a header row `email,name[,status]` (- reads stdin).
 
-    Addresses that unsubscribed or bounced are never resubscribed by an import.
+    Addresses that unsubscribed or bounced are never resubscribed by an import; each such
+    row is named on stderr (only the person can end an opt-out, by confirming again).
 
     \b
     Example:

@@ -102,7 +102,7 @@ class TemplateSource(jinja2.BaseLoader):
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
         source, filename, uptodate = self.inner.get_source(environment, template)
         for name, fixed in LEGACY.items():
-            source = source.replace(fixed, "{{ %s }}" % name)
+            source = source.replace(fixed, f"{{{{ {name} }}}}")
         return source, filename, uptodate
 
     def list_templates(self) -> list[str]:

@@ -62,9 +62,7 @@ def guarded_address(form_page: str, answer: str) -> tuple[str, str] | Response:
     try:
         address = normalize_email(email)
     except SubscriberError:
-        return page(
-            form_page, 400, email=email, error="invalid_email", **form_context(list_name)
-        )
+        return page(form_page, 400, email=email, error="invalid_email", **form_context(list_name))
     if not web.per_address.hit(f"{list_name}\n{address}"):
         return problem("too_many", 429)
     return list_name, address

@@ -256,4 +256,3 @@ def _one_click_answer(text: str, status: int = 200) -> Response:
     response = Response(text + "\n", status, mimetype="text/plain")
     response.headers["Cache-Control"] = "no-store"
     return response
-

@@ -12,7 +12,7 @@ import re
 from newsletter.audience.tokens import PURPOSES
 
 # /<purpose>/<token> anywhere in a logged line (request lines, paths, full URLs)
-_TOKEN_PATH = re.compile(r"(/(?:%s)/)[^/\s?#\"']+" % "|".join(PURPOSES))
+_TOKEN_PATH = re.compile(rf"(/(?:{'|'.join(PURPOSES)})/)[^/\s?#\"']+")
 
 
 def redact(text: str) -> str:
