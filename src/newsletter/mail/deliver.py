@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -50,6 +51,8 @@ from newsletter.mail.sendloop import (
 from newsletter.mail.subject import subject_line
 from newsletter.mail.transport import smtp_factory
 from newsletter.model import utcnow as _utcnow
+from newsletter.render.placeholders import Placeholders, fill, read_placeholders
+from newsletter.render.renderer import public_links
 from newsletter.store import Store
 from newsletter.store.deliveries import DigestRecord, PendingDelivery
 
@@ -137,13 +140,31 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
     """The digest's shared message parts, from its rendered folder; SendError if the
     bodies lack an unsubscribe link."""
     list_config = config.list(record.list_name)
-    html_body, text_body = read_bodies(digest_folder(config, record))
+    folder = digest_folder(config, record)
+    html_body, text_body = read_bodies(folder)
+    placeholders = read_placeholders(folder)
+    legacy = placeholders is None
+    if placeholders is None:
+        # Built by an older version, whose fixed placeholders feed text could imitate: the
+        # bodies get the site's token-less pages instead of personal links (the
+        # List-Unsubscribe header, which no feed reaches, stays personal).
+        logger.warning(
+            "digest %s was built by an older version: its links to unsubscribe and manage "
+            "lead to the site's pages, not personal ones",
+            record.id,
+        )
+        public = public_links(config)
+        html_body = fill(html_body, None, public)
+        text_body = fill(text_body, None, public)
+        placeholders = Placeholders.fresh()  # in neither body: nothing is filled in
     for name, body in (("digest.html", html_body), ("digest.txt", text_body)):
-        missing = missing_placeholders(body)
+        missing = missing_placeholders(body, placeholders)
+        if legacy and public_links(config)["unsubscribe_url"] in body:
+            continue  # an older digest's unsubscribe link, now to the token-less page
         if missing:
             raise SendError(
-                f"{name} of digest {record.id} has no {missing[0]} placeholder; every message "
-                "needs a visible unsubscribe link: check the template"
+                f"{name} of digest {record.id} has no {{{{ {missing[0]} }}}} link; every "
+                "message needs a visible unsubscribe link: check the template"
             )
     return build_message(
         config,
@@ -151,6 +172,7 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
         digest_subject(config, list_config, record),
         html_body,
         text_body,
+        placeholders,
         dkim=DkimSigner.from_config(config),
         return_path=ReturnPath.from_config(config),
     )
@@ -222,7 +244,14 @@ def send_test(
     message = prepare_message(config, record)
     subscriber = store.get_subscriber((record.list_name, email))
     subscriber_id = subscriber.id if subscriber else 0
-    target = PendingDelivery(0, subscriber_id, email, subscriber.name if subscriber else "", 0)
+    target = PendingDelivery(
+        0,
+        subscriber_id,
+        email,
+        subscriber.name if subscriber else "",
+        0,
+        link_key=subscriber.link_key if subscriber else "",
+    )
     rendered = message.render(recipient_for(config, tokens, target), clock())
     transport = (transport_factory or smtp_factory(config))()
     try:
@@ -263,9 +292,13 @@ def _dry_run(
     clock: Clock,
     report: SendReport,
 ) -> None:
-    """Write what a send would send as .eml files; no state changes."""
+    """Write what a send would send as .eml files; no state changes.
+
+    The files hold working unsubscribe and manage links, so only their owner may read them.
+    """
     folder = digest_folder(config, record) / "dry-run"
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     if store.has_deliveries(record.id):
         targets = [
             p
@@ -274,14 +307,22 @@ def _dry_run(
         ]
     else:
         targets = [
-            PendingDelivery(0, s.id, s.email, s.name, 0)
+            PendingDelivery(0, s.id, s.email, s.name, 0, link_key=s.link_key)
             for s in store.list_subscribers(record.list_name, "confirmed")
         ]
     for target in targets:
         rendered = message.render(recipient_for(config, tokens, target), clock())
-        (folder / _eml_name(target)).write_bytes(rendered.data)
+        _write_private(folder / _eml_name(target), rendered.data)
         report.written += 1
     report.folder = str(folder)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (mode 0600, also when it existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(data)
 
 
 def _eml_name(target: PendingDelivery) -> str:

@@ -81,7 +81,7 @@ class SendReport:
 
 def recipient_for(config: Config, tokens: Tokens, target: PendingDelivery) -> Recipient:
     """Who a delivery goes to, with their signed unsubscribe and manage links."""
-    unsubscribe, manage = subscriber_links(config, tokens, target.subscriber_id)
+    unsubscribe, manage = subscriber_links(config, tokens, target.subscriber_id, target.link_key)
     return Recipient(
         target.subscriber_id, target.email, target.name, unsubscribe, manage, target.id or None
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from newsletter.errors import StoreError
@@ -45,6 +45,7 @@ class PendingDelivery:
     name: str
     attempts: int
     bounce_count: int = 0  # the subscriber's, so a success only resets it when needed
+    link_key: str = field(default="", repr=False)  # what the subscriber's links carry
 
 
 def _row_to_digest(row: sqlite3.Row) -> DigestRecord:
@@ -272,14 +273,21 @@ class DeliveriesMixin:
     def pending_deliveries(self, digest_id: int) -> list[PendingDelivery]:
         """Rows still to send, in id order, with the subscriber's current name."""
         rows = self.db.execute(
-            """SELECT dl.id, dl.subscriber_id, dl.email, dl.attempts, s.name, s.bounce_count
+            """SELECT dl.id, dl.subscriber_id, dl.email, dl.attempts, s.name, s.bounce_count,
+                      s.link_key
                FROM deliveries dl JOIN subscribers s ON s.id = dl.subscriber_id
                WHERE dl.digest_id = :d AND dl.status = 'pending' ORDER BY dl.id""",
             {"d": digest_id},
         )
         return [
             PendingDelivery(
-                r["id"], r["subscriber_id"], r["email"], r["name"], r["attempts"], r["bounce_count"]
+                r["id"],
+                r["subscriber_id"],
+                r["email"],
+                r["name"],
+                r["attempts"],
+                r["bounce_count"],
+                r["link_key"],
             )
             for r in rows
         ]

@@ -164,6 +164,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        41,
+        """
+        -- A signed link names one subscriber for good (issue 11). Each subscriber gets two
+        -- random keys that their links carry: link_key (unsubscribe, manage, data) and
+        -- confirm_key (confirmation links, replaced at every status change so an old
+        -- confirmation mail cannot act on a later state). Removing the row revokes every
+        -- link; a later subscriber never has the same keys. subscriber_ids keeps the
+        -- highest id ever given out, so a removed subscriber's id is never given again.
+        ALTER TABLE subscribers ADD COLUMN link_key TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscribers ADD COLUMN confirm_key TEXT NOT NULL DEFAULT '';
+        UPDATE subscribers SET link_key = lower(hex(randomblob(12))),
+                               confirm_key = lower(hex(randomblob(12)));
+        CREATE TABLE subscriber_ids (last_id INTEGER NOT NULL);
+        INSERT INTO subscriber_ids (last_id) SELECT COALESCE(MAX(id), 0) FROM subscribers;
+        """,
+    ),
+    (
         45,
         """
         -- The stories a digest shows, as `build` counts them: duplicates merged across feeds
