@@ -17,6 +17,7 @@ Faults (set before or during a test; all thread-safe):
                                                         # received: keep it, close without reply
     server.handler.mail_reply = "550 5.7.1 no"          # refuse the sender (MAIL FROM)
     server.handler.on_data = callback                   # called with each envelope at DATA
+    server.handler.on_rcpt = callback                   # called with each envelope at RCPT
     server.handler.pipelining = True                    # advertise PIPELINING
 
 `GatedHandler` stops one chosen point of the conversation, tells the test, and holds it
@@ -58,6 +59,7 @@ class RecordingHandler:
         self.drop_after_data: int | None = None
         self.tls_sessions: list[bool] = []  # per accepted message: was the session encrypted
         self.on_data: Any = None  # called with the envelope before a message is accepted
+        self.on_rcpt: Any = None  # called with the envelope when a RCPT arrives
         self.mail_reply: str | None = None  # e.g. "550 sender refused": answer to every MAIL
         self.pipelining = False  # advertise PIPELINING (RFC 2920) in the EHLO reply
 
@@ -96,6 +98,9 @@ class RecordingHandler:
     ) -> str:
         with self.lock:
             self.rcpt_attempts[address] += 1
+        if self.on_rcpt is not None:
+            self.on_rcpt(envelope)
+        with self.lock:
             if address in self.reject:
                 return "550 5.1.1 no such mailbox here"
             if self.temp_fail.get(address, 0) > 0:
