@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support.sending import SECRET, add_people, make_digest
+from support.sending import SECRET, add_people, make_digest, write_config_file
 from support.smtp import GatedHandler, SmtpServer
 
 from newsletter.cli import cli
@@ -28,33 +28,6 @@ from newsletter.store import Store
 READERS = 6
 GATED = 3  # the third message's conversation is the one held
 ENV = {"NEWSLETTER_SECRET_KEY": SECRET}
-
-
-def _write_config(base: Path, port: int) -> Path:
-    path = base / "newsletter.toml"
-    path.write_text(
-        f"""
-[site]
-name = "Example News"
-url = "https://news.example.org"
-
-[list]
-name = "daily"
-from = "Example News <digest@news.example.org>"
-
-[store]
-path = "store.sqlite"
-
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-connections = 1
-timeout = 20
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def _cli(*args: str):  # noqa: ANN202
@@ -78,7 +51,7 @@ def _killed_send(tmp_path: Path, point: str, pipelining: bool) -> tuple[SmtpServ
     handler = GatedHandler(point, nth=nth, store_path=str(store.path))
     handler.pipelining = pipelining
     server = SmtpServer(handler).start()
-    config = _write_config(tmp_path, server.port)
+    config = write_config_file(tmp_path, server.port)
     child = subprocess.Popen(
         [sys.executable, "-m", "newsletter", "send", "-c", str(config)],
         env={**os.environ, **ENV},
