@@ -31,9 +31,9 @@ from datetime import datetime
 from newsletter.store.base import from_iso, to_iso
 from newsletter.store.deliveries import DigestRecord, check_status, row_to_digest
 
-# the exact term of the partial index `deliveries_unsettled`: a query that contains it
-# reads that small index instead of every delivery ever made
-_UNSETTLED = "dl.status IN ('sending', 'data_sent', 'uncertain')"
+# rows of a few states, found digest by digest through the (digest_id, status) index
+# instead of a scan of every delivery ever made (CROSS JOIN keeps digests the outer loop)
+_BY_DIGEST = "digests dg CROSS JOIN deliveries dl ON dl.digest_id = dg.id"
 _LEFT_BEFORE_END = "its sender stopped before the end of its DATA; the server dropped it"
 _LEFT_AFTER_END = "its sender stopped after the end of its DATA, before the server's reply"
 
@@ -192,8 +192,8 @@ class ClaimsMixin:
         }
         with self.transaction():  # type: ignore[attr-defined]
             rows = self.db.execute(
-                f"""SELECT dl.id, dl.digest_id, dl.status FROM deliveries dl
-                    WHERE {_UNSETTLED} AND dl.status IN ('sending', 'data_sent') AND {which}""",
+                f"""SELECT dl.id, dl.digest_id, dl.status FROM {_BY_DIGEST}
+                    WHERE dl.status IN ('sending', 'data_sent') AND {which}""",
                 params,
             ).fetchall()
             if not rows:
@@ -221,8 +221,8 @@ class ClaimsMixin:
         params: dict[str, object] = {"list": list_name, "d": digest_id}
         rows = self.db.execute(
             f"""SELECT dl.id, dl.digest_id, dl.email, dl.data_ended_at, dl.last_error
-                FROM deliveries dl JOIN digests dg ON dg.id = dl.digest_id
-                WHERE {_UNSETTLED} AND dl.status = 'uncertain'
+                FROM {_BY_DIGEST}
+                WHERE dl.status = 'uncertain'
                   AND (:list IS NULL OR dg.list_name = :list)
                   AND (:d IS NULL OR dl.digest_id = :d)
                 ORDER BY dl.digest_id, dl.id""",

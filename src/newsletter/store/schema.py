@@ -205,9 +205,6 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE deliveries_new RENAME TO deliveries;
         CREATE INDEX deliveries_status ON deliveries(digest_id, status);
         CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
-        -- the few rows in flight or in doubt, found without scanning every delivery ever
-        CREATE INDEX deliveries_unsettled ON deliveries(status, digest_id)
-            WHERE status IN ('sending', 'data_sent', 'uncertain');
         """,
     ),
 ]
