@@ -125,7 +125,7 @@ class Delivery:
     digest_id: int
     subscriber_id: int
     email: str
-    status: str = "pending"  # pending | sending | sent | failed | skipped (reason in last_error)
+    status: str = "pending"  # see newsletter.store.deliveries.DELIVERY_STATUSES
     attempts: int = 0
     last_error: str = ""
     message_id: str = ""

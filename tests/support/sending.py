@@ -99,3 +99,32 @@ def add_people(
         store.add_subscriber("daily", f"{prefix}{i}@example.com", f"Reader {i}", status, "test").id
         for i in range(count)
     ]
+
+
+def write_config_file(base: Path, smtp_port: int) -> Path:
+    """base/newsletter.toml for list "daily" (store base/store.sqlite), sending through
+    127.0.0.1:`smtp_port` on one connection; what the CLI tests pass to `-c`."""
+    path = base / "newsletter.toml"
+    path.write_text(
+        f"""
+[site]
+name = "Example News"
+url = "{SITE_URL}"
+
+[list]
+name = "daily"
+from = "Example News <digest@news.example.org>"
+
+[store]
+path = "store.sqlite"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+connections = 1
+timeout = 20
+""",
+        encoding="utf-8",
+    )
+    return path

@@ -1,16 +1,19 @@
 """The resumable send loop: one digest to every confirmed subscriber of its list, once.
 
 Before any mail leaves, one delivery row per (digest, confirmed subscriber) is written in
-one transaction. Each row then moves pending -> sending -> sent | failed around its own
-SMTP transaction, each step its own short transaction (never held across network I/O, so
-the web app can keep writing to the same SQLite file). A subscriber who unsubscribed after
-the rows were written is skipped at their turn.
+one transaction. Each row then moves pending -> sending -> data_sent -> sent | failed
+around its own SMTP transaction, each step its own short transaction (never held across
+network I/O, so the web app can keep writing to the same SQLite file): 'data_sent' is
+written just before the final "." of the DATA. A subscriber who unsubscribed after the
+rows were written is skipped at their turn.
 
-After a crash, a rerun sends only the rows still pending. A row left in 'sending' was in
-flight when the sender died and may have been delivered: it is reported as "uncertain" and
-not resent, unless the operator passes `resend_uncertain=True` (CLI: --resend-uncertain),
-accepting a possible duplicate for that person. `retry_failed=True` gives failed rows
-another chance.
+After a crash, a rerun first settles what the dead sender held (see
+`newsletter.store.claims`): a row whose DATA never ended goes back to pending, since the
+server dropped that message, and is sent like any other; a row whose DATA ended with no
+reply recorded may have been delivered: it is "uncertain", not resent, and reported on
+every `send` and `run` until the operator resends it (`resend_uncertain=True`, CLI:
+--resend-uncertain, accepting a possible duplicate for that person) or dismisses it
+(`newsletter deliveries --dismiss`). `retry_failed=True` gives failed rows another chance.
 
 Temporary failures (4xx, a dropped link) are retried in rounds after growing pauses, at
 most `smtp.max_retries` times; permanent ones (5xx) are recorded at once, and a subscriber
@@ -25,6 +28,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,7 +57,7 @@ from newsletter.mail.transport import smtp_factory
 from newsletter.model import utcnow as _utcnow
 from newsletter.render.placeholders import Placeholders, fill, read_placeholders
 from newsletter.render.renderer import public_links
-from newsletter.store import Store
+from newsletter.store import Store, UncertainDelivery
 from newsletter.store.deliveries import DigestRecord, PendingDelivery
 
 logger = logging.getLogger(__name__)
@@ -65,18 +69,27 @@ __all__ = [
     "digests_to_send",
     "dry_run_to",
     "prepare_message",
+    "recover",
     "send",
     "send_digest",
     "send_test",
+    "uncertain_lines",
 ]
 
 
 # -- choosing what to send ---------------------------------------------------------------
 def digests_to_send(
-    store: Store, list_name: str, digest: str | int | None = None
+    store: Store,
+    list_name: str,
+    digest: str | int | None = None,
+    *,
+    resend_uncertain: bool = False,
+    retry_failed: bool = False,
 ) -> list[DigestRecord]:
     """The digests a `send` means: an id, "latest", or (None) every digest of the list with
-    pending deliveries (crash recovery) followed by the latest one if never sent."""
+    pending deliveries (crash recovery) followed by the latest one if never sent; with
+    `resend_uncertain`, also every digest with uncertain rows, and with `retry_failed`
+    the latest digest with failed rows, sent or not."""
     if digest is not None and str(digest) != "latest":
         try:
             record = store.get_digest(int(digest))
@@ -99,7 +112,49 @@ def digests_to_send(
     if latest.sent_at is None and all(d.id != latest.id for d in chosen):
         if not store.has_deliveries(latest.id):
             chosen.append(latest)
-    return chosen
+    if resend_uncertain:
+        chosen.extend(store.digests_with(list_name, "uncertain"))
+    if retry_failed:
+        chosen.extend(store.digests_with(list_name, "failed")[-1:])
+    unique = {d.id: d for d in chosen}
+    return sorted(unique.values(), key=lambda d: (d.built_at, d.id))
+
+
+def uncertain_lines(list_name: str, rows: list[UncertainDelivery]) -> list[str]:
+    """One line per delivery in doubt, then how to settle them (commands that run as
+    printed); empty when there are none."""
+    if not rows:
+        return []
+    lines = [
+        f"{list_name}: UNCERTAIN digest {u.digest_id} to {u.email}: its DATA ended"
+        f"{_at(u.data_ended_at)} with no reply recorded (maybe delivered)"
+        for u in rows
+    ]
+    many = len(rows) != 1
+    lines.append(
+        f"{list_name}: {len(rows)} uncertain deliver{'ies are' if many else 'y is'} reported on "
+        f"every send and run until resent (newsletter send --list {list_name} "
+        f"--resend-uncertain) or dismissed (newsletter deliveries --list {list_name} "
+        '--dismiss all --reason "checked the mail server log")'
+    )
+    return lines
+
+
+def _at(moment: datetime | None) -> str:
+    return f" at {moment.strftime('%Y-%m-%d %H:%M:%S UTC')}" if moment else ""
+
+
+def recover(store: Store, exclusive: bool = False) -> None:
+    """Settle the rows dead senders left claimed (see `newsletter.store.claims`): those
+    whose lease lapsed or, when the caller holds the run lock (`exclusive`), all of them."""
+    released, uncertain = store.recover_claims(everything=exclusive)
+    if released or uncertain:
+        logger.warning(
+            "a sender stopped mid-send: %d deliveries whose DATA never ended are pending "
+            "again, %d whose DATA ended are uncertain",
+            released,
+            uncertain,
+        )
 
 
 def digest_folder(config: Config, record: DigestRecord) -> Path:
@@ -191,8 +246,12 @@ def send_digest(
     sleep: Callable[[float], None] = time.sleep,
     resend_uncertain: bool = False,
     retry_failed: bool = False,
+    exclusive: bool = False,
 ) -> SendReport:
-    """Send (or with `dry_run`, write as .eml) one digest to its list; resumable."""
+    """Send (or with `dry_run`, write as .eml) one digest to its list; resumable.
+
+    `exclusive`: the caller holds the run lock, so any row another sender still holds was
+    left by a dead process and is settled now (otherwise only rows whose lease lapsed)."""
     started = time.monotonic()
     record = store.get_digest(digest_id)
     if record is None:
@@ -205,18 +264,22 @@ def send_digest(
         report.elapsed = time.monotonic() - started
         return report
     factory = transport_factory or smtp_factory(config)
+    recover(store, exclusive)
     if store.create_deliveries(digest_id):
         logger.info("digest %s: delivery rows written", digest_id)
     if resend_uncertain:
-        store.reset_deliveries(digest_id, "sending")
+        store.reset_deliveries(digest_id, "uncertain")
     if retry_failed:
         store.reset_deliveries(digest_id, "failed")
-    report.uncertain = store.delivery_counts(digest_id)["sending"]
     run = SendLoop(config, store, message, tokens, clock, progress, report, sleep)
-    run.send(store.pending_deliveries(digest_id), factory)
+    try:
+        run.send(store.pending_deliveries(digest_id), factory)
+    finally:
+        run.finish()
     store.mark_digest_sent(digest_id)
     report.totals = store.delivery_counts(digest_id)
     report.pending = report.totals["pending"]
+    report.uncertain = report.totals["uncertain"]
     report.elapsed = time.monotonic() - started
     logger.info("digest %s: %s", digest_id, report.summary_line())
     return report
@@ -343,15 +406,25 @@ def send(
     clock: Clock = _utcnow,
     resend_uncertain: bool = False,
     retry_failed: bool = False,
+    exclusive: bool = False,
 ) -> list[SendReport]:
     """What `newsletter send` does: pick the digests (see `digests_to_send`) and send each.
 
     With `to`, the first chosen digest (else the latest) goes to that one address and
     nothing is recorded; the report then has sent=1. With `to` and `dry_run` that one
     message is written as .eml instead: a dry run never opens an SMTP connection.
+    `exclusive`: see `send_digest`.
     """
     list_config = config.list(list_name)
-    records = digests_to_send(store, list_config.name, digest)
+    if not dry_run and to is None:
+        recover(store, exclusive)  # rows a dead sender held may make a digest unfinished
+    records = digests_to_send(
+        store,
+        list_config.name,
+        digest,
+        resend_uncertain=resend_uncertain and not dry_run,
+        retry_failed=retry_failed and not dry_run,
+    )
     if to is not None:
         # a test copy of an already sent digest is fine: default to the latest one
         records = records or digests_to_send(store, list_config.name, "latest")
@@ -372,6 +445,7 @@ def send(
             clock=clock,
             resend_uncertain=resend_uncertain,
             retry_failed=retry_failed,
+            exclusive=exclusive,
         )
         for record in records
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,9 @@ from pathlib import Path
 from newsletter.errors import StoreError
 from newsletter.model import utcnow
 from newsletter.store.schema import MIGRATIONS
+
+# seconds a statement waits for another process's write lock before giving up
+BUSY_TIMEOUT = 30.0
 
 
 def to_iso(dt: datetime | None) -> str | None:
@@ -29,29 +33,73 @@ def from_iso(text: str | None) -> datetime | None:
 
 
 class StoreBase:
-    """Opens (creating and upgrading) the database file."""
+    """Opens (creating and upgrading) the database file.
 
-    def __init__(self, path: str | Path, clock: Callable[[], datetime] = utcnow) -> None:
+    Any number of processes may open the same file at once (the web app and a cron run
+    starting together, the first run after an upgrade): a store that needs a migration
+    is migrated inside one write transaction that re-reads the schema version first, so
+    exactly one process upgrades it and the others find it done. A database another
+    process keeps locked is waited for `busy_timeout` seconds, then reported as busy.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        clock: Callable[[], datetime] = utcnow,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
         self.path = Path(path)
         self.clock = clock
+        self.busy_timeout = busy_timeout
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit mode: transactions are explicit (see `transaction`)
             self.db = sqlite3.connect(
-                str(path), timeout=30, isolation_level=None, check_same_thread=False
+                str(path),
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
             )
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            self._wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
+        except sqlite3.OperationalError as e:
+            if is_busy(e):
+                raise self.busy_error() from e
+            raise self._open_error(e) from e
         except sqlite3.DatabaseError as e:
-            raise StoreError(
-                f"cannot open the store {path}: {e}; check the [store] path and that the file "
-                "is a newsletter database"
-            ) from e
+            raise self._open_error(e) from e
+
+    def _open_error(self, e: Exception) -> StoreError:
+        return StoreError(
+            f"cannot open the store {self.path}: {e}; check the [store] path and that the "
+            "file is a newsletter database"
+        )
+
+    def busy_error(self) -> StoreError:
+        """The error for a database that stayed locked through the whole busy timeout."""
+        return StoreError(
+            f"the store is busy (another newsletter process?): {self.path} stayed locked for "
+            f"{self.busy_timeout:g} s; try again, and check for a stuck process holding it"
+        )
+
+    def _wal(self) -> None:
+        """Switch to WAL (readers never wait for the writer). On a new file several
+        processes may try at once; the switch can answer "locked" without waiting for the
+        busy timeout, so it is retried until that timeout is spent."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if not is_busy(e) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def now(self) -> str:
         return to_iso(self.clock())  # type: ignore[return-value]
@@ -61,21 +109,29 @@ class StoreBase:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
+        """Bring the schema up to date: every missing migration, in order, in one write
+        transaction that re-reads the version after taking the lock (another process may
+        have migrated meanwhile), so a crash or a race leaves the old or the new schema."""
+        latest = max(version for version, _ in MIGRATIONS)
+        if self._check_version(latest) == latest:
+            return  # up to date: no write lock needed (versions only go up)
+        with self.transaction():
+            current = self._check_version(latest)
+            for version, sql in sorted(MIGRATIONS):
+                if version > current:
+                    for statement in _statements(sql):
+                        self.db.execute(statement)
+            if current < latest:
+                self.db.execute(f"PRAGMA user_version = {int(latest)}")
+
+    def _check_version(self, latest: int) -> int:
         current = self.schema_version
-        migrations = sorted(MIGRATIONS)
-        latest = migrations[-1][0]
         if current > latest:
             raise StoreError(
                 f"the store {self.path} has schema version {current}, newer than this "
                 f"program's {latest}; upgrade newsletter"
             )
-        for version, sql in migrations:
-            if version <= current:
-                continue
-            with self.transaction():
-                for statement in _statements(sql):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {int(version)}")
+        return current
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -83,7 +139,12 @@ class StoreBase:
         if self.db.in_transaction:  # nested: join the outer transaction
             yield self.db
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if is_busy(e):  # the busy timeout ran out: name the file, not "locked"
+                raise self.busy_error() from e
+            raise
         try:
             yield self.db
         except BaseException:
@@ -99,6 +160,12 @@ class StoreBase:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """True for "database is locked" / "busy": another connection holds the lock."""
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
 
 
 def in_marks(prefix: str, values: Sequence[str], params: dict[str, object]) -> str:

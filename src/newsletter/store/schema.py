@@ -190,6 +190,50 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE digests ADD COLUMN story_count INTEGER;
         """,
     ),
+    (
+        60,
+        """
+        -- Deliveries become leases, and "in doubt" shrinks to what SMTP itself leaves in
+        -- doubt. A sender claims a row ('sending', claimed_by, lease_until), marks it
+        -- 'data_sent' just before the final "." of its DATA, then records the reply. A row
+        -- a dead sender left 'sending' goes back to 'pending' (the server drops a message
+        -- whose DATA never ended); one left 'data_sent' becomes 'uncertain' (maybe
+        -- delivered), reported until it is resent or 'dismissed' (time and reason kept).
+        CREATE TABLE deliveries_new (
+            id INTEGER PRIMARY KEY,
+            digest_id INTEGER NOT NULL REFERENCES digests(id),
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+            email TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'data_sent', 'sent', 'failed',
+                                  'skipped', 'uncertain', 'dismissed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            updated_at TEXT,
+            sent_at TEXT,
+            claimed_by TEXT,                 -- the sender holding the row (host:pid:token)
+            lease_until TEXT,                -- the claim lapses after this (UTC ISO 8601)
+            data_ended_at TEXT,              -- when the final "." was about to be written
+            dismissed_at TEXT,
+            dismiss_reason TEXT NOT NULL DEFAULT '',
+            UNIQUE (digest_id, subscriber_id)
+        );
+        -- an old 'sending' row may have been anywhere in its SMTP transaction: in doubt
+        INSERT INTO deliveries_new (id, digest_id, subscriber_id, email, status, attempts,
+                                    last_error, message_id, updated_at, sent_at,
+                                    data_ended_at)
+            SELECT id, digest_id, subscriber_id, email,
+                   CASE status WHEN 'sending' THEN 'uncertain' ELSE status END,
+                   attempts, last_error, message_id, updated_at, sent_at,
+                   CASE status WHEN 'sending' THEN updated_at END
+            FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_new RENAME TO deliveries;
+        CREATE INDEX deliveries_status ON deliveries(digest_id, status);
+        CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
+        """,
+    ),
     # -- issue 14: bounces and complaints (self-contained; touches no earlier table) -------
     (
         140,
