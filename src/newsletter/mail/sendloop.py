@@ -28,7 +28,7 @@ from newsletter.mail.transport import (
     ConnectFailure,
     ConnectionLost,
     PermanentFailure,
-    RateLimiter,
+    SendPacer,
     TemporaryFailure,
     Transport,
     retry_delays,
@@ -159,7 +159,7 @@ class SendLoop:
     def send(self, jobs: list[PendingDelivery], factory: TransportFactory) -> None:
         """Send every job, retrying temporary failures in rounds after a pause."""
         smtp = self.config.smtp
-        limiter = RateLimiter(smtp.rate, self.sleep)
+        limiter = SendPacer(smtp.rate, self.sleep)
         self.total = len(jobs)
         delays = retry_delays(smtp.max_retries)
         for round_no in range(len(delays) + 1):
@@ -186,7 +186,7 @@ class SendLoop:
                 self.report.stopped = text
 
     def _round(
-        self, jobs: list[PendingDelivery], factory: TransportFactory, limiter: RateLimiter
+        self, jobs: list[PendingDelivery], factory: TransportFactory, limiter: SendPacer
     ) -> list[PendingDelivery]:
         """One pass over `jobs`; returns those to try again (or still untried)."""
         todo: queue.SimpleQueue[PendingDelivery] = queue.SimpleQueue()
@@ -221,7 +221,7 @@ class SendLoop:
         self,
         todo: queue.SimpleQueue[PendingDelivery],
         factory: TransportFactory,
-        limiter: RateLimiter,
+        limiter: SendPacer,
     ) -> None:
         transport: Transport | None = None
         losses = 0

@@ -376,7 +376,7 @@ def smtp_factory(config: Config) -> Callable[[], SmtpTransport]:
     return lambda: SmtpTransport(config.smtp, config.smtp_password)
 
 
-class RateLimiter:
+class SendPacer:
     """Spaces sends `1/rate` seconds apart across every thread (rate <= 0: no limit)."""
 
     def __init__(
