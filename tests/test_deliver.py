@@ -139,6 +139,7 @@ def test_retries_temporary_failures_and_records_permanent_ones(
     report = send_digest(config, store, digest_id, sleep=sleeps)
 
     assert (report.sent, report.failed, report.retried) == (5, 1, 3)
+    assert ", 3 retried after a temporary failure" in report.summary_line()
     assert sleeps == [5.0, 10.0]  # two retry rounds, backing off
     assert server.counts() == {f"reader{i}@example.com": 1 for i in (0, 1, 3, 4, 5)}
     assert server.handler.rcpt_attempts["reader2@example.com"] == 1  # 5xx: not retried

@@ -73,6 +73,8 @@ class SendReport:
         if self.failed:
             line += " (see 'newsletter deliveries --failed')"
         line += f", skipped {self.skipped_unsubscribed:,} unsubscribed"
+        if self.retried:
+            line += f", {self.retried:,} retried after a temporary failure"
         if self.skipped_other:
             line += f", {self.skipped_other:,} no longer confirmed"
         if self.uncertain:
