@@ -256,6 +256,8 @@ def check_secret(key: str) -> str:
     return key
 
 
+_T = typing.TypeVar("_T")
+
 _SECTIONS: dict[str, type] = {
     "site": SiteConfig,
     "fetch": FetchConfig,
@@ -329,8 +331,8 @@ class _Problems(list):
 
 
 def _build(
-    cls: type, table: object, where: str, problems: _Problems, rules: str | None = None
-) -> object:
+    cls: type[_T], table: object, where: str, problems: _Problems, rules: str | None = None
+) -> _T:
     """A section dataclass from a TOML table; every unknown key, wrong type or value that
     breaks its rule (see `config_rules`) is added to `problems` and left at its default."""
     if not isinstance(table, dict):
@@ -338,7 +340,7 @@ def _build(
         return cls()
     rules = rules or where
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values = {}
     for key, value in table.items():
         name = _RENAMED.get(key, key)
@@ -416,7 +418,7 @@ def config_from_dict(
     problems = _Problems()
     for key in sorted(set(data) - _TOP_KEYS):
         problems.append(f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
-    sections = {
+    sections: dict[str, typing.Any] = {
         name: _build(cls, data.get(name, {}), name, problems) for name, cls in _SECTIONS.items()
     }
     if "list" in data and "lists" in data:
@@ -435,23 +437,21 @@ def config_from_dict(
         _build(FeedConfig, t, f"feeds[{n}]", problems, "feeds") for n, t in enumerate(raw_feeds)
     )
     for n, feed in enumerate(feeds):
-        if not feed.url and "url" not in raw_feeds[n]:  # type: ignore[attr-defined]
+        if not feed.url and "url" not in raw_feeds[n]:
             problems.append(
                 f'feeds[{n}] needs url = "..." (an http(s) URL, a file:// URL or a path)'
             )
-    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)  # type: ignore[attr-defined]
+    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)
     lists = tuple(
         dataclasses.replace(
-            lst,  # type: ignore[arg-type]
-            title=lst.title or sections["site"].name,  # type: ignore[attr-defined]
-            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),  # type: ignore[attr-defined]
+            lst,
+            title=lst.title or sections["site"].name,
+            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),
         )
         for lst in lists
     )
-    store = typing.cast(_StoreTable, _build(_StoreTable, data.get("store", {}), "store", problems))
-    output = typing.cast(
-        _OutputTable, _build(_OutputTable, data.get("output", {}), "output", problems)
-    )
+    store = _build(_StoreTable, data.get("store", {}), "store", problems)
+    output = _build(_OutputTable, data.get("output", {}), "output", problems)
     if store.path:
         store_path, origin = _resolve(store.path, base_dir), STORE_FROM_CONFIG
     else:
@@ -461,7 +461,7 @@ def config_from_dict(
     # the file's every problem is reported at once
     config = Config(
         base_dir=base_dir,
-        lists=lists,  # type: ignore[arg-type]
+        lists=lists,
         feeds=feeds,
         store_path=store_path,
         store_origin=origin,
@@ -471,7 +471,7 @@ def config_from_dict(
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
         bounces_password=env.get("NEWSLETTER_BOUNCES_PASSWORD", ""),
         webhook_secrets=WebhookSecrets.from_env(env),
-        **sections,  # type: ignore[arg-type]
+        **sections,
     )
     problems.extend(config_rules.config_problems(config))
     problems.raise_any(source)

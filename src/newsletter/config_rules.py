@@ -119,7 +119,7 @@ def address(value: str) -> str | None:
     """One mail address with a domain, with or without a display name."""
     try:
         header = policy.SMTP.header_factory("From", value)
-        found = header.addresses  # type: ignore[attr-defined]
+        found = header.addresses
     except Exception:  # the header parser raises several types on garbage
         found = ()
     if (

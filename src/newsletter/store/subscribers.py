@@ -98,7 +98,7 @@ class SubscribersMixin:
                 self.db.execute("UPDATE subscriber_ids SET last_id = :id", params)
         except sqlite3.IntegrityError as e:
             raise SubscriberError(f"{email} is already on the list {list_name!r}") from e
-        subscriber = self.get_subscriber(params["id"])  # type: ignore[arg-type]
+        subscriber = self.get_subscriber(params["id"])
         assert subscriber is not None
         return subscriber
 
