@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 PREHEADER_MIN = 40
 PREHEADER_MAX = 140
+COLUMN_PX = 552  # the story column of the 600-px layout, inside its padding
 
 
 @dataclass
@@ -128,7 +129,22 @@ def item_view(entry: Entry, tz: ZoneInfo) -> dict[str, Any]:
         "meta": meta,
         "summary": (entry.summary or "").strip(),
         "image": safe_image(item.image),
+        **image_size(item.image_width, item.image_height),
     }
+
+
+def image_size(width: int, height: int, column: int = COLUMN_PX) -> dict[str, Any]:
+    """How wide to show an image: its natural width up to the column, never wider.
+
+    Unknown sizes (0) get the column's width for Outlook, which needs the attributes, and
+    `image_natural` so the template lets other clients use the natural size (CSS
+    `width:auto` with `max-width:100%`). The height keeps the image's proportions.
+    """
+    if width <= 0:
+        return {"image_width": column, "image_height": column // 2, "image_natural": True}
+    shown = min(width, column)
+    shown_height = round(height * shown / width) if height > 0 else round(shown * 9 / 16)
+    return {"image_width": shown, "image_height": max(1, shown_height), "image_natural": False}
 
 
 def section_views(

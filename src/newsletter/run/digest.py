@@ -158,9 +158,11 @@ def _carried(items: Sequence[Item], entries: Sequence[Entry]) -> list[Item]:
 
 
 def _newest(entries: list[Entry], limit: int) -> list[Entry]:
-    def when(entry: Entry) -> datetime:
+    """The `limit` newest entries; an undated one never ranks above a dated one."""
+
+    def when(entry: Entry) -> tuple[bool, datetime]:
         item = entry.item
-        return item.published or item.first_seen or utcnow()
+        return item.dated, item.published or item.first_seen or utcnow()
 
     return sorted(entries, key=when, reverse=True)[:limit]
 
