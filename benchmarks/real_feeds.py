@@ -98,6 +98,18 @@ NON_ENGLISH = [
     "miniflux-parser/no_encoding_ISO-8859-1.xml",
 ]
 OTHER_LABEL = "More stories"
+DEFECTS = (
+    "entities as text",
+    "escaped newlines as text",
+    "title not the item's own",
+    "summary repeats the title",
+    "summary is a byline",
+    "sponsor reads",
+    "aggregator chrome",
+    "read-more links",
+    "show-notes timestamps/links",
+    "headline subject missing",
+)
 
 
 def digests() -> list[tuple[str, list[Path], int]]:
@@ -133,10 +145,10 @@ GLUED_NOTES = re.compile(
     r"https?://|www\.\w|\(\d{1,2}:\d{2}(?::\d{2})?\)|(?<=[^\s\d(\[])\d{1,2}:\d{2}(?::\d{2})?\b"
     r"|\b\d{1,2}:\d{2}(?::\d{2})?(?=[^\W\d_])"
 )
+NAME = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*"
 BYLINE = re.compile(
-    r"^(?:by|por|von|par|di|door|av|af|de)\s+(?:[^\W\d_][\w'’.-]*\s*){1,4}"
-    r"(?:(?:,|and|&|und|et|y|e|en|och|og)\s*(?:[^\W\d_][\w'’.-]*\s*){1,4})*[.]?$",
-    re.I,
+    rf"^(?:[Bb]y|[Pp]or|[Vv]on|[Pp]ar|[Dd]i|[Dd]oor|[Aa]v|[Aa]f)\s+(?:{NAME}\s*){{1,4}}"
+    rf"(?:(?:,|and|&|und|et|y|e|en|och|og)\s*(?:{NAME}\s*){{1,4}})*[.]?$"
 )
 LOGO_URL = re.compile(r"favicon|apple-touch-icon|/logo|logo[._-]|avatar|gravatar|\.ico\b", re.I)
 URL_SIZE = re.compile(r"(?<![0-9])(\d{2,4})x(\d{2,4})(?![0-9])|[?&](?:w|width)=(\d{2,4})\b")
@@ -200,6 +212,13 @@ def source_facts(path: Path) -> dict[str, Any]:
             titles.add(norm(str(it.get("title") or "")))
         return {"titles": titles, "widths": widths, "item_images": item_images}
     parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        if not re.match(rb"\s*<\?xml[^>]*encoding", data):
+            # undeclared and not UTF-8: Windows-1252, as feed readers guess
+            text = data.decode("cp1252", "replace")
+            data = re.sub(r"^\s*<\?xml[^>]*\?>", "", text).encode("utf-8")
     try:
         root = etree.fromstring(data.lstrip(), parser)
     except etree.XMLSyntaxError:
@@ -330,7 +349,7 @@ def measure(plan: Any, page: str, everything: list[Any], facts: dict[str, Any]) 
     stops = stop_words()
     entries = [(s.label, e) for s in plan.digest.sections for e in s.entries]
     n = len(entries)
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter({name: 0 for name in DEFECTS})
     feed_counts = Counter(e.item.feed_url for _, e in entries)
     for label, e in entries:
         item, summary = e.item, e.summary or ""
@@ -455,7 +474,8 @@ def _duplicates(entries: list[tuple[str, Any]]) -> int:
     extra = 0
     for _, e in entries:
         t = norm(e.item.title)
-        link = re.sub(r"[?#].*$", "", e.item.link).lower().rstrip("/")
+        link = re.sub(r"#.*$", "", e.item.link).lower()
+        link = re.sub(r"[?&](?:utm_\w+|wt_mc|cmpid|ito|ref)=[^&]*", "", link).rstrip("/?")
         if "/" not in link.split("://", 1)[-1]:
             link = ""  # a site's home page stands in for items without their own link
         if (t and seen_titles[t]) or (link and seen_links[link]):

@@ -4,7 +4,7 @@
 second…" misses the news. A headline usually opens with its subject, and names are written
 capitalized in the middle of the article's sentences: the subject is the headline's first
 word (of three letters or more) that the article writes capitalized after a sentence's
-first word. Scripts without case (Arabic, Urdu, CJK, …) have no such signal, and their
+first word and never in lower case (so "Court" in "the appeal court" is no name). Scripts without case (Arabic, Urdu, CJK, …) have no such signal, and their
 summaries are left as ranked.
 """
 
@@ -19,14 +19,18 @@ MIN_LETTERS = 3
 
 def subject_term(title: str, sentences: Sequence[str]) -> str:
     """The headline's subject as a lower-case word, or "" when none can be told."""
-    names = set()
+    names: set[str] = set()
+    common: set[str] = set()
     for sentence in sentences:
         for word in _WORD.findall(sentence)[1:]:
             if word[0].isupper():
                 names.add(_key(word))
+            elif word[0].islower():
+                common.add(_key(word))
     for word in _WORD.findall(title or ""):
-        if len(word) >= MIN_LETTERS and word[0].isupper() and _key(word) in names:
-            return _key(word)
+        key = _key(word)
+        if len(word) >= MIN_LETTERS and word[0].isupper() and key in names - common:
+            return key
     return ""
 
 

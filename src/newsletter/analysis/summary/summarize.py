@@ -103,7 +103,7 @@ def prepare(text: str, title: str = "", language: str = "en") -> Article:
     for p, paragraph in enumerate(clean_paragraphs(text, lang)):
         for s in paragraph:
             plain = _plain(s) or s
-            if plain == heading or plain in seen:
+            if plain in seen or _repeats(plain, heading):
                 continue  # the title again, or a sentence said before
             seen.add(plain)
             sentences.append(s)
@@ -112,6 +112,19 @@ def prepare(text: str, title: str = "", language: str = "en") -> Article:
     del sentences[MAX_SENTENCES:], para[MAX_SENTENCES:]
     lengths = tuple(word_count(s) for s in sentences)
     return Article(tuple(sentences), tuple(para), lengths, title.strip(), lang)
+
+
+# A sentence that is the title plus a few words ("…, on Wednesday night.") repeats it.
+TITLE_SHARE = 0.7
+
+
+def _repeats(plain: str, heading: str) -> bool:
+    """Whether a sentence (lower-case words) is the title again, perhaps with a short tail."""
+    if not heading:
+        return False
+    if plain == heading:
+        return True
+    return plain.startswith(heading + " ") and len(heading) >= TITLE_SHARE * len(plain)
 
 
 def _plain(text: str) -> str:
