@@ -387,15 +387,21 @@ def measure(plan: Any, page: str, everything: list[Any], facts: dict[str, Any]) 
 
 
 def _misses_subject(item: Any, summary: str) -> bool:
-    """The headline names someone or something (a capitalized word after its first) that the
-    article text mentions, yet the summary names none of them."""
+    """The headline's first proper noun (a word the article writes capitalized after a
+    sentence's start and never in lower case) is not in the summary."""
     if not summary:
         return False
-    tokens = re.findall(r"[^\W\d_][\w'’-]*", item.title)
-    names = {w.casefold() for w in tokens[1:] if w[:1].isupper() and len(w) > 2 and not w.isupper()}
-    text = set(words(item.text))
-    names = {w for w in names if w in text}
-    return bool(names) and not names & set(words(summary))
+    upper: set[str] = set()
+    lower: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", item.text):
+        for w in re.findall(r"[^\W\d_][\w'’-]*", sentence)[1:]:
+            (upper if w[0].isupper() else lower if w[0].islower() else set()).add(w.casefold())
+    for w in re.findall(r"[^\W\d_][\w'’-]*", item.title):
+        key = w.casefold().removesuffix("’s").removesuffix("'s")
+        if len(w) >= 3 and w[0].isupper() and key in upper - lower:
+            said = re.findall(r"[^\W\d_][\w'’-]*", summary.casefold())
+            return not any(s.startswith(key) for s in said)
+    return False
 
 
 def _function_label(label: str, stops: frozenset[str]) -> bool:

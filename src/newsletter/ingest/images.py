@@ -30,7 +30,10 @@ MAX_USEFUL_PX = 2000
 _AUDIO_VIDEO = re.compile(r"\.(?:mp3|m4a|aac|ogg|oga|opus|wav|flac|mp4|m4v|mov|webm|mkv)$", re.I)
 _ICON_URL = re.compile(
     r"favicon|apple-touch-icon|(?:^|[/_.-])(?:logo|icon|avatar|gravatar|sprite|spacer)s?"
-    r"(?:[/_.-]|\d|$)|\.ico$|\.svg$",
+    r"(?:[/_.-]|\d|$)|\.ico$|\.svg$"
+    # counters and tracking pixels: stats hosts, piwik/matomo endpoints, "open" beacons
+    r"|^(?:stats?|pixel|track(?:ing)?|analytics|counter|beacon)\d*\.|/(?:piwik|matomo|pixel|"
+    r"beacon|track(?:ing)?|open|count(?:er)?)(?:\.\w+)?$|^[^/]*/p\.php$",
     re.I,
 )
 # nh3 writes attributes with double quotes, so this reads sanitized HTML exactly.
@@ -68,6 +71,10 @@ def from_entry(e: Mapping[str, Any]) -> list[Image]:
     image = e.get("image")
     if isinstance(image, Mapping) and image.get("href"):
         found.append(_image(image.get("href"), image.get("width"), image.get("height")))
+    # an RSS item's own <image><url> (feedparser keeps only the URL, as the entry's "href")
+    href = dict.get(e, "href") if isinstance(e, dict) else None
+    if isinstance(href, str) and href.strip() and href.strip() != e.get("link"):
+        found.append(_image(href))
     return [i for i in found if i.url]
 
 
