@@ -85,6 +85,26 @@ PODCASTS = [
     "rss-parser/itunes-keywords-astext.rss",
     "rss-parser/atom-customfields.atom",
 ]
+NEWS = [
+    "rss-parser/guardian.rss",
+    "node-feedparser/wapowellness.xml",
+    "netnewswire/livemint.xml",
+    "netnewswire/macworld.rss",
+    "netnewswire/medscape.rss",
+    "node-feedparser/tpm.atom",
+    "netnewswire/aktuality.rss",
+]
+BLOGS = [
+    "netnewswire/cloudblog.rss",
+    "netnewswire/DaringFireball.atom",
+    "netnewswire/inessential.json",
+    "netnewswire/pxlnv.json",
+    "netnewswire/OneFootTsunami.atom",
+    "netnewswire/rose.json",
+    "rss-parser/many-links.rss",
+    "rss-parser/feedburner.atom",
+    "netnewswire/bio.rdf",
+]
 AGGREGATORS = ["rss-parser/reddit.rss", "rss-parser/reddit-atom.rss", "rss-parser/reddit-home.rss"]
 NON_ENGLISH = [
     "rss-parser/uolNoticias.rss",
@@ -117,6 +137,8 @@ def digests() -> list[tuple[str, list[Path], int]]:
     own = sorted(p for p in OWN.iterdir() if p.suffix in (".xml", ".atom", ".rdf"))
     return [
         ("26 real feeds", [CORPUS / p for p in REAL_26], 60),
+        ("real news", [CORPUS / p for p in NEWS], 0),
+        ("real blogs", [CORPUS / p for p in BLOGS], 0),
         ("real podcasts", [CORPUS / p for p in PODCASTS], 0),
         ("real aggregators", [CORPUS / p for p in AGGREGATORS], 0),
         ("real non-English", [CORPUS / p for p in NON_ENGLISH], 0),
@@ -331,7 +353,10 @@ def build(name: str, files: list[Path], max_items: int, workdir: Path) -> dict[s
 
 def show(plan: Any, page: str) -> None:
     """Print the digest's stories (to stderr) for a reader to look at."""
-    images = {html.unescape(src): tag for tag, src in re.findall(r'(<img\b[^>]*src="([^"]+)"[^>]*>)', page)}
+    images = {
+        html.unescape(src): tag
+        for tag, src in re.findall(r'(<img\b[^>]*src="([^"]+)"[^>]*>)', page)
+    }
     for section in plan.digest.sections:
         print(f"## {section.label}", file=sys.stderr)
         for e in section.entries:
@@ -351,7 +376,7 @@ def measure(plan: Any, page: str, everything: list[Any], facts: dict[str, Any]) 
     n = len(entries)
     counts: Counter[str] = Counter({name: 0 for name in DEFECTS})
     feed_counts = Counter(e.item.feed_url for _, e in entries)
-    for label, e in entries:
+    for _, e in entries:
         item, summary = e.item, e.summary or ""
         both = f"{item.title}\n{summary}"
         counts["entities as text"] += bool(ENTITY.search(both))
@@ -421,6 +446,7 @@ def _images(page: str, facts: dict[str, Any]) -> tuple[int, int]:
         src = re.search(r'src="([^"]+)"', tag)
         width = re.search(r'width="(\d+)"', tag)
         style = re.search(r"(?<![-\w])width:\s*(\d+|auto)(px|%)?", tag)
+        cap = re.search(r"max-width:\s*(\d+)px", tag)
         if not src:
             continue
         url = html.unescape(src.group(1))
@@ -428,9 +454,11 @@ def _images(page: str, facts: dict[str, Any]) -> tuple[int, int]:
         if style and style.group(1) == "auto":
             rendered = 0  # the client shows the natural size (max-width keeps it in the column)
         elif style and style.group(2) == "%":
-            rendered = max(rendered, 552)  # a percentage fills the column
+            rendered = 552  # a percentage fills the column...
         elif style:
             rendered = int(style.group(1))
+        if cap:
+            rendered = min(rendered, int(cap.group(1)))  # ...up to its max-width
         shown.append((url, rendered))
     stretched = sum(1 for url, w in shown if widths.get(url) and w > widths[url])
     repeats = Counter(url for url, _ in shown)
@@ -474,8 +502,9 @@ def _undated_above_dated(plan: Any, everything: list[Any]) -> int:
 
 
 def _duplicates(entries: list[tuple[str, Any]]) -> int:
-    """Stories shown more than once: the same headline or the same link (query ignored)."""
-    seen_titles: Counter[str] = Counter()
+    """Stories shown more than once: the same headline within two days (a column's
+    recurring title a week later is another story), or the same article link."""
+    seen_titles: dict[str, list[Any]] = {}
     seen_links: Counter[str] = Counter()
     extra = 0
     for _, e in entries:
@@ -484,9 +513,14 @@ def _duplicates(entries: list[tuple[str, Any]]) -> int:
         link = re.sub(r"[?&](?:utm_\w+|wt_mc|cmpid|ito|ref)=[^&]*", "", link).rstrip("/?")
         if "/" not in link.split("://", 1)[-1]:
             link = ""  # a site's home page stands in for items without their own link
-        if (t and seen_titles[t]) or (link and seen_links[link]):
+        when = e.item.published
+        same_title = any(
+            w is None or when is None or abs((w - when).total_seconds()) <= 2 * 86400
+            for w in seen_titles.get(t, [])
+        )
+        if (t and same_title) or (link and seen_links[link]):
             extra += 1
-        seen_titles[t] += 1
+        seen_titles.setdefault(t, []).append(when)
         seen_links[link] += 1
     return extra
 

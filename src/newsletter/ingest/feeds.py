@@ -329,9 +329,7 @@ def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
 def _picture(entry: RawEntry, html: str, base: str) -> feed_images.Image | None:
     """The feed's best https picture of the item, else the body's; never an icon."""
     offered = [
-        feed_images.Image(
-            absolute_url(u, base, IMAGE_SCHEMES), *entry.image_sizes.get(u, (0, 0))
-        )
+        feed_images.Image(absolute_url(u, base, IMAGE_SCHEMES), *entry.image_sizes.get(u, (0, 0)))
         for u in entry.images
     ]
     # a body <img> of a picture the feed sized (and perhaps found too small) keeps that size

@@ -41,6 +41,7 @@ def item_text(entry: RawEntry, html: str, language: str = "") -> str:
         text = own or text
     return clean_text(text, title)
 
+
 # -- podcasts -----------------------------------------------------------------------------------
 
 EPISODE_TYPES = ("audio/", "video/")
@@ -147,7 +148,8 @@ def _prose_words(text: str) -> int:
 
 # Link aggregators: Reddit/Lemmy ("submitted by /u/x to /r/y [link] [12 comments]"), hnrss.
 _AGGREGATOR = re.compile(
-    r"^\s*(?:submitted\s*by|article url\s*:|comments url\s*:|points\s*:\s*\d|#\s*comments\s*:\s*\d)",
+    r"^\s*(?:submitted\s*by|article url\s*:|comments url\s*:|points\s*:\s*\d"
+    r"|#\s*comments\s*:\s*\d)",
     re.IGNORECASE,
 )
 MAX_CHROME_WORDS = 12  # "submitted by /u/name to /r/forum [link] [12 comments]" and no more
@@ -167,7 +169,8 @@ _READ_MORE_PHRASES = (
     "czytaj więcej|czytaj dalej|číst dál|čítať ďalej|tovább|bővebben|citește mai mult|"
     "devamını oku|baca selengkapnya|selengkapnya|xem thêm|đọc tiếp|"
     "читать далее|читать дальше|подробнее|читати далі|детальніше|διαβάστε περισσότερα|"
-    "مزید پڑھیں|مزید پڑھیے|اقرأ المزيد|और पढ़ें|阅读更多|閱讀更多|查看全文|続きを読む|더 보기|계속 읽기"
+    "مزید پڑھیں|مزید پڑھیے|اقرأ المزيد|और पढ़ें|"
+    "阅读更多|閱讀更多|查看全文|続きを読む|더 보기|계속 읽기"
 )
 _MORE_WORDS = "more|mehr|plus|más|mais|meer|więcej|ещё|еще"
 _DECOR = r"[\s.…»›→>\]\)…]*"

@@ -133,18 +133,19 @@ def item_view(entry: Entry, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def image_size(width: int, height: int, column: int = COLUMN_PX) -> dict[str, Any]:
+def image_size(width: int, height: int, column: int = COLUMN_PX) -> dict[str, int]:
     """How wide to show an image: its natural width up to the column, never wider.
 
-    Unknown sizes (0) get the column's width for Outlook, which needs the attributes, and
-    `image_natural` so the template lets other clients use the natural size (CSS
-    `width:auto` with `max-width:100%`). The height keeps the image's proportions.
+    The template writes it as the `width`/`height` attributes (Outlook sizes images by them)
+    and as a `max-width` on top of the fluid `width:100%`, so a 158-px thumbnail stays
+    158 px and a large picture still shrinks on a phone. An unknown size (0) fills the
+    column; the height keeps the image's proportions where they are known.
     """
     if width <= 0:
-        return {"image_width": column, "image_height": column // 2, "image_natural": True}
+        return {"image_width": column, "image_height": column // 2}
     shown = min(width, column)
     shown_height = round(height * shown / width) if height > 0 else round(shown * 9 / 16)
-    return {"image_width": shown, "image_height": max(1, shown_height), "image_natural": False}
+    return {"image_width": shown, "image_height": max(1, shown_height)}
 
 
 def section_views(

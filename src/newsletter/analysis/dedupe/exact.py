@@ -61,7 +61,11 @@ def link_key(link: str) -> str:
     host = parts.hostname.removeprefix("www.")
     path = parts.path.rstrip("/")
     query = urlencode(
-        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k))
+        sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING.match(k)
+        )
     )
     if not path and not query:
         return ""

@@ -4,8 +4,9 @@
 second…" misses the news. A headline usually opens with its subject, and names are written
 capitalized in the middle of the article's sentences: the subject is the headline's first
 word (of three letters or more) that the article writes capitalized after a sentence's
-first word and never in lower case (so "Court" in "the appeal court" is no name). Scripts without case (Arabic, Urdu, CJK, …) have no such signal, and their
-summaries are left as ranked.
+first word and never in lower case (so "Court" in "the appeal court" is no name).
+Scripts without case (Arabic, Urdu, CJK, …) have no such signal, and their summaries are
+left as ranked.
 """
 
 from __future__ import annotations
