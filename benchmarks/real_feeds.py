@@ -127,7 +127,7 @@ DEFECTS = (
     "sponsor reads",
     "aggregator chrome",
     "read-more links",
-    "show-notes timestamps/links",
+    "show-notes stamps, glued links",
     "headline subject missing",
 )
 
@@ -164,8 +164,9 @@ READ_MORE = re.compile(
     re.I,
 )
 GLUED_NOTES = re.compile(
-    r"https?://|www\.\w|\(\d{1,2}:\d{2}(?::\d{2})?\)|(?<=[^\s\d(\[])\d{1,2}:\d{2}(?::\d{2})?\b"
-    r"|\b\d{1,2}:\d{2}(?::\d{2})?(?=[^\W\d_])"
+    r"[^\s(\[\"'“«]https?://"  # a link glued to the word before it
+    r"|[(\[]\d{1,2}:\d{2}(?::\d{2})?[)\]]"  # a chapter stamp: "(12:30)"
+    r"|[^\W\d_]\d{1,2}:\d{2}\b|\b\d{1,2}:\d{2}(?::\d{2})?[^\W\d_]"  # "Hello02:10", "03:15The"
 )
 NAME = r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*"
 BYLINE = re.compile(
@@ -392,7 +393,7 @@ def measure(plan: Any, page: str, everything: list[Any], facts: dict[str, Any]) 
         counts["sponsor reads"] += bool(SPONSOR.search(summary))
         counts["aggregator chrome"] += bool(AGGREGATOR.search(summary))
         counts["read-more links"] += bool(READ_MORE.search(summary))
-        counts["show-notes timestamps/links"] += bool(GLUED_NOTES.search(summary))
+        counts["show-notes stamps, glued links"] += bool(GLUED_NOTES.search(summary))
         counts["headline subject missing"] += _misses_subject(item, summary)
     labels = {label for label, _ in entries if label != OTHER_LABEL}
     counts["function-word labels"] = sum(_function_label(label, stops) for label in labels)

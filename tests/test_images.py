@@ -114,6 +114,12 @@ def test_an_item_image_element_is_a_picture() -> None:
     (got,) = parse_feed(rss(item(1, media)), "https://s.example/rss").items
     assert (got.image, got.image_width) == ("https://img.example/thumb-800x450.jpg", 800)
     assert got.title == "Story number 1"
+    media = (
+        "<image><url>https://img.example/t.jpg</url><title>x</title><width>150</width>"
+        "<height>150</height></image>"
+    )
+    (got,) = parse_feed(rss(item(1, media)), "https://s.example/rss").items
+    assert (got.image, got.image_width, got.image_height) == ("https://img.example/t.jpg", 150, 150)
 
 
 def test_shown_at_natural_size_or_the_column_never_wider() -> None:

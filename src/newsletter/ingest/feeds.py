@@ -246,7 +246,7 @@ def make_items(
         feed_link=feed_link,
         link_base=link_base,
         source=(feed_config.name if feed_config else "")
-        or short_title(raw.title)
+        or short_title(decode_title(raw.title))
         or _host(feed_url),
         language=override or _language(raw.language),
         language_override=bool(override),
@@ -312,7 +312,7 @@ def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
         feed_url=ctx.feed_url,
         link=link or ctx.feed_link,
         title=title,
-        author=_cap(entry.author, MAX_AUTHOR_CHARS),
+        author=_cap(decode_title(entry.author), MAX_AUTHOR_CHARS),
         published=entry.published,
         categories=_categories(entry.categories),
         image=picture.url if picture else "",

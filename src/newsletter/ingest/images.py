@@ -71,10 +71,11 @@ def from_entry(e: Mapping[str, Any]) -> list[Image]:
     image = e.get("image")
     if isinstance(image, Mapping) and image.get("href"):
         found.append(_image(image.get("href"), image.get("width"), image.get("height")))
-    # an RSS item's own <image><url> (feedparser keeps only the URL, as the entry's "href")
+    # an RSS item's own <image><url><width>: feedparser files them as the entry's "href",
+    # "width" and "height"
     href = dict.get(e, "href") if isinstance(e, dict) else None
     if isinstance(href, str) and href.strip() and href.strip() != e.get("link"):
-        found.append(_image(href))
+        found.append(_image(href, dict.get(e, "width"), dict.get(e, "height")))
     return [i for i in found if i.url]
 
 
