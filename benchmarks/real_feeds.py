@@ -504,16 +504,24 @@ def _undated_above_dated(plan: Any, everything: list[Any]) -> int:
 
 def _duplicates(entries: list[tuple[str, Any]]) -> int:
     """Stories shown more than once: the same headline within two days (a column's
-    recurring title a week later is another story), or the same article link."""
+    recurring title a week later is another story), or the same article link (one that
+    several items of a feed share stands in for a missing link and counts for nothing)."""
     seen_titles: dict[str, list[Any]] = {}
     seen_links: Counter[str] = Counter()
     extra = 0
+
+    def key(link: str) -> str:
+        link = re.sub(r"#.*$", "", link).lower()
+        link = re.sub(r"[?&](?:utm_\w+|wt_mc|cmpid|ito|ref)=[^&]*", "", link).rstrip("/?")
+        return link if "/" in link.split("://", 1)[-1] else ""  # a home page: no story
+
+    # a link several items of one feed share is a stand-in (a show page, a broken feed)
+    shared = Counter((e.item.feed_url, key(e.item.link)) for _, e in entries)
     for _, e in entries:
         t = norm(e.item.title)
-        link = re.sub(r"#.*$", "", e.item.link).lower()
-        link = re.sub(r"[?&](?:utm_\w+|wt_mc|cmpid|ito|ref)=[^&]*", "", link).rstrip("/?")
-        if "/" not in link.split("://", 1)[-1]:
-            link = ""  # a site's home page stands in for items without their own link
+        link = key(e.item.link)
+        if shared[(e.item.feed_url, link)] > 1:
+            link = ""
         when = e.item.published
         same_title = any(
             w is None or when is None or abs((w - when).total_seconds()) <= 2 * 86400

@@ -214,9 +214,12 @@ def clean_text(text: str, title: str = "") -> str:
     return "\n\n".join(kept)
 
 
+READ_MORE_TAIL = 200  # a read-more link ends its paragraph: look at the last characters
+
+
 def _strip_read_more(paragraph: str) -> str:
     for _ in range(2):  # "… Leia mais »" after "Continue reading" is rare, twice is plenty
-        m = _READ_MORE.search(paragraph)
+        m = _READ_MORE.search(paragraph, max(0, len(paragraph) - READ_MORE_TAIL))
         if not m:
             break
         paragraph = paragraph[: m.start()].rstrip()
