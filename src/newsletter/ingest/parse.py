@@ -178,7 +178,7 @@ def _own_detail(e: Any, key: str) -> Mapping[str, Any] | None:
 
     feedparser keeps an item's own `<title>` (or summary) in `e[key]` against elements of
     the same name nested deeper in the item (`<author><title>Job title</title></author>`,
-    `<og><title>`, `<media:credit>`'s parent), but lets them overwrite the `_detail` copy.
+    `<og><title>`, an item's `<image><title>`), but lets them overwrite the `_detail` copy.
     """
     detail = e.get(key + "_detail")
     value = e.get(key)
