@@ -19,19 +19,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from newsletter.config import Config, FeedConfig
 from newsletter.errors import FeedError
+from newsletter.ingest import images as feed_images
+from newsletter.ingest.decode import decode_title
 from newsletter.ingest.fetch import FetchResponse, fetch, is_http, one_line
+from newsletter.ingest.genres import item_text
 from newsletter.ingest.parse import MAX_FIELD_CHARS, RawEntry, RawFeed, read_feed
 from newsletter.ingest.sanitize import (
     IMAGE_SCHEMES,
     absolute_url,
-    first_image,
     sanitize_html,
     text_to_html,
 )
 from newsletter.model import FeedResult, Item
 from newsletter.store import Store
 from newsletter.store.items import FeedState
-from newsletter.text import html_to_text, strip_chrome
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ def make_items(
         feed_link=feed_link,
         link_base=link_base,
         source=(feed_config.name if feed_config else "")
-        or short_title(raw.title)
+        or short_title(decode_title(raw.title))
         or _host(feed_url),
         language=override or _language(raw.language),
         language_override=bool(override),
@@ -262,7 +263,14 @@ def make_items(
         item = make_item(entry, context)
         if item is not None and item.key not in items:
             items[item.key] = item
-    return list(items.values())
+    # the show's artwork or the site's logo on every item is no picture of each story
+    artwork = feed_images.repeated(
+        [i.image for i in items.values()], absolute_url(raw.image, link_base, IMAGE_SCHEMES)
+    )
+    return [
+        replace(i, image="", image_width=0, image_height=0) if i.image in artwork else i
+        for i in items.values()
+    ]
 
 
 _TAGLINE = re.compile(r"\s+[|–—:·-]\s+")
@@ -291,10 +299,10 @@ def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
     body = entry.body if entry.body_is_html else text_to_html(entry.body)
     html = sanitize_html(body, content_base)
     language = ctx.language if ctx.language_override else _language(entry.language) or ctx.language
-    # site chrome ("Subscribe to get…", "The post … appeared first on …") is not article
-    # text; sentence-level cleanup is left to the summarizer, which sees far fewer items
-    text = _cap_text(strip_chrome(html_to_text(html)))
-    title = _cap(entry.title, MAX_TITLE_CHARS)
+    # site chrome ("Subscribe to get…", "Read more", "submitted by … [link]") and sponsor
+    # reads are not article text; sentence-level cleanup is left to the summarizer
+    text = _cap_text(item_text(entry, html, language))
+    title = _cap(decode_title(entry.title), MAX_TITLE_CHARS)
     if not (title or text or link or entry.id):
         return None
     title = title or _title_from_text(text) or "(untitled)"
@@ -305,23 +313,40 @@ def make_item(entry: RawEntry, ctx: _Context) -> Item | None:
         key = canonical_url(link)
     else:
         key = "sha256:" + content_hash
-    images = (absolute_url(u, content_base, IMAGE_SCHEMES) for u in entry.images)
-    image = next((u for u in images if u.startswith("https://")), "") or first_image(html)
+    picture = _picture(entry, html, content_base)
     return Item(
         key=key,
         feed_url=ctx.feed_url,
         link=link or ctx.feed_link,
         title=title,
-        author=_cap(entry.author, MAX_AUTHOR_CHARS),
+        author=_cap(decode_title(entry.author), MAX_AUTHOR_CHARS),
         published=entry.published,
         categories=_categories(entry.categories),
-        image=image,
+        image=picture.url if picture else "",
+        image_width=picture.width if picture else 0,
+        image_height=picture.height if picture else 0,
         html=html,
         text=text,
         language=language,
         source=ctx.source,
         content_hash=content_hash,
     )
+
+
+def _picture(entry: RawEntry, html: str, base: str) -> feed_images.Image | None:
+    """The feed's best https picture of the item, else the body's; never an icon."""
+    offered = [
+        feed_images.Image(absolute_url(u, base, IMAGE_SCHEMES), *entry.image_sizes.get(u, (0, 0)))
+        for u in entry.images
+    ]
+    # a body <img> of a picture the feed sized (and perhaps found too small) keeps that size
+    sized = {i.url: i for i in offered}
+    in_body = [sized.get(i.url, i) for i in feed_images.from_html(html)]
+    for group in (offered, in_body):
+        found = feed_images.best([i for i in group if i.url.startswith("https://")])
+        if found is not None:
+            return found
+    return None
 
 
 def canonical_url(url: str) -> str:

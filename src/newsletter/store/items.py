@@ -38,6 +38,8 @@ def _row_to_item(row: sqlite3.Row) -> Item:
         published=from_iso(row["published"]),
         categories=tuple(json.loads(row["categories"])),
         image=row["image"],
+        image_width=row["image_width"],
+        image_height=row["image_height"],
         html=row["html"],
         text=row["text"],
         language=row["language"],
@@ -133,6 +135,8 @@ class ItemsMixin:
                     "published": to_iso(item.published),
                     "categories": json.dumps(list(item.categories), ensure_ascii=False),
                     "image": item.image,
+                    "iw": item.image_width,
+                    "ih": item.image_height,
                     "html": item.html,
                     "text": item.text,
                     "language": item.language,
@@ -147,11 +151,11 @@ class ItemsMixin:
                 if old is None:
                     self.db.execute(
                         """INSERT INTO items (feed_url, key, link, title, author, published,
-                             categories, image, html, text, language, source, content_hash,
-                             first_seen, updated_at)
+                             categories, image, image_width, image_height, html, text, language,
+                             source, content_hash, first_seen, updated_at)
                            VALUES (:feed_url, :key, :link, :title, :author, :published,
-                             :categories, :image, :html, :text, :language, :source, :hash,
-                             :now, :now)""",
+                             :categories, :image, :iw, :ih, :html, :text, :language, :source,
+                             :hash, :now, :now)""",
                         params,
                     )
                     new += 1
@@ -159,7 +163,8 @@ class ItemsMixin:
                     self.db.execute(
                         """UPDATE items SET link = :link, title = :title, author = :author,
                              published = :published, categories = :categories, image = :image,
-                             html = :html, text = :text, language = :language,
+                             image_width = :iw, image_height = :ih, html = :html, text = :text,
+                             language = :language,
                              source = :source, content_hash = :hash, updated_at = :now
                            WHERE feed_url = :feed_url AND key = :key""",
                         params,
@@ -183,7 +188,8 @@ class ItemsMixin:
         limit: int | None = None,
         per_feed: int | None = None,
     ) -> list[Item]:
-        """Stored items, newest first.
+        """Stored items, newest first; items the feed dated before undated ones (an undated
+        item's first-seen time says when we fetched it, not when it was news).
 
         `exclude_sent_to_list` leaves out items that a sent (or sending) digest of that list
         already carried; with `resend_edited`, an item edited since then is offered again.
@@ -215,7 +221,7 @@ class ItemsMixin:
                 "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
                 f"AS place FROM ({sql}) AS ranked) WHERE place <= {int(per_feed)}"
             )
-        sql += " ORDER BY COALESCE(published, first_seen) DESC, id DESC"
+        sql += " ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_item(r) for r in self.db.execute(sql, params)]

@@ -268,4 +268,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        170,
+        """
+        -- An item's lead image keeps its natural size (from the feed's width/height or its
+        -- URL; 0 = unknown) so a digest never shows a 158-px thumbnail 552 px wide.
+        ALTER TABLE items ADD COLUMN image_width INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE items ADD COLUMN image_height INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

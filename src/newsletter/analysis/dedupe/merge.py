@@ -9,7 +9,8 @@ with the number of items, not with its square; shingles found in very many items
 (boilerplate) are ignored. A short item in its own words (another site's teaser) shares
 few shingles with the article: it is weighed by its words, title, figures and names,
 published the same day (see dedupe_teaser). Items from the same feed with different
-keys are different stories unless their text is identical. The kept version of a story
+keys are different stories unless their text, headline or article link is the same
+(see `exact`). The kept version of a story
 is the one with the longest text.
 """
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from newsletter.analysis.dedupe.exact import exact_pairs
 from newsletter.analysis.dedupe.teaser import teaser_pairs
 from newsletter.model import Entry, Item
 
@@ -105,6 +107,8 @@ def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStat
     # A short item in its own words (a feed's teaser) shares few 3-grams with the article.
     reworded, teaser_candidates = teaser_pairs(items, titles, bodies)
     edges.extend(reworded)
+    # One story under two keys: the same headline the same days, or the same article link.
+    edges.extend(exact_pairs(items))
     groups = _components(n, edges, items)
     stats = DedupeStats(
         items=n,
