@@ -390,6 +390,7 @@ class Corpus:
     seed: int
     words: int
     version: int = 0
+    style: str = "prose"  # "prose" (this module) or "templated" (benchmarks/templated.py)
 
     @property
     def items(self) -> int:
@@ -539,6 +540,8 @@ def evolve(
     New items go on top and the oldest drop off (feeds keep their window); edited items keep
     their guid and get a changed title and an extra paragraph. Returns (corpus, counts).
     """
+    from benchmarks import templated  # imports this module: loaded when first needed
+
     nxt = copy.deepcopy(corpus)
     nxt.version += 1
     rng = random.Random((seed if seed is not None else corpus.seed) + 7919 * nxt.version)
@@ -562,13 +565,22 @@ def evolve(
         # edit items that stay in the window (the oldest `n_new` drop off)
         for idx in rng.sample(range(keep - n_new), n_edit):
             item = feed.items[idx]
-            topic = TOPICS[item.topic]
             item.title = item.title + " (updated)"
-            extra = w.paragraph(topic, _place(rng), 3)
+            if corpus.style == "templated":
+                extra = templated.update_paragraph(rng, item)
+            else:
+                extra = w.paragraph(TOPICS[item.topic], _place(rng), 3)
             item.html = f"<p><strong>Update:</strong> {escape(extra)}</p>\n" + item.html
             item.words += extra.count(" ") + 2
             edited += 1
-        fresh = [_new_item(w, feed, now - timedelta(minutes=k), corpus.words) for k in range(n_new)]
+        if corpus.style == "templated":
+            fresh = [
+                templated.new_item(rng, feed, now - timedelta(minutes=k)) for k in range(n_new)
+            ]
+        else:
+            fresh = [
+                _new_item(w, feed, now - timedelta(minutes=k), corpus.words) for k in range(n_new)
+            ]
         feed.items = (fresh + feed.items)[:keep]
         new += n_new
     return nxt, {"new": new, "edited": edited, "feeds": n_feeds, "changes": new + edited}
