@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 import unicodedata
 import zlib
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from newsletter.analysis.dedupe.teaser import teaser_pairs
+from newsletter.analysis.dedupe.teaser import LEAD_WORDS, maybe_short, teaser_pairs
 from newsletter.model import Entry, Item
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,14 @@ MIN_WORDS = 5  # shorter items ("Weekly roundup") are no evidence of the same st
 # A shingle in more items than this is boilerplate ("the post ... appeared first on");
 # ignoring it also bounds the pairs one shingle can produce.
 MAX_POSTINGS = 64
+# The least share of the smaller item's shingles any accepted pair shares: Jaccard >= J
+# needs 2J / (1 + J) of them (the larger item has at least as many), containment its own.
+MIN_SHARE = min(2 * JACCARD / (1 + JACCARD), CONTAINMENT, 2 * SHORT_JACCARD / (1 + SHORT_JACCARD))
+# Partners an item proposes at most (those sharing most of its rarest shingles): a story
+# is rarely in more feeds than this, and templated text cannot make the work quadratic.
+MAX_CANDIDATES = 32
+BLOCK = 128  # items whose candidates are gathered at once (bounds memory)
+PAIR_BLOCK = 4_000  # candidate pairs whose overlap is counted at once
 
 _WORD = re.compile(r"\w+")
 _NONE = np.zeros(0, dtype=np.uint64)
@@ -81,19 +90,27 @@ def merge_duplicates(
 def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStats]:
     """Indices of items grouped by story (groups and members in input order), with stats."""
     n = len(items)
-    titles = [words(it.title) for it in items]
-    bodies = [words(it.text) for it in items]
-    tokens = [title + body for title, body in zip(titles, bodies, strict=True)]
+    # The teaser path reads the title and first words of every item, but only when some
+    # item is short: otherwise no word lists are kept (they are most of the memory).
+    any_short = any(maybe_short(it) for it in items)
+    titles: list[tuple[str, ...]] = []
+    leads: list[tuple[str, ...]] = []
+    shingles: list[np.ndarray] = []
     edges: list[tuple[int, int]] = []
     # Same key or identical text: a duplicate wherever it comes from.
     seen: dict[str, int] = {}
-    for i, (toks, body) in enumerate(zip(tokens, bodies, strict=True)):
-        for key in _exact_keys(items[i].key, toks, body):
+    for i, it in enumerate(items):
+        title, body = words(it.title), words(it.text)
+        tokens = title + body
+        for key in _exact_keys(it.key, tokens, body):
             if key in seen:
                 edges.append((seen[key], i))
             else:
                 seen[key] = i
-    shingles = [shingle_hashes(t) if len(t) >= MIN_WORDS else _NONE for t in tokens]
+        shingles.append(shingle_hashes(tokens) if len(tokens) >= MIN_WORDS else _NONE)
+        if any_short:
+            titles.append(tuple(map(sys.intern, title)))
+            leads.append(tuple(map(sys.intern, body[:LEAD_WORDS])))
     pairs, overlap, effective = _shared_shingles(shingles)
     if len(pairs):
         a, b = pairs[:, 0], pairs[:, 1]
@@ -103,7 +120,9 @@ def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStat
                 continue  # same feed, different text: a different story
             edges.append((int(x), int(y)))
     # A short item in its own words (a feed's teaser) shares few 3-grams with the article.
-    reworded, teaser_candidates = teaser_pairs(items, titles, bodies)
+    reworded, teaser_candidates = (
+        teaser_pairs(items, titles, leads) if any_short else ([], 0)
+    )
     edges.extend(reworded)
     groups = _components(n, edges, items)
     stats = DedupeStats(
@@ -180,11 +199,13 @@ def _shared_shingles(
     """Candidate pairs (a < b), the shingles each pair shares, and each item's size.
 
     An inverted index built by sorting (shingle, item) pairs, with prefix filtering: every
-    accepted pair shares at least half of the smaller item's shingles, so it shares one
-    among that item's rarest `size - ceil(size / 2) + 1` shingles (its prefix). Only
-    posting lists of prefix shingles produce pairs, and lists are capped at MAX_POSTINGS
-    (longer ones are boilerplate and count for no one), so the work is linear in the
-    number of shingles and common phrases ("one of the") cost nothing.
+    accepted pair shares at least MIN_SHARE of the smaller item's shingles, so it shares
+    one among that item's rarest `size - ceil(MIN_SHARE * size) + 1` shingles (its
+    prefix); only the smaller item's prefix proposes partners. Posting lists longer than
+    MAX_POSTINGS are boilerplate and count for no one, and each item keeps at most
+    MAX_CANDIDATES partners, those sharing the most of its prefix (a true copy shares
+    nearly all of it), so templated text, where hundreds of items share phrases, costs
+    no more than prose. Items are handled in blocks: memory is bounded by the block.
     """
     n = len(shingles)
     sizes = np.array([len(s) for s in shingles], dtype=np.int64)
@@ -192,45 +213,91 @@ def _shared_shingles(
     if n == 0 or sizes.sum() == 0:
         return *none, sizes
     sh = np.concatenate(shingles)
-    doc = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    doc = np.repeat(np.arange(n, dtype=np.int32), sizes)
     order = np.lexsort((doc, sh))
     sh, doc = sh[order], doc[order]
+    del order
     new_run = np.r_[True, sh[1:] != sh[:-1]]
+    del sh
     starts = np.flatnonzero(new_run)
-    lengths = np.diff(np.r_[starts, len(sh)])
-    run = np.cumsum(new_run) - 1  # shingle id of each occurrence
+    lengths = np.diff(np.r_[starts, len(doc)])
+    run = (np.cumsum(new_run) - 1).astype(np.int32)  # shingle id of each occurrence
+    del new_run
     df = lengths[run]
     common = df > MAX_POSTINGS
     sizes = sizes - np.bincount(doc[common], minlength=n)
     # Rank each item's shingles rarest first (ties by shingle id) and mark its prefix.
     by_item = np.lexsort((run, df, doc))
     first = np.searchsorted(doc[by_item], np.arange(n))
-    rank = np.empty(len(sh), dtype=np.int64)
-    rank[by_item] = np.arange(len(sh)) - first[doc[by_item]]
-    prefix_len = sizes - (sizes + 1) // 2 + 1
-    in_prefix = (rank < prefix_len[doc]) & ~common
-    codes = []
-    for d in np.unique(lengths):
-        if d < 2 or d > MAX_POSTINGS:
-            continue
-        runs = starts[lengths == d]
-        cells = runs[:, None] + np.arange(d)  # one row of occurrences per shingle
-        members, flags = doc[cells], in_prefix[cells]
-        ia, ib = np.triu_indices(int(d), k=1)
-        keep = flags[:, ia] | flags[:, ib]
-        codes.append((members[:, ia] * n + members[:, ib])[keep])
-    if not codes:
+    rank = np.empty(len(doc), dtype=np.int32)
+    rank[by_item] = np.arange(len(doc)) - first[doc[by_item]]
+    del by_item, first
+    needed = np.ceil(MIN_SHARE * sizes - 1e-9).astype(np.int64)
+    prefix_len = sizes - needed + 1
+    in_prefix = (rank < prefix_len[doc]) & ~common & (df > 1)
+    del rank
+    probes = np.flatnonzero(in_prefix)  # occurrences (sorted by shingle) that look for partners
+    probes = probes[np.argsort(doc[probes], kind="stable")]  # grouped by item
+    bounds = np.searchsorted(doc[probes], np.arange(0, n + BLOCK, BLOCK))
+    pairs: list[np.ndarray] = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):
+        if hi > lo:
+            pairs.append(_block_candidates(probes[lo:hi], doc, run, starts, lengths, sizes, n))
+    codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
+    if not len(codes):
         return *none, sizes
-    unique = np.unique(np.concatenate(codes))
-    a, b = unique // n, unique % n
-    # Exact overlap of each candidate pair, boilerplate left out: a sparse row product.
+    a, b = codes // n, codes % n
+    # Exact overlap of each candidate pair, boilerplate left out: a sparse row product,
+    # a block of pairs at a time.
     keep = ~common
     M = sparse.csr_matrix(
         (np.ones(int(keep.sum()), dtype=np.int32), (doc[keep], run[keep])),
         shape=(n, int(run[-1]) + 1),
     )
-    overlap = np.asarray(M[a].multiply(M[b]).sum(axis=1)).ravel().astype(np.int64)
+    overlap = np.concatenate(
+        [
+            np.asarray(M[a[i : i + PAIR_BLOCK]].multiply(M[b[i : i + PAIR_BLOCK]]).sum(axis=1))
+            .ravel()
+            .astype(np.int64)
+            for i in range(0, len(a), PAIR_BLOCK)
+        ]
+    )
     return np.stack([a, b], axis=1), overlap, sizes
+
+
+def _block_candidates(
+    probes: np.ndarray,
+    doc: np.ndarray,
+    run: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    sizes: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """Pair codes (min * n + max) proposed by a block of items' prefix shingles: each
+    item's MAX_CANDIDATES partners that share the most of its prefix."""
+    r = run[probes]
+    length = lengths[r]
+    total = int(length.sum())
+    # every member of each probed posting list (a posting list is a slice of `doc`)
+    offsets = np.repeat(starts[r] - (np.cumsum(length) - length), length)
+    partner = doc[offsets + np.arange(total)].astype(np.int64)
+    prober = np.repeat(doc[probes], length).astype(np.int64)
+    # the smaller item of a pair proposes it (either one when they are the same size)
+    mine, theirs = sizes[prober], sizes[partner]
+    ok = (partner != prober) & (mine <= theirs)
+    prober, partner = prober[ok], partner[ok]
+    if not len(prober):
+        return np.zeros(0, dtype=np.int64)
+    code, hits = np.unique(prober * n + partner, return_counts=True)
+    who = code // n
+    # per prober: most shared prefix shingles first, then partner order
+    ranked = np.lexsort((code % n, -hits, who))
+    who_sorted = who[ranked]
+    first = np.searchsorted(who_sorted, who_sorted)
+    top = ranked[np.arange(len(ranked)) - first < MAX_CANDIDATES]
+    x, y = who[top], code[top] % n
+    return np.minimum(x, y) * n + np.maximum(x, y)
 
 
 def _similar(size_a: np.ndarray, size_b: np.ndarray, overlap: np.ndarray) -> np.ndarray:

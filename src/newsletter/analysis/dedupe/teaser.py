@@ -180,7 +180,7 @@ def _scan(text: str, limit: int) -> tuple[set[str], set[str], set[str], bool]:
     return roots, names, numbers, len(text) <= limit * _CHARS_PER_WORD
 
 
-def _maybe_short(item: Item) -> bool:
+def maybe_short(item: Item) -> bool:
     """A cheap first look: dated, and not obviously longer than LEAD_WORDS words."""
     dated = item.published is not None or item.first_seen is not None
     return dated and len(item.text.split(None, LEAD_WORDS + 1)) <= LEAD_WORDS
@@ -206,7 +206,7 @@ def teaser_pairs(
     candidates are read in full.
     """
     dated = [it.published is not None or it.first_seen is not None for it in items]
-    shorts = [i for i, it in enumerate(items) if dated[i] and _maybe_short(it)]
+    shorts = [i for i, it in enumerate(items) if dated[i] and maybe_short(it)]
     if not shorts:
         return [], 0  # nothing to weigh: spare reading every article
     profiles = {i: profile(items[i]) for i in shorts}
