@@ -678,20 +678,33 @@ def write_files(corpus: Corpus, folder: Path) -> list[Path]:
 
 
 class CorpusServer:
-    """The corpus over HTTP on 127.0.0.1: a fixed latency per response, ETag + 304."""
+    """The corpus over HTTP: a fixed latency per response, ETag + 304, and each feed on a
+    site of its own (its own loopback address, 127.0.1.x, as feeds come from different
+    hosts), optionally with a Cache-Control header."""
 
-    def __init__(self, corpus: Corpus, latency: float = 0.2) -> None:
-        self.server = FeedServer(latency=latency)
+    def __init__(
+        self, corpus: Corpus, latency: float = 0.2, cache_control: str = "", one_host: bool = False
+    ) -> None:
+        self.one_host = one_host
+        hosts = () if one_host else tuple(_host(i) for i in range(len(corpus.feeds)))
+        self.server = FeedServer(latency=latency, hosts=hosts)
+        self.cache_control = cache_control
         self.publish(corpus)
 
-    def publish(self, corpus: Corpus) -> None:
+    def publish(self, corpus: Corpus, cache_control: str | None = None) -> None:
         """Serve this version of the corpus (changed feeds get new bodies and ETags)."""
+        if cache_control is not None:
+            self.cache_control = cache_control
+        headers = (("Cache-Control", self.cache_control),) if self.cache_control else ()
         for feed in corpus.feeds:
-            self.server.set(feed_path(feed), render_feed(feed, corpus.now))
+            self.server.set(feed_path(feed), render_feed(feed, corpus.now), headers=headers)
         self.corpus = corpus
 
     def urls(self) -> list[str]:
-        return [self.server.url(feed_path(f)) for f in self.corpus.feeds]
+        return [
+            self.server.url(feed_path(f), host="127.0.0.1" if self.one_host else _host(i))
+            for i, f in enumerate(self.corpus.feeds)
+        ]
 
     def statuses(self) -> dict[int, int]:
         """How many responses of each status were sent since the last reset."""
@@ -709,6 +722,11 @@ class CorpusServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.stop()
+
+
+def _host(i: int) -> str:
+    """The loopback address of the i-th feed's site."""
+    return f"127.0.{1 + (i // 250) % 250}.{1 + i % 250}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,6 +59,7 @@ class FetchConfig:
     connect_timeout: float = 5.0
     max_bytes: int = 10_000_000
     concurrency: int = 16
+    per_host: int = 2  # requests at once to one host (a site with many feeds)
     user_agent: str = ""  # default: "newsletter/<version> (+<site url>)"
 
 
@@ -269,6 +270,8 @@ def _check(config: Config) -> None:
             raise ConfigError('every [[feeds]] entry needs url = "..." (a URL or a path)')
     if config.fetch.concurrency < 1:
         raise ConfigError("fetch.concurrency must be at least 1")
+    if config.fetch.per_host < 1:
+        raise ConfigError("fetch.per_host must be at least 1")
     if config.summary.max_words < 5 and config.summary.sentences < 1:
         raise ConfigError("summary.max_words must be at least 5 (or set summary.sentences)")
 
@@ -402,6 +405,7 @@ url = "https://example.org/feed.xml"      # an http(s) URL, a file:// URL or a p
 
 [fetch]
 concurrency = 16
+per_host = 2                              # requests at once to one site
 timeout = 20
 connect_timeout = 5
 max_bytes = 10000000

@@ -198,16 +198,24 @@ def build(
     fetch_progress: Callable[[object], None] | None = None,
     fetch: bool = True,
     force: bool = False,
+    refetch: bool = False,
 ) -> tuple[IngestReport | None, BuildResult | None]:
     """Ingest the list's feeds, then build and write its digest (None when nothing to show).
 
     When the feeds brought nothing new or changed and the list's latest digest is unsent and
     newer than every stored item, that digest is returned as is (`reused`) unless `force`.
+    `refetch` requests every feed, even one still fresh.
     """
     lst = config.list(list_name)
     report = None
     if fetch:
-        report = ingest(config, store, feeds=config.feeds_for(lst.name), progress=fetch_progress)
+        report = ingest(
+            config,
+            store,
+            feeds=config.feeds_for(lst.name),
+            progress=fetch_progress,
+            refetch=refetch,
+        )
         if not (force or since or max_items or report.new or report.changed):
             current = up_to_date_digest(config, store, lst.name)
             if current is not None:

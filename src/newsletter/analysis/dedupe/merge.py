@@ -120,9 +120,7 @@ def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStat
                 continue  # same feed, different text: a different story
             edges.append((int(x), int(y)))
     # A short item in its own words (a feed's teaser) shares few 3-grams with the article.
-    reworded, teaser_candidates = (
-        teaser_pairs(items, titles, leads) if any_short else ([], 0)
-    )
+    reworded, teaser_candidates = teaser_pairs(items, titles, leads) if any_short else ([], 0)
     edges.extend(reworded)
     groups = _components(n, edges, items)
     stats = DedupeStats(
