@@ -113,6 +113,7 @@ def _install(out: str) -> None:
         "newsletter.analysis.dedupe.merge",
         "newsletter.analysis.themes.sections",
         "newsletter.analysis.themes.topics",
+        "newsletter.analysis.dedupe.index",
     }
     deferred: dict[str, list[tuple]] = {}
 
@@ -160,6 +161,7 @@ def _install(out: str) -> None:
     wrap(
         "newsletter.analysis.dedupe.merge", "merge_duplicates", "dedupe", lambda a, k, r: len(a[0])
     )
+    wrap("newsletter.analysis.dedupe.index", "story_groups", "dedupe", lambda a, k, r: len(a[0]))
     wrap(
         "newsletter.analysis.themes.sections", "group_sections", "themes", lambda a, k, r: len(a[0])
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.ingest.feeds import IngestReport, ingest
-from newsletter.model import Digest, Entry, Item
+from newsletter.model import Digest, Item
 from newsletter.render.renderer import render_digest, write_digest
 from newsletter.store import Store
 from newsletter.store.base import utcnow
@@ -105,22 +105,28 @@ def plan_digest(
     progress: Callable[[int], None] | None = None,
     failed: Sequence[tuple[str, str]] = (),
 ) -> DigestPlan:
-    """Select, summarize, merge and group: the digest's data, nothing rendered yet."""
+    """Select, merge, summarize what is shown, and group: the digest's data, nothing
+    rendered yet."""
     # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
-    from newsletter.analysis.dedupe.merge import merge_duplicates
+    from newsletter.analysis.dedupe.index import story_groups
+    from newsletter.analysis.dedupe.merge import entries_for
     from newsletter.analysis.themes.sections import group_sections
     from newsletter.analysis.themes.topics import Vocabulary
 
     lst = config.list(list_name)
     items = select_items(config, store, lst.name, since, max_items)
-    summaries, computed = summaries_for(items, config, store, progress)
-    entries = merge_duplicates(items, summaries)
+    groups, _ = story_groups(items, _cache_dir(store, "dedupe"))
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:
-        entries = _newest(entries, limit)
+        groups = _newest(items, groups, limit)
+    # only the stories shown are summarized (with their merged copies, whose summary
+    # stands in when the kept version has none)
+    carried = [items[i] for i in sorted(i for g in groups for i in g)]
+    summaries, computed = summaries_for(carried, config, store, progress)
+    entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
         [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
-        cache_dir=store.path.parent / "themes" if store.path.name != ":memory:" else None,
+        cache_dir=_cache_dir(store, "themes"),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
     digest = Digest(
@@ -134,10 +140,15 @@ def plan_digest(
     )
     return DigestPlan(
         digest=digest,
-        items=_carried(items, entries),
+        items=carried,
         summarized=computed,
-        cached=len(items) - computed,
+        cached=len(carried) - computed,
     )
+
+
+def _cache_dir(store: Store, name: str) -> Path | None:
+    """Where derived data (the story index, the theme model) is kept, next to the store."""
+    return store.path.parent / name if store.path.name != ":memory:" else None
 
 
 def _unique_build_time(store: Store, list_name: str) -> datetime:
@@ -150,19 +161,16 @@ def _unique_build_time(store: Store, list_name: str) -> datetime:
     return now
 
 
-def _carried(items: Sequence[Item], entries: Sequence[Entry]) -> list[Item]:
-    """Every item an entry stands for: the kept version and the duplicates merged into it."""
-    links = {link for e in entries for _, link in e.sources} | {e.item.link for e in entries}
-    kept = {(e.item.feed_url, e.item.key) for e in entries}
-    return [i for i in items if (i.feed_url, i.key) in kept or i.link in links]
+def _newest(items: Sequence[Item], groups: list[list[int]], limit: int) -> list[list[int]]:
+    """The `limit` stories whose kept version is newest, newest first."""
+    from newsletter.analysis.dedupe.merge import kept_index
 
-
-def _newest(entries: list[Entry], limit: int) -> list[Entry]:
-    def when(entry: Entry) -> datetime:
-        item = entry.item
+    def when(group: list[int]) -> datetime:
+        item = items[kept_index(items, group)]
         return item.published or item.first_seen or utcnow()
 
-    return sorted(entries, key=when, reverse=True)[:limit]
+    chosen = sorted(range(len(groups)), key=lambda g: when(groups[g]), reverse=True)[:limit]
+    return [groups[g] for g in chosen]
 
 
 def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = True) -> BuildResult:

@@ -72,6 +72,14 @@ def merge_duplicates(
 ) -> list[Entry]:
     """One entry per story, in order of first appearance; each lists every source."""
     groups, _ = duplicate_groups(items)
+    return entries_for(items, groups, summaries)
+
+
+def entries_for(
+    items: Sequence[Item], groups: Sequence[Sequence[int]], summaries: Mapping[str, str] | None
+) -> list[Entry]:
+    """One entry per group of item indices: the richest member, every member's source, and
+    the kept item's summary (another member's when it has none)."""
     entries = []
     for members in groups:
         kept = _richest(items, members)
@@ -87,51 +95,80 @@ def merge_duplicates(
     return entries
 
 
+@dataclass(frozen=True)
+class Features:
+    """What comparing one item's content needs, read from its words once."""
+
+    shingles: np.ndarray
+    exact: tuple[str, ...]  # keys of its whole text and of its body: identical text
+    title: tuple[str, ...] = ()  # word tokens of the title and the lead, kept only for the
+    lead: tuple[str, ...] = ()  # short-item path
+
+
+def features(item: Item, keep_words: bool = False) -> Features:
+    """Shingles and identical-text keys of an item (and its title and lead words)."""
+    title, body = words(item.title), words(item.text)
+    tokens = title + body
+    shingles = shingle_hashes(tokens) if len(tokens) >= MIN_WORDS else _NONE
+    exact = tuple(_exact_keys("", tokens, body))
+    if not keep_words:
+        return Features(shingles, exact)
+    lead = tuple(map(sys.intern, body[:LEAD_WORDS]))
+    return Features(shingles, exact, tuple(map(sys.intern, title)), lead)
+
+
 def duplicate_groups(items: Sequence[Item]) -> tuple[list[list[int]], DedupeStats]:
     """Indices of items grouped by story (groups and members in input order), with stats."""
-    n = len(items)
     # The teaser path reads the title and first words of every item, but only when some
     # item is short: otherwise no word lists are kept (they are most of the memory).
     any_short = any(maybe_short(it) for it in items)
-    titles: list[tuple[str, ...]] = []
-    leads: list[tuple[str, ...]] = []
-    shingles: list[np.ndarray] = []
-    edges: list[tuple[int, int]] = []
-    # Same key or identical text: a duplicate wherever it comes from.
-    seen: dict[str, int] = {}
-    for i, it in enumerate(items):
-        title, body = words(it.title), words(it.text)
-        tokens = title + body
-        for key in _exact_keys(it.key, tokens, body):
-            if key in seen:
-                edges.append((seen[key], i))
-            else:
-                seen[key] = i
-        shingles.append(shingle_hashes(tokens) if len(tokens) >= MIN_WORDS else _NONE)
-        if any_short:
-            titles.append(tuple(map(sys.intern, title)))
-            leads.append(tuple(map(sys.intern, body[:LEAD_WORDS])))
-    pairs, overlap, effective = _shared_shingles(shingles)
-    if len(pairs):
-        a, b = pairs[:, 0], pairs[:, 1]
-        ok = _similar(effective[a], effective[b], overlap)
-        for x, y in pairs[ok]:
-            if _same_feed(items[int(x)], items[int(y)]):
-                continue  # same feed, different text: a different story
-            edges.append((int(x), int(y)))
+    feats = [features(it, any_short) for it in items]
+    edges = exact_edges(items, feats)
+    similar, candidates = shingle_pairs([f.shingles for f in feats])
+    # same feed, different key and text: a different story
+    edges.extend((x, y) for x, y in similar if not same_feed(items[x], items[y]))
     # A short item in its own words (a feed's teaser) shares few 3-grams with the article.
-    reworded, teaser_candidates = teaser_pairs(items, titles, leads) if any_short else ([], 0)
-    edges.extend(reworded)
-    groups = _components(n, edges, items)
+    teaser_candidates = 0
+    if any_short:
+        titles, leads = [f.title for f in feats], [f.lead for f in feats]
+        reworded, teaser_candidates = teaser_pairs(items, titles, leads)
+        edges.extend(reworded)
+    groups = components(len(items), edges, items)
     stats = DedupeStats(
-        items=n,
-        shingles=sum(len(s) for s in shingles),
-        candidate_pairs=len(pairs),
+        items=len(items),
+        shingles=sum(len(f.shingles) for f in feats),
+        candidate_pairs=candidates,
         merged_pairs=sum(len(g) - 1 for g in groups),
         teaser_candidates=teaser_candidates,
     )
     logger.debug("dedupe: %s", stats)
     return groups, stats
+
+
+def exact_edges(items: Sequence[Item], feats: Sequence[Features]) -> list[tuple[int, int]]:
+    """Same key or identical text: a duplicate wherever it comes from."""
+    edges: list[tuple[int, int]] = []
+    seen: dict[str, int] = {}
+    for i, (it, f) in enumerate(zip(items, feats, strict=True)):
+        for key in ((f"key:{it.key}",) if it.key else ()) + f.exact:
+            if key in seen:
+                edges.append((seen[key], i))
+            else:
+                seen[key] = i
+    return edges
+
+
+def shingle_pairs(
+    shingles: Sequence[np.ndarray], fresh: np.ndarray | None = None
+) -> tuple[list[tuple[int, int]], int]:
+    """Pairs (a < b) whose shingles say same story, and how many candidates were verified;
+    with `fresh` (a mask), only pairs with a fresh item in them."""
+    pairs, overlap, effective = _shared_shingles(shingles, fresh)
+    if not len(pairs):
+        return [], 0
+    a, b = pairs[:, 0], pairs[:, 1]
+    ok = _similar(effective[a], effective[b], overlap)
+    return [(int(x), int(y)) for x, y in pairs[ok]], len(pairs)
 
 
 class _Folded(dict[str, str]):
@@ -192,7 +229,7 @@ def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
 
 
 def _shared_shingles(
-    shingles: Sequence[np.ndarray],
+    shingles: Sequence[np.ndarray], fresh: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate pairs (a < b), the shingles each pair shares, and each item's size.
 
@@ -234,13 +271,18 @@ def _shared_shingles(
     prefix_len = sizes - needed + 1
     in_prefix = (rank < prefix_len[doc]) & ~common & (df > 1)
     del rank
+    if fresh is not None:  # only shingles that some fresh item has can pair it
+        with_fresh = np.bincount(run, weights=fresh[doc], minlength=len(starts)) > 0
+        in_prefix &= with_fresh[run]
     probes = np.flatnonzero(in_prefix)  # occurrences (sorted by shingle) that look for partners
     probes = probes[np.argsort(doc[probes], kind="stable")]  # grouped by item
     bounds = np.searchsorted(doc[probes], np.arange(0, n + BLOCK, BLOCK))
     pairs: list[np.ndarray] = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):
         if hi > lo:
-            pairs.append(_block_candidates(probes[lo:hi], doc, run, starts, lengths, sizes, n))
+            pairs.append(
+                _block_candidates(probes[lo:hi], doc, run, starts, lengths, sizes, n, fresh)
+            )
     codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
     if not len(codes):
         return *none, sizes
@@ -271,6 +313,7 @@ def _block_candidates(
     lengths: np.ndarray,
     sizes: np.ndarray,
     n: int,
+    fresh: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pair codes (min * n + max) proposed by a block of items' prefix shingles: each
     item's MAX_CANDIDATES partners that share the most of its prefix."""
@@ -284,6 +327,8 @@ def _block_candidates(
     # the smaller item of a pair proposes it (either one when they are the same size)
     mine, theirs = sizes[prober], sizes[partner]
     ok = (partner != prober) & (mine <= theirs)
+    if fresh is not None:
+        ok &= fresh[prober] | fresh[partner]
     prober, partner = prober[ok], partner[ok]
     if not len(prober):
         return np.zeros(0, dtype=np.int64)
@@ -312,11 +357,11 @@ def _similar(size_a: np.ndarray, size_b: np.ndarray, overlap: np.ndarray) -> np.
     )
 
 
-def _same_feed(a: Item, b: Item) -> bool:
+def same_feed(a: Item, b: Item) -> bool:
     return bool(a.feed_url) and a.feed_url == b.feed_url and a.key != b.key
 
 
-def _components(n: int, edges: list[tuple[int, int]], items: Sequence[Item]) -> list[list[int]]:
+def components(n: int, edges: list[tuple[int, int]], items: Sequence[Item]) -> list[list[int]]:
     """Connected groups, each then checked against its richest member so chains cannot
     join two stories through a third: a member with no direct link to it starts anew."""
     parent = list(range(n))
@@ -357,6 +402,11 @@ def _split_on_richest(
         out.append(group)
         rest = [i for i in rest if i not in taken]
     return out
+
+
+def kept_index(items: Sequence[Item], members: Sequence[int]) -> int:
+    """Which member of a story is shown: the one with the longest text."""
+    return _richest(items, members)
 
 
 def _richest(items: Sequence[Item], members: Sequence[int]) -> int:
