@@ -13,7 +13,7 @@ If-None-Match / If-Modified-Since with a 304, like a well-behaved feed host. Lat
 gzip can be set for the whole server or one route. The server binds 127.0.0.1:0 (a free
 port) and serves each connection on its own thread; `hosts=("127.0.0.2", ...)` makes it
 listen on more loopback addresses (same port), so one server can stand for several sites:
-`server.url("/a.xml", host="127.0.0.2")`, `server.peak_in_flight("127.0.0.2")`.
+`server.url("/a.xml", host="127.0.0.2")`; each Request records the address it came to.
 """
 
 from __future__ import annotations
@@ -67,8 +67,6 @@ class _State:
     requests: list[Request] = field(default_factory=list)
     latency: float = 0.0
     gzip: bool = False
-    in_flight: Counter[str] = field(default_factory=Counter)  # requests being answered, by host
-    peak: Counter[str] = field(default_factory=Counter)  # the most at once, by host
 
 
 class FeedServer:
@@ -261,25 +259,6 @@ class FeedServer:
     def reset_requests(self) -> None:
         with self._lock:
             self._state.requests.clear()
-            self._state.peak.clear()
-
-    def peak_in_flight(self, host: str | None = None) -> int:
-        """The most requests answered at once (to one address, or in all) since the reset."""
-        with self._lock:
-            if host is None:
-                return self._state.peak["*"]
-            return self._state.peak[host]
-
-    def _enter(self, host: str) -> None:
-        with self._lock:
-            for key in (host, "*"):
-                self._state.in_flight[key] += 1
-                self._state.peak[key] = max(self._state.peak[key], self._state.in_flight[key])
-
-    def _leave(self, host: str) -> None:
-        with self._lock:
-            for key in (host, "*"):
-                self._state.in_flight[key] -= 1
 
     # -- used by the handler -------------------------------------------------------------
     def _lookup(
@@ -319,13 +298,6 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             host = self.connection.getsockname()[0]
-            server._enter(host)
-            try:
-                self._get(host)
-            finally:
-                server._leave(host)
-
-        def _get(self, host: str) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
             path = self.path.split("?", 1)[0]
             route, request, latency, use_gzip = server._lookup(path, headers, host)
