@@ -880,6 +880,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="repeats of the HTTP runs (medians)")
     parser.add_argument("--skip-scale", action="store_true", help="skip the every-item scale runs")
+    parser.add_argument(
+        "--scale-only", action="store_true", help="only the every-item scale runs (prints them)"
+    )
     parser.add_argument("--skip-send", action="store_true", help="do not run benchmarks/send.py")
     parser.add_argument("--feeds", type=int)
     parser.add_argument("--items", type=int, help="items per feed")
@@ -922,9 +925,19 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, tuple[list[dict[str, Result]], list[Result]]] = {}
     try:
         for style in styles:
+            if args.scale_only:
+                for r in run_scale(args, work, style):
+                    print(
+                        f"{style} {r.name}: wall {r.run.wall:.1f} s, cpu {r.run.cpu:.1f} s, "
+                        f"peak {r.run.peak_mb:.0f} MB ({_rss_note(r)})",
+                        flush=True,
+                    )
+                continue
             reps = [run_http(args, work, style, rep) for rep in range(args.repeat)]
             scale = [] if args.skip_scale else run_scale(args, work, style)
             results[style] = (reps, scale)
+        if args.scale_only:
+            return
         send_line = "skipped (--skip-send)" if args.skip_send else run_send(args)
         md, line = report(args, results, send_line)
     finally:
