@@ -40,8 +40,10 @@ from newsletter.model import Item
 logger = logging.getLogger(__name__)
 
 VERSION = "stories-1"
-WINDOW = 20_000  # stories kept, newest first
-MAX_AGE = timedelta(days=30)  # older stories leave the index
+# Stories kept, newest first: what can be a digest's candidate next to a new item. An
+# older story that comes back is compared again as new: nothing is lost, only redone.
+WINDOW = 10_000
+MAX_AGE = timedelta(days=3)
 _LEAD_CHARS = LEAD_WORDS * 20 + 1  # what the short-item path reads of a text, and one more
 
 
@@ -57,7 +59,7 @@ class Story:
     first_seen: datetime | None
     shingles: np.ndarray
     exact: tuple[str, ...]
-    roots: frozenset[str]  # title and lead roots (see teaser.index_roots)
+    roots: tuple[str, ...]  # title and lead roots (see teaser.index_roots)
 
     def item(self) -> Item:
         """A stand-in Item with what the comparisons read."""
@@ -89,7 +91,7 @@ def story(item: Item) -> Story:
         first_seen=item.first_seen,
         shingles=f.shingles,
         exact=f.exact,
-        roots=index_roots(item, f.title, f.lead),
+        roots=tuple(index_roots(item, f.title, f.lead)),
     )
 
 

@@ -27,7 +27,7 @@ import math
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -199,7 +199,7 @@ def teaser_pairs(
     items: Sequence[Item],
     titles: Sequence[Sequence[str]] | None = None,
     bodies: Sequence[Sequence[str]] | None = None,
-    roots: Sequence[frozenset[str]] | None = None,
+    roots: Sequence[Iterable[str]] | None = None,
     fresh: Sequence[bool] | None = None,
 ) -> tuple[list[tuple[int, int]], int]:
     """Pairs (short item first) judged the same story, and how many pairs were weighed.
@@ -230,7 +230,7 @@ def teaser_pairs(
         if i in profiles:
             found_roots = full(i).roots & wanted
         elif roots is not None:
-            found_roots = roots[i] & wanted
+            found_roots = wanted.intersection(roots[i])
         elif titles is not None and bodies is not None:
             found_roots = _token_roots(titles[i], bodies[i], it) & wanted
         else:
