@@ -125,7 +125,7 @@ def plan_digest(
     summaries, computed = summaries_for(carried, config, store, progress)
     entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
-        [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
+        store.item_texts(VOCABULARY_SIZE) if entries else [],
         cache_dir=_cache_dir(store, "themes"),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)

@@ -265,6 +265,16 @@ class ItemsMixin:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_item(r) for r in self.db.execute(sql, params)]
 
+    def item_texts(self, limit: int) -> list[str]:
+        """"title\ntext" of the newest stored items (what the theme model learns from),
+        without reading the rest of each row."""
+        rows = self.db.execute(
+            "SELECT title, text FROM items "
+            "ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT :n",
+            {"n": int(limit)},
+        )
+        return [f"{r['title']}\n{r['text']}" for r in rows]
+
     def item_ids(self, items: Iterable[Item]) -> dict[tuple[str, str], int]:
         """(feed url, key) -> row id of each stored item among `items`."""
         ids: dict[tuple[str, str], int] = {}

@@ -87,6 +87,7 @@ class _PlanningStore:
         {
             "clock",
             "items",
+            "item_texts",
             "item_ids",
             "cached_summaries",
             "count_items",
