@@ -433,6 +433,20 @@ def run_http(args: argparse.Namespace, work: Path, style: str, rep: int) -> dict
             },
         )
 
+        # The same, with more requests at once: the network is all an unchanged build
+        # costs, and its floor is ceil(feeds / concurrency) x latency.
+        wide = write_config(work / "http", urls, args.wide)
+        server.reset()
+        wide_run = run_child(build_argv(wide), stages=True).check()
+        b200, b304, bad = _bodies(server)
+        out["wide"] = Result(
+            f"unchanged, concurrency {args.wide}",
+            wide_run,
+            corpus.items,
+            extra={"bodies": b200, "not_modified": b304, "other": bad},
+        )
+        config = write_config(work / "http", urls, args.concurrency)
+
         nxt, counts = evolve(corpus, fraction=args.fraction)
         server.publish(nxt)
         server.reset()
@@ -640,12 +654,14 @@ def style_report(
     cold = [r["cold"].run.wall for r in reps]
     unchanged = [r["unchanged"].run.wall for r in reps]
     fresh = [r["fresh"].run.wall for r in reps]
+    wide = [r["wide"].run.wall for r in reps]
     inc = [r["incremental"].run.wall for r in reps]
     every = [r["every"].run.wall for r in reps]
     every_mb = [r["every"].run.peak_mb for r in reps]
     cb = [c / b for c, b in zip(cold, bare, strict=True)]
     uc = [u / c for u, c in zip(unchanged, cold, strict=True)]
     fc = [f / c for f, c in zip(fresh, cold, strict=True)]
+    wc = [w / c for w, c in zip(wide, cold, strict=True)]
     ic = [i / c for i, c in zip(inc, cold, strict=True)]
     eb = [e / b for e, b in zip(every, bare_all, strict=True)]
     n = first["cold"].items
@@ -687,6 +703,12 @@ def style_report(
             f"{_median(unchanged):.2f} s = **{_median(uc):.2f}x** cold{_spread(uc)}",
             "<= 0.1x",
             met["unchanged/cold"],
+        ],
+        [
+            f"unchanged, `fetch.concurrency = {args.wide}` (every feed answers 304)",
+            f"{_median(wide):.2f} s = **{_median(wc):.2f}x** cold{_spread(wc)}",
+            "",
+            "",
         ],
         [
             "unchanged, feeds send `Cache-Control: max-age=1800` (none requested)",
@@ -731,8 +753,8 @@ def style_report(
 
 
 def details(args: argparse.Namespace, first: dict[str, Result], scale: list[Result]) -> list[str]:
-    bare, cold, unchanged, inc, fresh, every = (
-        first[k] for k in ("bare", "cold", "unchanged", "incremental", "fresh", "every")
+    bare, cold, unchanged, wide, inc, fresh, every = (
+        first[k] for k in ("bare", "cold", "unchanged", "wide", "incremental", "fresh", "every")
     )
     rows = [
         [
@@ -744,7 +766,7 @@ def details(args: argparse.Namespace, first: dict[str, Result], scale: list[Resu
             bare.notes,
         ]
     ]
-    for r in (cold, unchanged, fresh, inc):
+    for r in (cold, unchanged, wide, fresh, inc):
         e = r.extra
         note = f"200: {e['bodies']}, 304: {e['not_modified']}" + (
             f", other: {e['other']}" if e["other"] else ""
@@ -816,7 +838,9 @@ def details(args: argparse.Namespace, first: dict[str, Result], scale: list[Resu
         "",
         "Where the time and memory go (stage timers):",
         "",
-        table(STAGE_HEAD, [stage_row(r) for r in (cold, unchanged, fresh, inc, every, *scale)]),
+        table(
+            STAGE_HEAD, [stage_row(r) for r in (cold, unchanged, wide, fresh, inc, every, *scale)]
+        ),
         "",
     ]
 
@@ -889,6 +913,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--words", type=int, default=800, help="words per prose item")
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--wide", type=int, default=64, help="fetch.concurrency of the extra unchanged run"
+    )
     parser.add_argument("--fraction", type=float, default=0.05, help="share of items new/edited")
     parser.add_argument("--newest", type=int, default=60, help="items the bare script summarizes")
     parser.add_argument("--every-max", type=int, default=5000, help="--max-items of every-item")

@@ -249,27 +249,41 @@ def _shared_shingles(
         return *none, sizes
     sh = np.concatenate(shingles)
     doc = np.repeat(np.arange(n, dtype=np.int32), sizes)
-    order = np.lexsort((doc, sh))
+    order = np.argsort(sh, kind="stable")  # by shingle, then item (doc is ascending)
     sh, doc = sh[order], doc[order]
     del order
     new_run = np.r_[True, sh[1:] != sh[:-1]]
     del sh
-    starts = np.flatnonzero(new_run)
-    lengths = np.diff(np.r_[starts, len(doc)])
-    run = (np.cumsum(new_run) - 1).astype(np.int32)  # shingle id of each occurrence
-    del new_run
-    df = lengths[run]
+    lengths = np.diff(np.r_[np.flatnonzero(new_run), len(doc)]).astype(np.int32)
+    run = np.cumsum(new_run, dtype=np.int32) - 1  # shingle id of each occurrence
+    df = lengths[run]  # how many items hold it
+    del new_run, lengths
     common = df > MAX_POSTINGS
     sizes = sizes - np.bincount(doc[common], minlength=n)
-    # Rank each item's shingles rarest first (ties by shingle id) and mark its prefix.
+    # A shingle of one item only (most of them, in prose) pairs nobody: drop those
+    # occurrences, counting per item how many there were. A posting list goes whole or
+    # stays whole, so the rest is still grouped by shingle.
+    own = np.bincount(doc[df == 1], minlength=n)
+    shared = ~common & (df > 1)
+    doc, df, run = doc[shared], df[shared], run[shared]
+    del common, shared
+    if not len(doc):
+        return *none, sizes
+    new_run = np.r_[True, run[1:] != run[:-1]]
+    starts = np.flatnonzero(new_run)
+    lengths = np.diff(np.r_[starts, len(doc)])
+    run = np.cumsum(new_run, dtype=np.int32) - 1  # renumbered: shared shingles only
+    del new_run
+    # Each item's prefix: its rarest shingles. Its own shingles come first (the rarest of
+    # all), then its shared ones by how many items share them (ties by shingle id).
+    needed = np.ceil(MIN_SHARE * sizes - 1e-9).astype(np.int64)
+    prefix_len = np.maximum(sizes - needed + 1 - own, 0)
     by_item = np.lexsort((run, df, doc))
     first = np.searchsorted(doc[by_item], np.arange(n))
     rank = np.empty(len(doc), dtype=np.int32)
     rank[by_item] = np.arange(len(doc)) - first[doc[by_item]]
     del by_item, first
-    needed = np.ceil(MIN_SHARE * sizes - 1e-9).astype(np.int64)
-    prefix_len = sizes - needed + 1
-    in_prefix = (rank < prefix_len[doc]) & ~common & (df > 1)
+    in_prefix = rank < prefix_len[doc]
     del rank
     if fresh is not None:  # only shingles that some fresh item has can pair it
         with_fresh = np.bincount(run, weights=fresh[doc], minlength=len(starts)) > 0
@@ -287,12 +301,10 @@ def _shared_shingles(
     if not len(codes):
         return *none, sizes
     a, b = codes // n, codes % n
-    # Exact overlap of each candidate pair, boilerplate left out: a sparse row product,
-    # a block of pairs at a time.
-    keep = ~common
+    # Exact overlap of each candidate pair, boilerplate left out: a sparse row product
+    # over the shared shingles, a block of pairs at a time.
     M = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.int32), (doc[keep], run[keep])),
-        shape=(n, int(run[-1]) + 1),
+        (np.ones(len(doc), dtype=np.int32), (doc, run)), shape=(n, int(run[-1]) + 1)
     )
     overlap = np.concatenate(
         [

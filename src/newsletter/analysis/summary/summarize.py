@@ -8,6 +8,7 @@ Algorithms: "newsletter" (default; see `newsletter.analysis.summary.rank`), "lea
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import multiprocessing
 import threading
@@ -412,6 +413,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
+        # The children's garbage collector would touch every object they inherit, copying
+        # the parent's whole heap page by page; frozen objects are left alone.
+        gc.freeze()
     elif "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])

@@ -170,12 +170,22 @@ class TopicModel:
     def k(self) -> int:
         return int(self.centroids.shape[0])
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_last", None)  # the last digest's vectors are not part of the model
+        return state
+
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of texts in the model's space."""
+        """Unit vectors of texts in the model's space (the last texts' are kept: grouping
+        asks twice for the same digest)."""
+        key = tuple(texts)
+        last = getattr(self, "_last", None)
+        if last is not None and last[0] == key:
+            return last[1]
         X = self.vectorizer.transform(texts)
-        if self.svd is not None:
-            return normalize(self.svd.transform(X))
-        return normalize(X).toarray()
+        V = normalize(self.svd.transform(X)) if self.svd is not None else normalize(X).toarray()
+        self._last = (key, V)
+        return V
 
     def assign(self, texts: Sequence[str]) -> list[int]:
         """Index of the nearest topic (cosine) for each text."""
