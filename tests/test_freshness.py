@@ -262,3 +262,59 @@ def test_cli_build_refetch_and_feeds_verbose(tmp_path: Path) -> None:
     )
     assert "last run: fetched: forced (--refetch)" in shown.output
     assert "(Cache-Control max-age=3600)" in shown.output
+
+
+def test_run_report_counts_fresh_feeds() -> None:
+    from newsletter.run.report import IngestSummary
+
+    line = IngestSummary(feeds=5, not_modified=2, fresh=3, new=0).line()
+    assert "3 still fresh, not requested" in line
+
+
+def test_fetch_all_closed_early_stops_its_workers() -> None:
+    """A caller that stops reading (an error, Ctrl-C) leaves no fetches running behind."""
+    import threading
+    import time
+
+    from newsletter.ingest.hosts import fetch_all
+
+    calls: list[int] = []
+
+    def slow(n: int) -> int:
+        calls.append(n)
+        time.sleep(0.05)
+        return n
+
+    results = fetch_all(list(range(40)), slow, lambda n: f"h{n % 4}", concurrency=2, per_host=1)
+    feed, outcome = next(results)
+    results.close()
+    assert feed == outcome and feed in range(40)
+    assert len(calls) < 40
+    assert not [t for t in threading.enumerate() if t.name.startswith("newsletter-fetch")]
+
+
+def test_fetch_all_keeps_per_host_and_global_limits() -> None:
+    import threading
+    import time
+
+    from newsletter.ingest.hosts import fetch_all
+
+    lock = threading.Lock()
+    now: dict[str, int] = {}
+    peak: dict[str, int] = {}
+
+    def fetch(n: int) -> int:
+        host = f"h{n % 3}"
+        with lock:
+            for key in (host, "*"):
+                now[key] = now.get(key, 0) + 1
+                peak[key] = max(peak.get(key, 0), now[key])
+        time.sleep(0.02)
+        with lock:
+            for key in (host, "*"):
+                now[key] -= 1
+        return n
+
+    done = sorted(n for _, n in fetch_all(list(range(30)), fetch, lambda n: f"h{n % 3}", 5, 2))
+    assert done == list(range(30))
+    assert max(peak[h] for h in ("h0", "h1", "h2")) <= 2 and peak["*"] <= 5
