@@ -1,7 +1,9 @@
-"""Ingest: fetch every feed concurrently, parse and normalize new content, store it.
+"""Ingest: fetch every feed that is due concurrently, parse and normalize new content, store it.
 
 A failing feed becomes a `FeedResult` with a one-line reason and never stops the others.
-A 304 (or an unchanged local file) is not parsed at all.
+A feed still fresh is not requested (`newsletter.ingest.freshness`); a 304 (or an
+unchanged local file) is not parsed at all; in a changed feed, entries stored unchanged
+(same raw-entry hash) are not normalized again.
 """
 
 from __future__ import annotations
