@@ -124,7 +124,25 @@ def test_next_fetch_takes_the_longest_promise_capped() -> None:
     assert (when, why) == (T0 + timedelta(seconds=120), "Retry-After 2 min (HTTP 429)")
     date = format_datetime(T0 + timedelta(hours=2), usegmt=True)
     when, why = next_fetch(T0, 503, {"retry-after": date}, Hints(), ok=False)
-    assert when == T0 + timedelta(hours=2) and why == "Retry-After 2 h (HTTP 503)"
+    assert when == T0 + timedelta(hours=2) and why == "Retry-After 2026-03-02 11:00 UTC (HTTP 503)"
+
+
+def test_absurd_headers_and_hints_are_capped_never_a_crash() -> None:
+    for headers in (
+        {"cache-control": "max-age=99999999999999999999"},
+        {"cache-control": "max-age=" + "9" * 5000},
+        {"retry-after": "99999999999999999999"},
+        {"retry-after": "Wed, 21 Oct 9999 07:28:00 GMT"},
+        {"expires": "Fri, 31 Dec 9999 23:59:59 GMT", "date": "Thu, 01 Jan 1970 00:00:00 GMT"},
+    ):
+        when, why = next_fetch(T0, 429, headers, Hints(ttl=9_999_999), ok=True)
+        assert when == T0 + MAX_FRESH and "capped" in why, headers
+    for junk in ("max-age=-5", "max-age=abc", "max-age=٣٠"):
+        assert http_freshness({"cache-control": junk}, T0) is None
+    assert next_fetch(T0, 200, {"retry-after": "soon", "expires": "garbage"}, Hints(), True) == (
+        None,
+        "",
+    )
 
 
 def test_skip_window_and_decisions() -> None:

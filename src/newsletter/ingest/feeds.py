@@ -172,8 +172,13 @@ def _schedule(
     """When the feed may be requested next and why, and its hints to store (None: keep)."""
     if not is_http(feed.url) or not isinstance(response, FetchResponse):
         return (None, ""), None
-    hints = feed_hints(response.body) if parsed else Hints.from_json(state.hints if state else "")
-    when = next_fetch(now, response.status, response.headers, hints, result.ok)
+    try:
+        stored = Hints.from_json(state.hints if state else "")
+        hints = feed_hints(response.body) if parsed else stored
+        when = next_fetch(now, response.status, response.headers, hints, result.ok)
+    except Exception:  # a hint we cannot read costs a request next run, never the run
+        logger.exception("cannot read the freshness of %s", feed.url)
+        return (None, ""), None
     return when, hints.to_json() if parsed else None
 
 

@@ -32,7 +32,7 @@ _SKIP_HOURS = re.compile(rb"<skipHours>(.*?)</skipHours>", re.I | re.S)
 _SKIP_DAYS = re.compile(rb"<skipDays>(.*?)</skipDays>", re.I | re.S)
 _HOUR = re.compile(rb"<hour>\s*(\d{1,2})\s*</hour>", re.I)
 _DAY = re.compile(rb"<day>\s*([A-Za-z]+)\s*</day>", re.I)
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.I)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]+)\"?\s*(?:,|$)", re.I)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.I)
 
 
@@ -98,16 +98,19 @@ def next_fetch(
     """When the feed may be requested again after this answer, and what said so; (None, "")
     when the next run should ask again."""
     found: list[tuple[datetime, str]] = []
-    retry = retry_after(headers.get("retry-after", ""), now)
+    value = headers.get("retry-after", "").strip()
+    retry = retry_after(value, now)
     if retry is not None:
-        why = f"Retry-After {_span(retry - now)}"
+        said = _span(retry - now) if _seconds(value) is not None else f"{_clock(retry)}"
+        why = f"Retry-After {said}"
         found.append((retry, why + (f" (HTTP {status})" if status in (429, 503) else "")))
     if ok:
         fresh = http_freshness(headers, now)
         if fresh is not None:
             found.append((now + fresh[0], fresh[1]))
         if hints.ttl:
-            found.append((now + timedelta(minutes=hints.ttl), f"RSS ttl {hints.ttl} min"))
+            ttl = timedelta(minutes=min(hints.ttl, _FOREVER // 60))
+            found.append((now + ttl, f"RSS ttl {hints.ttl} min"))
     found = [(when, why) for when, why in found if when - now >= MIN_FRESH]
     if not found:
         return None, ""
@@ -126,7 +129,7 @@ def http_freshness(headers: Mapping[str, str], now: datetime) -> tuple[timedelta
     age = _seconds(headers.get("age", "")) or 0
     match = _MAX_AGE.search(control)
     if match:
-        left = int(match.group(1)) - age
+        left = (_seconds(match.group(1)) or 0) - age
         return (timedelta(seconds=left), f"Cache-Control max-age={match.group(1)}")
     expires = _date(headers.get("expires", ""))
     if expires is None:
@@ -135,7 +138,7 @@ def http_freshness(headers: Mapping[str, str], now: datetime) -> tuple[timedelta
     left_td = expires - served - timedelta(seconds=age)
     if left_td <= timedelta(0):
         return None
-    return left_td, f"Expires {expires:%Y-%m-%d %H:%M} UTC"
+    return min(left_td, timedelta(seconds=_FOREVER)), f"Expires {_clock(expires)}"
 
 
 def retry_after(value: str, now: datetime) -> datetime | None:
@@ -196,9 +199,14 @@ def due_at(next_at: datetime | None, hints: Hints, now: datetime) -> datetime | 
     return start if start > now else None
 
 
+_FOREVER = 10 * 365 * 86400  # any longer promise means the same (it is capped anyway)
+
+
 def _seconds(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) <= 10 else None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return _FOREVER if len(value) > 12 else min(int(value), _FOREVER)
 
 
 def _date(value: str) -> datetime | None:
