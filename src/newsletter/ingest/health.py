@@ -1,7 +1,8 @@
 """Feed health: per configured feed, how its fetches have been going (`newsletter feeds`).
 
-Every `newsletter run` fetches each feed once, so the store's count of consecutive failed
-fetches is also a count of consecutive failed runs.
+Every `newsletter run` fetches each due feed once, so the store's count of consecutive
+failed fetches is also a count of consecutive failed runs that asked it (a feed waiting
+out a `Retry-After` is not asked, and does not fail again meanwhile).
 """
 
 from __future__ import annotations
