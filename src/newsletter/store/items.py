@@ -266,8 +266,8 @@ class ItemsMixin:
         return [_row_to_item(r) for r in self.db.execute(sql, params)]
 
     def item_texts(self, limit: int) -> list[str]:
-        """"title\ntext" of the newest stored items (what the theme model learns from),
-        without reading the rest of each row."""
+        """Title and text ("<title>\n<text>") of the newest stored items, what the theme
+        model learns from, without reading the rest of each row."""
         rows = self.db.execute(
             "SELECT title, text FROM items "
             "ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT :n",

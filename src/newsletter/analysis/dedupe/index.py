@@ -224,9 +224,6 @@ class StoryIndex:
             logger.warning("cannot keep the story index in %s: %s", self.path, e)
 
 
-def story_groups(
-    items: Sequence[Item], folder: Path | None
-) -> tuple[list[list[int]], DedupeStats]:
+def story_groups(items: Sequence[Item], folder: Path | None) -> tuple[list[list[int]], DedupeStats]:
     """Items grouped by story through the index kept in `folder` (see StoryIndex)."""
     return StoryIndex(folder).groups(items)
-
