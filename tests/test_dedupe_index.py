@@ -109,13 +109,13 @@ def test_same_feed_rule_applies_to_remembered_pairs(tmp_path) -> None:
 
 
 def test_old_stories_leave_the_index(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(story_index, "WINDOW", 50)
+    monkeypatch.setattr(story_index, "WINDOW", 50)  # and 4 x the build's items
     first = stories(100, 5, "a")
     story_groups(first, tmp_path)
     index = StoryIndex(tmp_path)
     index._load()
     assert len(index.stories) == len(first) > 50  # this build's items always stay
-    later = stories(30, 6, "b")
+    later = stories(10, 6, "b")  # 11 items: 44 kept, 50 at least
     story_groups(later, tmp_path)
     index = StoryIndex(tmp_path)
     index._load()

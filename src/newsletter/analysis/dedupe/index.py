@@ -7,7 +7,8 @@ shingles, identical-text keys, title and lead for the short-item path, the roots
 are indexed by) and the same-story pairs found so far. A build hands over its items:
 those the index knows are not read or compared again; each new one is compared with
 every story in the index (not only this digest's), with the same rules and candidate
-caps as `merge`, and joins it. Stories beyond WINDOW, or older than MAX_AGE, leave.
+caps as `merge`, and joins it. Only recent stories stay (see WINDOW and MAX_AGE), which
+bounds what a build compares its new items with.
 
 On an empty index (the first build) the pairs are those of `merge.duplicate_groups` (items
 with identical text count once). Later builds may judge an edge case differently from a
@@ -40,9 +41,11 @@ from newsletter.model import Item
 logger = logging.getLogger(__name__)
 
 VERSION = "stories-1"
-# Stories kept, newest first: what can be a digest's candidate next to a new item. An
-# older story that comes back is compared again as new: nothing is lost, only redone.
-WINDOW = 10_000
+# Stories kept, newest first: what can be a digest's candidate next to a new item (at
+# least WINDOW, and four times a build's items), from the last MAX_AGE. A build compares
+# its new items with all of them, so this bounds its cost; an older story that comes back
+# is compared again as new: nothing is lost, only redone.
+WINDOW = 2_000
 MAX_AGE = timedelta(days=3)
 _LEAD_CHARS = LEAD_WORDS * 20 + 1  # what the short-item path reads of a text, and one more
 
@@ -178,14 +181,16 @@ class StoryIndex:
         return edges
 
     def _prune(self, current: frozenset[str]) -> None:
-        """Keep the newest WINDOW stories of the last MAX_AGE (this build's always)."""
+        """Keep the newest stories of the last MAX_AGE, WINDOW or four times this build's
+        items, whichever is more (this build's always)."""
         if not self.stories:
             return
         newest = max(s.time for s in self.stories.values())
         ranked = sorted(self.stories, key=lambda k: self.stories[k].time, reverse=True)
         keep = set(current) & set(self.stories)
+        limit = max(WINDOW, 4 * len(current))
         for k in ranked:
-            if len(keep) >= WINDOW or newest - self.stories[k].time > MAX_AGE:
+            if len(keep) >= limit or newest - self.stories[k].time > MAX_AGE:
                 break
             keep.add(k)
         if len(keep) == len(self.stories):
