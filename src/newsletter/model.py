@@ -35,6 +35,7 @@ class Item:
     content_hash: str = ""  # hash of title + text; changes when the item is edited
     first_seen: datetime | None = None
     summary: str = ""
+    entry_hash: str = ""  # hash of the raw feed entry it came from: unchanged entries skip work
 
     @property
     def dated(self) -> bool:
@@ -55,6 +56,8 @@ class FeedResult:
     etag: str = ""
     last_modified: str = ""
     elapsed: float = 0.0
+    unchanged: int = 0  # entries skipped because their raw entry was already stored as is
+    skipped: bool = False  # not requested this run: still fresh (see the feed's last decision)
 
     @property
     def ok(self) -> bool:

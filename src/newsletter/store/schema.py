@@ -269,6 +269,20 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        160,
+        """
+        -- Builds that cost what changed (issue 16). Feeds: when the next fetch is due and
+        -- why (Cache-Control, Expires, RSS ttl, Retry-After), the feed's own hints (ttl,
+        -- skipHours, skipDays as JSON) and what the last run decided. Items: a hash of the
+        -- raw entry, so an entry unchanged in a changed feed is not normalized again.
+        ALTER TABLE feeds ADD COLUMN next_fetch_at TEXT;
+        ALTER TABLE feeds ADD COLUMN next_fetch_reason TEXT NOT NULL DEFAULT '';
+        ALTER TABLE feeds ADD COLUMN hints TEXT NOT NULL DEFAULT '';
+        ALTER TABLE feeds ADD COLUMN last_decision TEXT NOT NULL DEFAULT '';
+        ALTER TABLE items ADD COLUMN entry_hash TEXT NOT NULL DEFAULT '';
+        """,
+    ),
+    (
         170,
         """
         -- An item's lead image keeps its natural size (from the feed's width/height or its

@@ -8,6 +8,7 @@ Algorithms: "newsletter" (default; see `newsletter.analysis.summary.rank`), "lea
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import multiprocessing
 import threading
@@ -472,6 +473,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     context: multiprocessing.context.BaseContext
     if "fork" in methods and threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
+        # The children's garbage collector would touch every object they inherit, copying
+        # the parent's whole heap page by page; frozen objects are left alone.
+        gc.freeze()
     elif "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])
