@@ -1,8 +1,9 @@
 """Load and validate `newsletter.toml`. All defaults live here, in one place.
 
 Settings resolve as: defaults < file < command-line flags. Secrets never come from the
-file: `NEWSLETTER_SMTP_PASSWORD` and `NEWSLETTER_SECRET_KEY` are read from the
-environment mapping passed to `load_config`.
+file: `NEWSLETTER_SMTP_PASSWORD`, `NEWSLETTER_SECRET_KEY` and
+`NEWSLETTER_DATABASE_PASSWORD` are read from the environment mapping passed to
+`load_config`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from newsletter.errors import ConfigError
 
@@ -137,10 +139,17 @@ class Config:
     web: WebConfig = WebConfig()
     run: RunConfig = RunConfig()
     store_path: Path = Path("data/newsletter.sqlite")
+    store_url: str = ""  # postgresql://user@host:port/db: a PostgreSQL store instead
     output_dir: Path = Path("output")
     source: Path | None = None  # the TOML file, None for built-in defaults
     secret_key: str = field(default="", repr=False)
     smtp_password: str = field(default="", repr=False)
+    database_password: str = field(default="", repr=False)
+
+    @property
+    def store_target(self) -> str | Path:
+        """What `Store` opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.store_url or self.store_path
 
     def list(self, name: str | None = None) -> ListConfig:
         """The list called `name`, or the first one."""
@@ -333,17 +342,23 @@ def config_from_dict(
         )
         for lst in lists
     )
-    store = _build(_PathTable, data.get("store", {}), "store")
+    store = _build(_StoreTable, data.get("store", {}), "store")
     output = _build(_PathTable, data.get("output", {}), "output")
+    if store.path and store.url:  # type: ignore[attr-defined]
+        raise ConfigError(
+            "[store] has both path (SQLite) and url (PostgreSQL): keep the one to use"
+        )
     config = Config(
         base_dir=base_dir,
         lists=lists,
         feeds=feeds,
         store_path=_resolve(store.path or "data/newsletter.sqlite", base_dir),  # type: ignore[attr-defined]
+        store_url=check_store_url(store.url),  # type: ignore[attr-defined]
         output_dir=_resolve(output.dir or "output", base_dir),  # type: ignore[attr-defined]
         source=source,
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
+        database_password=env.get("NEWSLETTER_DATABASE_PASSWORD", ""),
         **sections,  # type: ignore[arg-type]
     )
     _check(config)
@@ -354,6 +369,37 @@ def config_from_dict(
 class _PathTable:
     path: str = ""
     dir: str = ""
+
+
+@dataclass(frozen=True)
+class _StoreTable:
+    path: str = ""  # a SQLite file (the default: data/newsletter.sqlite)
+    url: str = ""  # a PostgreSQL database instead
+
+
+def check_store_url(url: str) -> str:
+    """A PostgreSQL URL for [store] url (or `store copy --to`), refused when it carries a
+    password: config files get copied, pasted and committed; passwords stay out of them."""
+    if not url:
+        return ""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"[store] url must be a PostgreSQL URL such as postgresql://user@host:5432/dbname, "
+            f"got {url.split('@')[-1]!r}; for SQLite set [store] path instead"
+        )
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError as e:
+        raise ConfigError(f"[store] url has a bad port: {e}") from e
+    query = {k.lower() for k, _ in parse_qsl(parts.query)}
+    if parts.password is not None or "password" in query:
+        raise ConfigError(
+            "[store] url must not contain the database password: remove it from the URL and "
+            "set NEWSLETTER_DATABASE_PASSWORD in the environment (or use a ~/.pgpass or "
+            "pg_service.conf file)"
+        )
+    return url
 
 
 def _resolve(path: str | Path, base_dir: Path) -> Path:
@@ -443,6 +489,9 @@ trusted_proxies = 0                       # behind a reverse proxy: how many pro
 
 [store]
 path = "data/newsletter.sqlite"
+# url = "postgresql://newsletter@db.example.org:5432/newsletter"  # PostgreSQL instead of path:
+#                                         # several hosts share it; the password goes in
+#                                         # NEWSLETTER_DATABASE_PASSWORD or ~/.pgpass
 
 [output]
 dir = "output"

@@ -20,7 +20,7 @@ import click
 from newsletter import __version__
 from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, NewsletterError
-from newsletter.store import Store
+from newsletter.store import Store, open_store
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -63,7 +63,7 @@ def _load(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
 
 def _open_store(config: Config) -> Store:
     with errors_to_exit():
-        return Store(config.store_path)
+        return open_store(config)
 
 
 @contextmanager

@@ -126,7 +126,7 @@ def plan_digest(
         entries = _newest(entries, limit)
     vocabulary = Vocabulary(
         [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
-        cache_dir=store.path.parent / "themes" if store.path.name != ":memory:" else None,
+        cache_dir=_theme_cache(config, store),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
     digest = Digest(
@@ -237,3 +237,11 @@ def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResu
     if changed is not None and changed >= latest.built_at:
         return None
     return BuildResult(plan=None, folder=folder, digest_id=latest.id, reused=True)
+
+
+def _theme_cache(config: Config, store: Store) -> Path | None:
+    """Where the topic vocabulary is cached: next to a SQLite store, else (PostgreSQL) on
+    this host, where the config would keep a SQLite store; None for an in-memory store."""
+    if store.path is None:
+        return config.store_path.parent / "themes"
+    return None if store.path.name == ":memory:" else store.path.parent / "themes"

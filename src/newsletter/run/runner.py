@@ -51,7 +51,7 @@ from newsletter.mail.deliver import send_digest
 from newsletter.mail.sendloop import SendReport, TransportFactory
 from newsletter.model import Clock
 from newsletter.run.digest import plan_digest, write_plan
-from newsletter.run.lock import RunLock
+from newsletter.run.lock import lock_for
 from newsletter.run.report import (
     EXIT_DELIVERY,
     EXIT_FEEDS_FAILED,
@@ -113,13 +113,12 @@ def run(
         if lst.backlog not in ("none", "all"):
             _backlog_days(lst.backlog)
     config.require_secret()  # every mail carries signed links: fail before building
-    path = lock_path(config)
+    lock = lock_for(store, lock_path(config))
     report = RunReport(
         started_at=clock(),
-        lock_file=str(path),
+        lock_file=lock.where,
         failing_threshold=config.run.failing_feed_runs,
     )
-    lock = RunLock(path)
     try:
         lock.acquire()
     except LockedError as e:
@@ -131,9 +130,10 @@ def run(
         _Run(config, store, clock, transport_factory, fetcher, sleep, report).go(lists)
     except (StoreError, DatabaseError) as e:
         logger.exception("run stopped by a store error")
-        report.error = (
-            f"store error: {e}; check that {config.store_path} is writable and not "
-            "on a network file system"
+        report.error = f"store error: {e}; " + (
+            f"check that {store.where} is writable and not on a network file system"
+            if store.path is not None
+            else "check that the database server is up and reachable"
         )
     finally:
         lock.release()

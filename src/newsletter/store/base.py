@@ -7,10 +7,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from newsletter.errors import StoreError
 from newsletter.model import utcnow
+from newsletter.store.dialect import describe, is_url
 from newsletter.store.schema import MIGRATIONS
+from newsletter.store.sqlite import SqliteConnection
+from newsletter.store.sqlite import version_ok as sqlite_version_ok
 
 
 def to_iso(dt: datetime | None) -> str | None:
@@ -29,67 +33,132 @@ def from_iso(text: str | None) -> datetime | None:
 
 
 class StoreBase:
-    """Opens (creating and upgrading) the database file."""
+    """Opens (creating and upgrading) the store: a SQLite file, or a PostgreSQL database
+    when `target` is a `postgresql://` URL (its password from `password`, else from
+    libpq's own sources: a pgpass or service file).
 
-    def __init__(self, path: str | Path, clock: Callable[[], datetime] = utcnow) -> None:
-        self.path = Path(path)
+    `self.db` is the connection every mixin runs its SQL on; both engines take the same
+    SQL (see `newsletter.store.postgres` for the few translations).
+    """
+
+    def __init__(
+        self,
+        target: str | Path,
+        clock: Callable[[], datetime] = utcnow,
+        password: str = "",
+    ) -> None:
         self.clock = clock
+        self.url = str(target) if is_url(target) else ""
+        self.path = Path(target) if not self.url else None
+        self.where = describe(self.url) if self.url else str(self.path)
+        if self.url:
+            # psycopg is loaded only by those who use PostgreSQL
+            from newsletter.store.pgschema import pg_migrations
+            from newsletter.store.postgres import PgConnection
+
+            self.db: Any = PgConnection(self.url, password)
+            migrations = pg_migrations()
+        else:
+            self.db = self._open_sqlite(target)
+            migrations = MIGRATIONS
+        try:
+            self._migrate(migrations)
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise StoreError(
+                f"cannot open the store {self.where}: {e}; check the [store] path and that "
+                "the file is a newsletter database"
+            ) from e
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _open_sqlite(self, path: str | Path) -> SqliteConnection:
+        if not sqlite_version_ok():
+            raise StoreError(
+                f"SQLite {sqlite3.sqlite_version} is too old (3.35 or newer is needed); "
+                "use a newer Python build or a PostgreSQL store"
+            )
         try:
             if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             # autocommit mode: transactions are explicit (see `transaction`)
-            self.db = sqlite3.connect(
-                str(path), timeout=30, isolation_level=None, check_same_thread=False
+            db = sqlite3.connect(
+                str(path),
+                timeout=30,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=SqliteConnection,
             )
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.execute("PRAGMA busy_timeout=30000")
-            self._migrate()
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as e:
             raise StoreError(
                 f"cannot open the store {path}: {e}; check the [store] path and that the file "
                 "is a newsletter database"
             ) from e
+        return db
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return str(self.db.dialect)
 
     def now(self) -> str:
         return to_iso(self.clock())  # type: ignore[return-value]
 
     @property
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.db.schema_version())
 
-    def _migrate(self) -> None:
+    def _migrate(self, migrations: list[tuple[int, str]]) -> None:
+        """Bring the schema up to date: every missing migration, in order, in one write
+        transaction that re-reads the version after taking the lock (another process may
+        have migrated meanwhile), so a crash or a race leaves the old or the new schema."""
+        latest = max(version for version, _ in migrations)
+        if self._check_version(latest) == latest:
+            return  # up to date: no write lock needed (versions only go up)
+        with self.transaction():
+            self.db.lock_schema()
+            current = self._check_version(latest)
+            for version, sql in sorted(migrations):
+                if version > current:
+                    self.db.run_script(_statements(sql))
+            if current < latest:
+                self.db.set_schema_version(latest)
+
+    def _check_version(self, latest: int) -> int:
         current = self.schema_version
-        migrations = sorted(MIGRATIONS)
-        latest = migrations[-1][0]
         if current > latest:
             raise StoreError(
-                f"the store {self.path} has schema version {current}, newer than this "
+                f"the store {self.where} has schema version {current}, newer than this "
                 f"program's {latest}; upgrade newsletter"
             )
-        for version, sql in migrations:
-            if version <= current:
-                continue
-            with self.transaction():
-                for statement in _statements(sql):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {int(version)}")
+        return current
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so no deadlock."""
+    def transaction(self) -> Iterator[Any]:
+        """BEGIN ... COMMIT. On SQLite BEGIN IMMEDIATE takes the write lock up front, so no
+        deadlock; on PostgreSQL rows are locked as they are written (read committed)."""
         if self.db.in_transaction:  # nested: join the outer transaction
             yield self.db
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.begin()
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.rollback()
             raise
-        self.db.execute("COMMIT")
+        self.db.commit()
+
+    def session_lock(self, name: str) -> Any:
+        """A lock named `name` that processes on every host share (PostgreSQL: a session
+        advisory lock with a connection of its own), or None for SQLite (a file lock on
+        its host does that job)."""
+        return self.db.session_lock(name)
 
     def close(self) -> None:
         self.db.close()

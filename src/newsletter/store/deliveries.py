@@ -94,9 +94,10 @@ class DeliveriesMixin:
         """Record a built digest and the (item id, content hash) pairs it carries; its id."""
         pairs = list(dict(items).items())  # one row per item id
         with self.transaction():  # type: ignore[attr-defined]
-            cursor = self.db.execute(
+            row = self.db.execute(
                 """INSERT INTO digests (list_name, built_at, path, subject, item_count)
-                   VALUES (:list, :built, :path, :subject, :count)""",
+                   VALUES (:list, :built, :path, :subject, :count)
+                   RETURNING id""",
                 {
                     "list": list_name,
                     "built": to_iso(built_at),
@@ -104,8 +105,8 @@ class DeliveriesMixin:
                     "subject": subject,
                     "count": len(pairs),
                 },
-            )
-            digest_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+            ).fetchone()
+            digest_id = int(row["id"])
             self.db.executemany(
                 """INSERT INTO digest_items (digest_id, item_id, content_hash)
                    VALUES (:d, :i, :h)""",
@@ -190,15 +191,19 @@ class DeliveriesMixin:
         the first run fixed, it never widens it. Returns the number of rows written.
         """
         with self.transaction():  # type: ignore[attr-defined]
+            # two senders starting the same digest at once: the second waits here, then
+            # finds the rows the first wrote
+            self.db.serialize("create_deliveries", digest_id)
             if self.db.execute(
                 "SELECT 1 FROM deliveries WHERE digest_id = :d LIMIT 1", {"d": digest_id}
             ).fetchone():
                 return 0
             cursor = self.db.execute(
-                """INSERT OR IGNORE INTO deliveries (digest_id, subscriber_id, email, updated_at)
+                """INSERT INTO deliveries (digest_id, subscriber_id, email, updated_at)
                    SELECT d.id, s.id, s.email, :now FROM digests d
                    JOIN subscribers s ON s.list_name = d.list_name AND s.status = 'confirmed'
-                   WHERE d.id = :d ORDER BY s.id""",
+                   WHERE d.id = :d ORDER BY s.id
+                   ON CONFLICT (digest_id, subscriber_id) DO NOTHING""",
                 {"d": digest_id, "now": self.now()},  # type: ignore[attr-defined]
             )
         return cursor.rowcount

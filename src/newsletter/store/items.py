@@ -94,8 +94,8 @@ class ItemsMixin:
                 self.db.execute(
                     """UPDATE feeds SET
                          title = CASE WHEN :title != '' THEN :title ELSE title END,
-                         etag = CASE WHEN :nm THEN etag ELSE :etag END,
-                         last_modified = CASE WHEN :nm THEN last_modified ELSE :lm END,
+                         etag = CASE WHEN :nm = 1 THEN etag ELSE :etag END,
+                         last_modified = CASE WHEN :nm = 1 THEN last_modified ELSE :lm END,
                          last_status = :status, last_error = '', fetched_at = :now,
                          last_success_at = :now, failures = 0,
                          not_modified_count = not_modified_count + :nm

@@ -153,7 +153,7 @@ class RunsMixin:
             params["before"] = to_iso(older_than)
             where.append("COALESCE(i.published, i.first_seen) < :before")
         elif hold_back != "everything":
-            where.append("0")
+            where.append("1 = 0")
         with self.transaction():  # type: ignore[attr-defined]
             rows = self.db.execute(
                 f"""SELECT i.id, i.content_hash FROM items i WHERE {" AND ".join(where)}

@@ -14,6 +14,7 @@ from datetime import datetime
 from newsletter.errors import SubscriberError
 from newsletter.model import Subscriber
 from newsletter.store.base import from_iso
+from newsletter.store.dialect import INTEGRITY_ERRORS
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
 
@@ -67,16 +68,17 @@ class SubscribersMixin:
         }
         try:
             with self.transaction():  # type: ignore[attr-defined]
-                cursor = self.db.execute(
+                row = self.db.execute(
                     """INSERT INTO subscribers (list_name, email, name, status, source,
                          created_at, confirmed_at, unsubscribed_at)
                        VALUES (:list, :email, :name, :status, :source, :now, :confirmed,
-                         :unsubscribed)""",
+                         :unsubscribed)
+                       RETURNING id""",
                     params,
-                )
-        except sqlite3.IntegrityError as e:
+                ).fetchone()
+        except INTEGRITY_ERRORS as e:
             raise SubscriberError(f"{email} is already on the list {list_name!r}") from e
-        subscriber = self.get_subscriber(cursor.lastrowid)  # type: ignore[arg-type]
+        subscriber = self.get_subscriber(row["id"])
         assert subscriber is not None
         return subscriber
 

@@ -46,7 +46,7 @@ from newsletter.model import utcnow as _utcnow
 from newsletter.render import archive
 from newsletter.render.renderer import make_environment
 from newsletter.render.view import archive_entries
-from newsletter.store import Store
+from newsletter.store import Store, open_store
 from newsletter.web.common import CSP_ARCHIVE, CSP_PAGES, Clock, WebState, problem
 from newsletter.web.csrf import Csrf
 from newsletter.web.forms import add_form_pages
@@ -66,7 +66,7 @@ def create_app(
     clock = clock or _utcnow
     secret = config.require_secret()
     if store is None:
-        store = Store(config.store_path, clock=clock)
+        store = open_store(config, clock=clock)
     folder = config.digest.template_dir
     env = make_environment(config.resolve(folder) if folder else None)
     tokens = Tokens.from_config(config, clock)

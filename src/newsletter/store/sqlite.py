@@ -1,0 +1,70 @@
+"""SQLite behind the connection interface `StoreBase` uses for both engines.
+
+`SqliteConnection` is sqlite3's own connection (the mixins' SQL runs on it unchanged) plus
+the few operations PostgreSQL does differently: see `newsletter.store.postgres`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+# RETURNING arrived in SQLite 3.35 (2021); the store's SQL uses it
+MIN_VERSION = (3, 35, 0)
+
+
+class SqliteConnection(sqlite3.Connection):
+    """A sqlite3 connection in autocommit mode (isolation_level=None)."""
+
+    dialect = "sqlite"
+
+    def begin(self) -> None:
+        """BEGIN IMMEDIATE: the write lock up front, so two writers never deadlock, and
+        every write transaction runs alone."""
+        self.execute("BEGIN IMMEDIATE")
+
+    def serialize(self, *names: object) -> None:
+        """Nothing to do: a write transaction here already excludes every other."""
+
+    # -- schema versions --------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return int(self.execute("PRAGMA user_version").fetchone()[0])
+
+    def lock_schema(self) -> None:
+        """Nothing to do: BEGIN IMMEDIATE holds the write lock."""
+
+    def set_schema_version(self, version: int) -> None:
+        self.execute(f"PRAGMA user_version = {int(version)}")
+
+    def run_script(self, statements: Iterable[str]) -> None:
+        for statement in statements:
+            self.execute(statement)
+
+    # -- whole tables (store copy) ----------------------------------------------------------
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        before = self.total_changes
+        self.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+        return self.total_changes - before
+
+    def after_copy(self, table: str) -> None:
+        """Nothing to do: a new row takes an id above the largest one."""
+
+    def tables(self) -> set[str]:
+        rows = self.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def columns(self, table: str) -> list[str]:
+        return [r[1] for r in self.execute(f'PRAGMA table_info("{table}")').fetchall()]
+
+    def session_lock(self, name: str) -> None:
+        """None: one host's processes share a SQLite file, so a file lock does (run.lock)."""
+        return None
+
+
+def version_ok() -> bool:
+    return sqlite3.sqlite_version_info >= MIN_VERSION
