@@ -22,8 +22,11 @@ Routes:
     GET  /archive/<list>/<stamp>/   a digest's web copy (no personal links)
     GET  /style.css, /healthz
 
-One store connection serves every request thread under a lock: SQLite writes are
-serialized anyway and each request does a few milliseconds of work.
+One store connection serves every request thread of a process under a lock: SQLite writes
+are serialized anyway and each request does a few milliseconds of work. Nothing a request
+needs lives only in a process's memory: rate limits are counted in the store and the CSRF
+nonce travels in the signed session cookie, so any number of worker processes, on one
+host (SQLite or PostgreSQL) or several (PostgreSQL), act as one app.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -51,7 +55,7 @@ from newsletter.web.common import CSP_ARCHIVE, CSP_PAGES, Clock, WebState, probl
 from newsletter.web.csrf import Csrf
 from newsletter.web.forms import add_form_pages
 from newsletter.web.links import add_link_pages
-from newsletter.web.ratelimit import SlidingWindow
+from newsletter.web.ratelimit import RateLimit
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +75,11 @@ def create_app(
     env = make_environment(config.resolve(folder) if folder else None)
     tokens = Tokens.from_config(config, clock)
     composer = MailComposer(config, env, tokens, clock)
+
+    def locked() -> AbstractContextManager[Store]:
+        return state.locked()
+
+    web = config.web
     state = WebState(
         config=config,
         store=store,
@@ -78,8 +87,9 @@ def create_app(
         env=env,
         outbox=Outbox(composer.compose, transport_factory or smtp_factory(config)),
         csrf=Csrf(secret, clock),
-        per_ip=SlidingWindow(config.web.subscribe_per_ip_per_hour, 3600, clock),
-        per_address=SlidingWindow(config.web.subscribe_per_address_per_hour, 3600, clock),
+        # counted in the store, so every worker process enforces the same limits
+        per_ip=RateLimit("ip", web.subscribe_per_ip_per_hour, 3600, secret, locked),
+        per_address=RateLimit("address", web.subscribe_per_address_per_hour, 3600, secret, locked),
         clock=clock,
     )
     app = Flask(__name__, static_folder=None)
