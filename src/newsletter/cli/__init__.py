@@ -121,4 +121,4 @@ def main() -> None:
 
 
 # the command modules register themselves on `cli`; imported last because they import it
-from newsletter.cli import build, mailing, running, serving  # noqa: E402,F401
+from newsletter.cli import build, mailing, running, serving, stores  # noqa: E402,F401

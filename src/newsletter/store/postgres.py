@@ -118,6 +118,7 @@ class PgConnection:
         self.where = describe(url)
         self._password = password
         self._application = application
+        self._in_transaction = False  # ours, not the server's: a lost one stays lost
         self._conn = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -144,7 +145,7 @@ class PgConnection:
     # -- the sqlite3.Connection subset the mixins use ---------------------------------------
     @property
     def in_transaction(self) -> bool:
-        return self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        return self._in_transaction
 
     def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
         self._heal()
@@ -180,22 +181,32 @@ class PgConnection:
     def begin(self) -> None:
         """BEGIN (read committed). Writers that must not interleave take a `serialize`
         lock inside; SQLite's BEGIN IMMEDIATE serializes every writer anyway."""
+        self._begin("BEGIN")
+
+    def _begin(self, statement: str) -> None:
         self._heal()
         try:
-            self._conn.execute("BEGIN")
+            self._conn.execute(statement)
         except psycopg.OperationalError as e:
             if not self._conn.broken:
                 raise _translate(e, self.where) from e
             self._heal()  # nothing was done yet: a fresh connection may begin again
-            self._conn.execute("BEGIN")
+            try:
+                self._conn.execute(statement)
+            except psycopg.Error as again:
+                raise _translate(again, self.where) from again
+        self._in_transaction = True
 
     def commit(self) -> None:
         try:
             self._conn.execute("COMMIT")
         except psycopg.Error as e:
             raise _translate(e, self.where) from e
+        finally:
+            self._in_transaction = False
 
     def rollback(self) -> None:
+        self._in_transaction = False
         if self._conn.broken or self._conn.closed:
             return  # the server ended the transaction with the connection
         try:
@@ -253,6 +264,8 @@ class PgConnection:
 
     def after_copy(self, table: str) -> None:
         """Move the table's id sequence past the ids copied in, so new rows never reuse one."""
+        if "id" not in self.columns(table):
+            return
         row = self.execute(
             "SELECT pg_get_serial_sequence(:t, 'id')", {"t": f'"{table}"'}
         ).fetchone()
@@ -277,6 +290,29 @@ class PgConnection:
             {"t": table},
         ).fetchall()
         return [r[0] for r in rows]
+
+    def references(self, table: str) -> set[str]:
+        """The tables `table` has foreign keys to."""
+        rows = self.execute(
+            """SELECT confrelid::regclass::text FROM pg_constraint
+               WHERE contype = 'f' AND conrelid = to_regclass(:t)""",
+            {"t": f'"{table}"'},
+        ).fetchall()
+        return {r[0].strip('"') for r in rows}
+
+    def begin_read(self) -> None:
+        """A read-only transaction on one snapshot: every query in it sees the same data."""
+        self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def stream(self, sql: str) -> Iterator[Sequence[Any]]:
+        """The rows of a query, fetched in batches (a server-side cursor; in a transaction)."""
+        try:
+            with self._conn.cursor(name="newsletter_stream") as cursor:
+                cursor.itersize = 2000
+                cursor.execute(sql)
+                yield from cursor
+        except psycopg.Error as e:
+            raise _translate(e, self.where) from e
 
     # -- a lock across hosts ----------------------------------------------------------------
     def session_lock(self, name: str) -> SessionLock:

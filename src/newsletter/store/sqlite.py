@@ -61,6 +61,17 @@ class SqliteConnection(sqlite3.Connection):
     def columns(self, table: str) -> list[str]:
         return [r[1] for r in self.execute(f'PRAGMA table_info("{table}")').fetchall()]
 
+    def references(self, table: str) -> set[str]:
+        """The tables `table` has foreign keys to."""
+        return {r[2] for r in self.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()}
+
+    def begin_read(self) -> None:
+        """A read transaction: every query in it sees the same snapshot (WAL)."""
+        self.execute("BEGIN")
+
+    def stream(self, sql: str) -> Iterable[Sequence[Any]]:
+        return self.execute(sql)
+
     def session_lock(self, name: str) -> None:
         """None: one host's processes share a SQLite file, so a file lock does (run.lock)."""
         return None
