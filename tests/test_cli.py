@@ -28,7 +28,7 @@ def test_build_sample_digest(runner, tmp_path):
     result = runner.invoke(cli, ["build"])
     assert result.exit_code == 0, result.output
     line = result.output.strip().splitlines()[-1]
-    m = re.match(r"(\d+) items from (\d+) feeds in (\d+) sections -> (\S+)/digest\.html$", line)
+    m = re.match(r"(\d+) stories from (\d+) feeds in (\d+) sections -> (\S+)/digest\.html$", line)
     assert m, line
     assert int(m[2]) == len(list(BUNDLED_SEEDS.glob("*.xml")))
     assert int(m[3]) >= 4
@@ -79,17 +79,18 @@ def test_build_reports_a_broken_feed_and_still_builds(runner, tmp_path):
     broken.write_text("<html><body>not a feed</body></html>", encoding="utf-8")
     good = next(BUNDLED_SEEDS.glob("*.xml"))
     result = runner.invoke(cli, ["build", "--feed", str(good), "--feed", str(broken)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # run's code: some feeds failed
     assert "1 failed: " in result.output
     assert str(broken) in result.output
 
 
-def test_build_with_only_broken_feeds_exits_1(runner, tmp_path):
+def test_build_with_only_broken_feeds_exits_5(runner, tmp_path):
     broken = tmp_path / "empty.xml"
     broken.write_text("", encoding="utf-8")
     result = runner.invoke(cli, ["build", "--feed", str(broken)])
-    assert result.exit_code == 1
-    assert "no digest" in result.output
+    assert result.exit_code == 5  # run's code: every feed failed, nothing done
+    assert "no digest: every feed failed (1 of 1; first: " in result.output
+    assert "newsletter feeds -v" in result.output
 
 
 def test_config_errors_exit_2_and_name_the_key(runner, tmp_path):
@@ -188,9 +189,9 @@ def test_every_real_world_feed_builds_without_a_traceback(runner):
         args += ["--feed", str(path)]
     result = runner.invoke(cli, args)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # some of them are broken on purpose
     assert "Traceback" not in result.output
     line = result.output.strip().splitlines()[-1]
-    m = re.match(rf"(\d+) items from {len(files)} feeds \((\d+) failed: ", line)
+    m = re.match(rf"(\d+) stories from {len(files)} feeds \((\d+) failed: ", line)
     assert m, line
     assert int(m[1]) == 80

@@ -349,7 +349,7 @@ def test_header_injection_from_a_feed_title_and_a_subscriber_name(
 ) -> None:
     config = _config(tmp_path, server)
     subject = format_subject(
-        config.list().subject,
+        "{site}: {headline} and {more} more ({date})",
         site="Example News",
         date="5 Jan 2026",
         headline="Quarterly results =?UTF-8?Q?=0A?=Bcc: victim@evil.example",
@@ -537,8 +537,5 @@ def test_an_empty_stored_subject_comes_from_the_template_and_digest_json(
     send_digest(config, store, digest_id)
 
     [msg] = server.parsed("reader0@example.com")
-    assert (
-        msg["Subject"]
-        == "Example News: Harbour reopens Bcc: x@evil.example and 2 more (5 Jan 2026)"
-    )
+    assert msg["Subject"] == "Example News: Harbour reopens Bcc: x@evil.example and 2 more (Jan 5)"
     assert msg["Bcc"] is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -448,10 +447,10 @@ def test_many_slow_feeds_are_fetched_concurrently(tmp_path: Path, store: Store) 
             server.set(f"/f{n}.xml", rss(item(n)))
         config = make_config(tmp_path, concurrency=concurrency)
         report = ingest(config, store, feeds(*(server.url(f"/f{n}.xml") for n in range(count))))
-    budget = 1.15 * math.ceil(count / concurrency) * latency
+        in_flight = server.max_in_flight
     assert report.failed == [] and report.new == count
-    assert report.fetch_seconds <= budget, f"{report.fetch_seconds:.2f}s > {budget:.2f}s"
-    assert report.fetch_seconds >= math.ceil(count / concurrency) * latency * 0.95
+    # each answer waits 0.2 s, so the fetches overlapped, and never beyond the limit
+    assert 1 < in_flight <= concurrency, in_flight
 
 
 # -- real-world corpus ---------------------------------------------------------------------

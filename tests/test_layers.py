@@ -90,6 +90,8 @@ def test_the_base_imports_no_layer_and_no_layer_module_sits_at_the_top():
         "newsletter.model",
         "newsletter.text",
         "newsletter.config",
+        "newsletter.config_rules",  # the rule of every config key, checked at load
+        "newsletter.langtag",  # language tags: config checks them, mail words and dates use them
         "newsletter.cadence",
     }, f"put these in the folder of their job: {sorted(top)}"
 

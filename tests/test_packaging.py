@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from support.paths import REPO
+
 import newsletter
 from newsletter.config import BUILTIN_TEMPLATES, BUNDLED_SEEDS
-from support.paths import REPO
 
 PACKAGE = Path(newsletter.__file__).resolve().parent
 SOURCE = REPO / "src" / "newsletter"

@@ -1,9 +1,9 @@
 """Load and validate `newsletter.toml`. All defaults live here, in one place.
 
 Settings resolve as: defaults < file < command-line flags. Secrets never come from the
-file: `NEWSLETTER_SMTP_PASSWORD`, `NEWSLETTER_SECRET_KEY` and
-`NEWSLETTER_DATABASE_PASSWORD` are read from the environment mapping passed to
-`load_config`.
+file: `NEWSLETTER_SMTP_PASSWORD`, `NEWSLETTER_SECRET_KEY`, `NEWSLETTER_BOUNCES_PASSWORD`,
+`NEWSLETTER_DATABASE_PASSWORD` and the webhook keys (see `WebhookSecrets`) are read from
+the environment mapping passed to `load_config`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from newsletter import config_rules
 from newsletter.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -46,7 +47,7 @@ class ListConfig:
     title: str = ""  # human name for List-Id and pages; default: site name
     sender: str = "Newsletter <digest@newsletter.example.org>"  # TOML key: from
     reply_to: str = ""
-    subject: str = "{site}: {headline} and {more} more ({date})"
+    subject: str = ""  # "": the site language's subject (see mail.subject)
     cadence: str = "every run"  # "every run" | "daily at HH:MM" | "weekly on <day> at HH:MM"
     timezone: str = "UTC"
     min_items: int = 1
@@ -117,6 +118,48 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class BouncesConfig:
+    """[bounces]: where bounces and complaints go, and what they do to a subscriber."""
+
+    address: str = ""  # envelope sender base, e.g. bounces@news.example.org ("": the list's from)
+    mailbox: str = ""  # imaps://user@host/INBOX | imap://... (STARTTLS) | pop3s://... | pop3://...
+    ca_file: str = ""  # CA certificates for a mailbox server with a private certificate
+    move_to: str = ""  # IMAP: move processed messages to this folder (default: flag them)
+    delete_processed: bool = False  # delete processed bounces instead of keeping them
+    hard_after: int = 1  # hard bounces before an address becomes bounced
+    soft_after: int = 3  # soft bounces within soft_days before an address becomes bounced
+    soft_days: int = 14
+    require_signature: bool = False  # ignore mailed reports without our signed delivery token
+    timeout: float = 30.0  # mailbox connection timeout, seconds
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    """[webhooks]: provider event endpoints of the web app (keys come from the environment)."""
+
+    ses_topics: tuple[str, ...] = ()  # SNS topic ARNs accepted at /webhooks/ses
+    postmark_user: str = "postmark"  # basic-auth user of /webhooks/postmark
+    max_age: int = 300  # seconds a signed Mailgun/SendGrid timestamp stays acceptable
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """Webhook credentials, from the environment only; an empty one disables its endpoint."""
+
+    mailgun_signing_key: str = field(default="", repr=False)  # NEWSLETTER_MAILGUN_SIGNING_KEY
+    postmark_password: str = field(default="", repr=False)  # NEWSLETTER_POSTMARK_PASSWORD
+    sendgrid_public_key: str = field(default="", repr=False)  # NEWSLETTER_SENDGRID_PUBLIC_KEY
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSecrets:
+        return cls(
+            mailgun_signing_key=env.get("NEWSLETTER_MAILGUN_SIGNING_KEY", ""),
+            postmark_password=env.get("NEWSLETTER_POSTMARK_PASSWORD", ""),
+            sendgrid_public_key=env.get("NEWSLETTER_SENDGRID_PUBLIC_KEY", ""),
+        )
+
+
+@dataclass(frozen=True)
 class RunConfig:
     lock_file: str = ""  # default: next to the store
     failing_feed_runs: int = 3  # report a feed prominently after this many failed runs
@@ -138,12 +181,17 @@ class Config:
     dkim: DkimConfig = DkimConfig()
     web: WebConfig = WebConfig()
     run: RunConfig = RunConfig()
-    store_path: Path = Path("data/newsletter.sqlite")
+    bounces: BouncesConfig = BouncesConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
+    store_path: Path = Path("newsletter.sqlite")
+    store_origin: str = "config"  # config | default | output: see STORE_FROM_CONFIG below
     store_url: str = ""  # postgresql://user@host:port/db: a PostgreSQL store instead
     output_dir: Path = Path("output")
     source: Path | None = None  # the TOML file, None for built-in defaults
     secret_key: str = field(default="", repr=False)
     smtp_password: str = field(default="", repr=False)
+    bounces_password: str = field(default="", repr=False)
+    webhook_secrets: WebhookSecrets = WebhookSecrets()
     database_password: str = field(default="", repr=False)
 
     @property
@@ -192,9 +240,27 @@ _SECTIONS: dict[str, type] = {
     "dkim": DkimConfig,
     "web": WebConfig,
     "run": RunConfig,
+    "bounces": BouncesConfig,
+    "webhooks": WebhooksConfig,
 }
 _TOP_KEYS = set(_SECTIONS) | {"list", "lists", "feeds", "store", "output"}
 _RENAMED = {"from": "sender"}  # TOML key -> field name (from is a Python keyword)
+# where the store goes without [store] path, named in Config.store_origin
+STORE_FROM_CONFIG = "config"  # [store] path
+STORE_BESIDE_CONFIG = "default"  # <config file stem>.sqlite beside the config file
+STORE_IN_OUTPUT = "output"  # no config file, or --feed: under the output folder
+SCRATCH_STORE = Path(".newsletter") / "newsletter.sqlite"  # relative to the output folder
+
+
+@dataclass(frozen=True)
+class _StoreTable:
+    path: str = ""  # default: <config file stem>.sqlite beside the config file
+    url: str = ""  # a PostgreSQL database instead (postgresql://user@host:port/dbname)
+
+
+@dataclass(frozen=True)
+class _OutputTable:
+    dir: str = "output"
 
 
 def _type_ok(value: object, hint: object) -> bool:
@@ -216,12 +282,36 @@ def _type_name(hint: object) -> str:
     )
 
 
-def _build(cls: type, table: object, where: str) -> object:
-    """Make a section dataclass from a TOML table, naming any bad key and its fix."""
+def _unquoted(text: str) -> object:
+    """What a quoted TOML number or boolean meant: `"587"` -> 587, `"true"` -> True."""
+    try:
+        return tomllib.loads(f"v = {text.strip().lower()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+class _Problems(list):
+    """Every problem of one config file, reported together."""
+
+    def raise_any(self, source: Path | None) -> None:
+        if not self:
+            return
+        where = f"{source}: " if source else ""
+        if len(self) == 1:
+            raise ConfigError(f"{where}{self[0]}")
+        lines = "\n".join(f"  - {p}" for p in self)
+        raise ConfigError(f"{where}{len(self)} problems:\n{lines}")
+
+
+def _build(
+    cls: type, table: object, where: str, problems: _Problems, rules: str | None = None
+) -> object:
+    """A section dataclass from a TOML table; every unknown key, wrong type or value that
+    breaks its rule (see `config_rules`) is added to `problems` and left at its default."""
     if not isinstance(table, dict):
-        raise ConfigError(
-            f"[{where}] must be a table, e.g. [{where}] followed by key = value lines"
-        )
+        problems.append(f"[{where}] must be a table, e.g. [{where}] followed by key = value lines")
+        return cls()
+    rules = rules or where
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     values = {}
@@ -232,58 +322,38 @@ def _build(cls: type, table: object, where: str) -> object:
                 names - set(_RENAMED.values())
             )
             allowed = ", ".join(sorted(shown))
-            raise ConfigError(f"unknown key {where}.{key}; allowed keys in [{where}]: {allowed}")
+            problems.append(f"unknown key {where}.{key}; allowed keys in [{where}]: {allowed}")
+            continue
         hint = hints[name]
         if not _type_ok(value, hint):
-            raise ConfigError(
+            quoted = isinstance(value, str) and _type_ok(_unquoted(value), hint)
+            problems.append(
                 f"{where}.{key} must be {_type_name(hint)}, got {type(value).__name__} {value!r}"
+                + (f"; write {where}.{key} = {value.lower()} without quotes" if quoted else "")
             )
+            continue
+        found = list(config_rules.key_problems(f"{rules}.{key}", f"{where}.{key}", value))
+        if found:
+            problems.extend(found)
+            continue
         values[name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
 
+    bounces: BouncesConfig = BouncesConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
 
-def _check(config: Config) -> None:
-    """Cross-field checks that a single key's type cannot express."""
-    from newsletter.cadence import parse_cadence  # local: cadence is a sibling service
 
-    if not config.lists:
-        raise ConfigError("define at least one [[lists]] table")
-    seen = set()
-    for lst in config.lists:
-        if lst.name in seen:
-            raise ConfigError(f"two lists are named {lst.name!r}; list names must be unique")
-        seen.add(lst.name)
-        parse_cadence(lst.cadence)
-        try:
-            import zoneinfo
-
-            zoneinfo.ZoneInfo(lst.timezone)
-        except Exception as e:
-            raise ConfigError(
-                f"list {lst.name!r}: unknown timezone {lst.timezone!r}; use an IANA name such as "
-                "'Europe/London'"
-            ) from e
-        if not (lst.backlog in ("none", "all") or lst.backlog.startswith("days:")):
-            raise ConfigError(
-                f"list {lst.name!r}: backlog must be 'days:N', 'none' or 'all', got {lst.backlog!r}"
-            )
-    if config.smtp.security not in ("starttls", "tls", "none"):
-        raise ConfigError(
-            f"smtp.security must be 'starttls', 'tls' or 'none', got {config.smtp.security!r}"
-        )
-    if not config.site.url.startswith(("https://", "http://")):
-        raise ConfigError(f"site.url must be an absolute http(s) URL, got {config.site.url!r}")
-    for feed in config.feeds:
-        if not feed.url:
-            raise ConfigError('every [[feeds]] entry needs url = "..." (a URL or a path)')
-    if config.fetch.concurrency < 1:
-        raise ConfigError("fetch.concurrency must be at least 1")
-    if config.summary.max_words < 5 and config.summary.sentences < 1:
-        raise ConfigError("summary.max_words must be at least 5 (or set summary.sentences)")
+def _tables(data: dict, key: str, hint: str, problems: _Problems) -> list:
+    """An array of tables ([[lists]], [[feeds]]); a problem if it is something else."""
+    raw = data.get(key, [])
+    if isinstance(raw, list) and all(isinstance(t, dict) for t in raw):
+        return raw
+    problems.append(f"{key} must be an array of tables: write {hint}")
+    return []
 
 
 def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """The embedded default: the bundled sample feeds, a store under ./data, ./output."""
+    """The embedded default: the bundled sample feeds, ./output with its store inside."""
     base = base_dir or Path.cwd()
     feeds = tuple(FeedConfig(url=str(p)) for p in sorted(BUNDLED_SEEDS.glob("*.xml")))
     env = env or {}
@@ -291,10 +361,13 @@ def default_config(base_dir: Path | None = None, env: Mapping[str, str] | None =
         base_dir=base,
         site=SiteConfig(name="Sample Digest", url="https://newsletter.example.org"),
         feeds=feeds,
-        store_path=base / "data" / "newsletter.sqlite",
+        store_path=base / "output" / SCRATCH_STORE,
+        store_origin=STORE_IN_OUTPUT,
         output_dir=base / "output",
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
+        bounces_password=env.get("NEWSLETTER_BOUNCES_PASSWORD", ""),
+        webhook_secrets=WebhookSecrets.from_env(env),
     )
 
 
@@ -316,89 +389,113 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
 def config_from_dict(
     data: dict, base_dir: Path, env: Mapping[str, str] | None = None, source: Path | None = None
 ) -> Config:
-    """Validate an already-parsed TOML document."""
+    """Validate an already-parsed TOML document: every key, then the rules across keys."""
     env = env or {}
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise ConfigError(f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
-    sections = {name: _build(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    problems = _Problems()
+    for key in sorted(set(data) - _TOP_KEYS):
+        problems.append(f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
+    sections = {
+        name: _build(cls, data.get(name, {}), name, problems) for name, cls in _SECTIONS.items()
+    }
     if "list" in data and "lists" in data:
-        raise ConfigError("use either [list] (one list) or [[lists]] (several), not both")
-    raw_lists = data.get("lists", [data["list"]] if "list" in data else [{}])
-    if not isinstance(raw_lists, list):
-        raise ConfigError("lists must be an array of tables: write [[lists]] for each list")
-    lists = tuple(_build(ListConfig, t, "lists") for t in raw_lists)
-    raw_feeds = data.get("feeds", [])
-    if not isinstance(raw_feeds, list):
-        raise ConfigError("feeds must be an array of tables: write [[feeds]] before each url")
-    feeds = tuple(_build(FeedConfig, t, "feeds") for t in raw_feeds)
-    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)
+        problems.append("use either [list] (one list) or [[lists]] (several), not both")
+    if "list" in data:
+        raw_lists, names = [data["list"]], ["list"]
+    else:
+        raw_lists = _tables(data, "lists", "[[lists]] for each list", problems) or [{}]
+        names = [f"lists[{n}]" for n in range(len(raw_lists))] if "lists" in data else ["list"]
+    lists = tuple(
+        _build(ListConfig, t, where, problems, "list")
+        for t, where in zip(raw_lists, names, strict=True)
+    )
+    raw_feeds = _tables(data, "feeds", "[[feeds]] before each url", problems)
+    feeds = tuple(
+        _build(FeedConfig, t, f"feeds[{n}]", problems, "feeds") for n, t in enumerate(raw_feeds)
+    )
+    for n, feed in enumerate(feeds):
+        if not feed.url and "url" not in raw_feeds[n]:  # type: ignore[attr-defined]
+            problems.append(
+                f'feeds[{n}] needs url = "..." (an http(s) URL, a file:// URL or a path)'
+            )
+    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)  # type: ignore[attr-defined]
     lists = tuple(
         dataclasses.replace(
-            lst,
+            lst,  # type: ignore[arg-type]
             title=lst.title or sections["site"].name,  # type: ignore[attr-defined]
-            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),
+            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),  # type: ignore[attr-defined]
         )
         for lst in lists
     )
-    store = _build(_StoreTable, data.get("store", {}), "store")
-    output = _build(_PathTable, data.get("output", {}), "output")
-    if store.path and store.url:  # type: ignore[attr-defined]
-        raise ConfigError(
-            "[store] has both path (SQLite) and url (PostgreSQL): keep the one to use"
+    store = typing.cast(_StoreTable, _build(_StoreTable, data.get("store", {}), "store", problems))
+    output = typing.cast(
+        _OutputTable, _build(_OutputTable, data.get("output", {}), "output", problems)
+    )
+    if store.path and store.url:
+        problems.append("[store] has both path (SQLite) and url (PostgreSQL): keep the one to use")
+    url_problem = store_url_problem(store.url)
+    if url_problem:
+        problems.append(url_problem)
+    if store.path or store.url:  # a url: store_path stays unused, but named for messages
+        store_path, origin = (
+            _resolve(store.path or "newsletter.sqlite", base_dir),
+            STORE_FROM_CONFIG,
         )
+    else:
+        stem = source.stem if source is not None else "newsletter"
+        store_path, origin = base_dir / f"{stem}.sqlite", STORE_BESIDE_CONFIG
+    # a bad value was left at its (valid) default: the rules across keys still run, so
+    # the file's every problem is reported at once
     config = Config(
         base_dir=base_dir,
-        lists=lists,
+        lists=lists,  # type: ignore[arg-type]
         feeds=feeds,
-        store_path=_resolve(store.path or "data/newsletter.sqlite", base_dir),  # type: ignore[attr-defined]
-        store_url=check_store_url(store.url),  # type: ignore[attr-defined]
-        output_dir=_resolve(output.dir or "output", base_dir),  # type: ignore[attr-defined]
+        store_path=store_path,
+        store_origin=origin,
+        store_url="" if url_problem else store.url,
+        output_dir=_resolve(output.dir, base_dir),
         source=source,
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
+        bounces_password=env.get("NEWSLETTER_BOUNCES_PASSWORD", ""),
         database_password=env.get("NEWSLETTER_DATABASE_PASSWORD", ""),
+        webhook_secrets=WebhookSecrets.from_env(env),
         **sections,  # type: ignore[arg-type]
     )
-    _check(config)
+    problems.extend(config_rules.config_problems(config))
+    problems.raise_any(source)
     return config
 
 
-@dataclass(frozen=True)
-class _PathTable:
-    path: str = ""
-    dir: str = ""
-
-
-@dataclass(frozen=True)
-class _StoreTable:
-    path: str = ""  # a SQLite file (the default: data/newsletter.sqlite)
-    url: str = ""  # a PostgreSQL database instead
-
-
-def check_store_url(url: str) -> str:
-    """A PostgreSQL URL for [store] url (or `store copy --to`), refused when it carries a
-    password: config files get copied, pasted and committed; passwords stay out of them."""
+def store_url_problem(url: str) -> str | None:
+    """What is wrong with a [store] url (or `store copy --to`), or None. A URL carrying a
+    password is refused: config files get copied, pasted and committed."""
     if not url:
-        return ""
+        return None
     if not url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            f"[store] url must be a PostgreSQL URL such as postgresql://user@host:5432/dbname, "
+        return (
+            "[store] url must be a PostgreSQL URL such as postgresql://user@host:5432/dbname, "
             f"got {url.split('@')[-1]!r}; for SQLite set [store] path instead"
         )
     parts = urlsplit(url)
     try:
         parts.port  # noqa: B018 (validates the port)
     except ValueError as e:
-        raise ConfigError(f"[store] url has a bad port: {e}") from e
+        return f"[store] url has a bad port: {e}"
     query = {k.lower() for k, _ in parse_qsl(parts.query)}
     if parts.password is not None or "password" in query:
-        raise ConfigError(
+        return (
             "[store] url must not contain the database password: remove it from the URL and "
             "set NEWSLETTER_DATABASE_PASSWORD in the environment (or use a ~/.pgpass or "
             "pg_service.conf file)"
         )
+    return None
+
+
+def check_store_url(url: str) -> str:
+    """`url` when it is a usable [store] url, else ConfigError naming the fix."""
+    problem = store_url_problem(url)
+    if problem:
+        raise ConfigError(problem)
     return url
 
 
@@ -414,33 +511,56 @@ def _resolve_feed_url(url: str, base_dir: Path) -> str:
     return str(_resolve(url, base_dir))
 
 
+def with_output(config: Config, folder: str | Path) -> Config:
+    """The config writing to another output folder (the `--output` flag); a store that
+    lives in the output folder moves with it."""
+    out = Path(folder).expanduser().resolve()
+    config = dataclasses.replace(config, output_dir=out)
+    if config.store_origin == STORE_IN_OUTPUT:
+        config = dataclasses.replace(config, store_path=out / SCRATCH_STORE)
+    return config
+
+
 def with_feeds(config: Config, urls: typing.Iterable[str]) -> Config:
-    """The config with its feeds replaced (the `--feed` flag)."""
+    """The config with its feeds replaced (the `--feed` flag). Such a quick try keeps its
+    own store in the output folder, so its items never reach a list's store."""
     feeds = tuple(FeedConfig(url=_resolve_feed_url(u, Path.cwd())) for u in urls)
+    for url in (f.url for f in feeds):
+        if problem := config_rules.feed_url(url):
+            raise ConfigError(f"--feed {url}: {problem}")
     lists = tuple(dataclasses.replace(lst, feeds=()) for lst in config.lists)
-    return dataclasses.replace(config, feeds=feeds, lists=lists)
+    return dataclasses.replace(
+        config,
+        feeds=feeds,
+        lists=lists,
+        store_path=config.output_dir / SCRATCH_STORE,
+        store_origin=STORE_IN_OUTPUT,
+        store_url="",  # not the list's PostgreSQL database either
+    )
 
 
 INIT_TEMPLATE = """\
 # newsletter.toml: configuration for `newsletter`. Relative paths resolve against this file.
-# Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links) and
-# NEWSLETTER_SMTP_PASSWORD in the environment.
+# Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links), NEWSLETTER_SMTP_PASSWORD
+# and NEWSLETTER_BOUNCES_PASSWORD in the environment. Every key is checked when the file loads.
 
 [site]
 name = "My Site"
 url = "https://news.example.org"          # public base URL of `newsletter serve`
-language = "en"
-address = ""                              # postal address for the footer (required by CAN-SPAM)
+language = "en"                           # a BCP 47 tag: en, de, fr, es, pt-BR, ...
+address = ""                              # postal address for the footer (CAN-SPAM)
 
 [list]                                    # several lists: use [[lists]] tables instead
-name = "daily"
+name = "daily"                            # letters, digits, - and _; what --list takes
 from = "My Site <digest@news.example.org>"
-subject = "{site}: {headline} and {more} more ({date})"
-cadence = "daily at 07:00"                # "every run" | "daily at HH:MM" | "weekly on monday at HH:MM"
+# subject: default "{site}: {headline} and {more} more ({date})" in the site's language
+# "every run" | "daily at HH:MM" | "weekly on monday at HH:MM"
+cadence = "daily at 07:00"
 timezone = "UTC"
-min_items = 1                             # fewer new items than this: nothing is sent
-backlog = "days:7"                        # first run: "days:N" | "none" (start from the next item) | "all"
-resend_edited = false                     # an edited item that was already sent is not sent again
+min_items = 1                             # fewer new stories than this: nothing is sent
+# first run: "days:N" | "none" (start from the next story) | "all"
+backlog = "days:7"
+resend_edited = false                     # an edited story already sent is not sent again
 
 [[feeds]]
 url = "https://example.org/feed.xml"      # an http(s) URL, a file:// URL or a path
@@ -453,7 +573,8 @@ connect_timeout = 5
 max_bytes = 10000000
 
 [summary]
-algorithm = "newsletter"                  # newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
+# newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
+algorithm = "newsletter"
 max_words = 50
 sentences = 0                             # > 0: a fixed number of sentences instead
 
@@ -463,10 +584,10 @@ min_section_size = 2
 other_label = "More stories"
 
 [digest]
-max_items = 60
+max_items = 60                            # 0: no limit
 since_days = 0                            # 0: no age limit
 html_budget_kb = 90                       # larger digests are trimmed, the rest linked on the web
-template_dir = ""                         # your templates; any single file overrides the built-in one
+# template_dir = "my-templates"           # any single file there overrides the built-in one
 
 [smtp]
 host = "smtp.example.org"
@@ -482,16 +603,25 @@ subscribe_per_ip_per_hour = 10
 subscribe_per_address_per_hour = 3
 trusted_proxies = 0                       # behind a reverse proxy: how many proxies to trust
 
+# [bounces]                              # bounces and complaints (see the README)
+# address = "bounces@news.example.org"    # envelope sender: bounces+<signed id>@news.example.org
+# mailbox = "imaps://bounces@mail.example.org/INBOX"   # password: NEWSLETTER_BOUNCES_PASSWORD
+# move_to = ""                            # IMAP folder for processed messages (default: flag them)
+# delete_processed = false
+# hard_after = 1                          # hard bounces before an address is "bounced"
+# soft_after = 3                          # soft bounces within soft_days before it is
+# soft_days = 14
+
 # [dkim]
 # selector = "mail"
 # domain = "news.example.org"
 # key_file = "dkim.key"
 
-[store]
-path = "data/newsletter.sqlite"
-# url = "postgresql://newsletter@db.example.org:5432/newsletter"  # PostgreSQL instead of path:
-#                                         # several hosts share it; the password goes in
-#                                         # NEWSLETTER_DATABASE_PASSWORD or ~/.pgpass
+# [store]
+# path = "newsletter.sqlite"              # default: this file's name, .sqlite, beside it
+# url = "postgresql://newsletter@db.example.org:5432/newsletter"
+#                                         # PostgreSQL instead of path, for several hosts;
+#                                         # its password: NEWSLETTER_DATABASE_PASSWORD
 
 [output]
 dir = "output"

@@ -62,6 +62,8 @@ class _State:
     requests: list[Request] = field(default_factory=list)
     latency: float = 0.0
     gzip: bool = False
+    in_flight: int = 0  # requests being answered right now
+    max_in_flight: int = 0  # the most ever answered at once: how concurrent the client was
 
 
 class FeedServer:
@@ -216,6 +218,17 @@ class FeedServer:
         with self._lock:
             return Counter(r.path for r in self._state.requests)
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests this server was answering at one moment."""
+        with self._lock:
+            return self._state.max_in_flight
+
+    def _enter(self, delta: int) -> None:
+        with self._lock:
+            self._state.in_flight += delta
+            self._state.max_in_flight = max(self._state.max_in_flight, self._state.in_flight)
+
     def reset_requests(self) -> None:
         with self._lock:
             self._state.requests.clear()
@@ -274,7 +287,10 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 return
             wait = route.latency if route.latency is not None else latency
             if wait:
+                # counted while the client waits for us, before any byte of the answer
+                server._enter(+1)
                 server._stop.wait(wait)
+                server._enter(-1)
             etag = None if route.etag is None else (route.etag or etag_for(route.body))
             if _not_modified(route, etag, headers):
                 request.status = 304

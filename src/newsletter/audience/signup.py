@@ -148,7 +148,9 @@ def resubscribe(store: Store, subscriber_id: int) -> Outcome:
 
     The link came in a mail to the address, which proves ownership as well as a
     confirmation would; it is only honoured for someone who had confirmed before.
-    Bounced or never-confirmed addresses need the form (NEEDS_OPTIN).
+    Bounced or never-confirmed addresses need the form (NEEDS_OPTIN), and so does anyone
+    who was unsubscribed because their mailbox reported a digest as spam: they come back
+    only by confirming a fresh subscription themselves.
     """
     with store.transaction():
         subscriber = store.get_subscriber(subscriber_id)
@@ -156,7 +158,9 @@ def resubscribe(store: Store, subscriber_id: int) -> Outcome:
             return Outcome(MISSING)
         if subscriber.status == "confirmed":
             return Outcome(ALREADY, subscriber)
-        if not can_resubscribe(subscriber):
+        if not can_resubscribe(subscriber) or store.complained_since(
+            subscriber_id, subscriber.confirmed_at
+        ):
             return Outcome(NEEDS_OPTIN, subscriber)
         subscriber = store.set_status(subscriber_id, "confirmed")
     logger.info("subscriber %s resubscribed to %s", subscriber_id, subscriber.list_name)
@@ -164,7 +168,8 @@ def resubscribe(store: Store, subscriber_id: int) -> Outcome:
 
 
 def subscriber_data(store: Store, subscriber_id: int) -> dict[str, Any] | None:
-    """Everything stored about one subscriber (their row and deliveries), JSON-able."""
+    """Everything stored about one subscriber (their row, deliveries and the bounces and
+    complaints recorded about them), JSON-able."""
     subscriber = store.get_subscriber(subscriber_id)
     if subscriber is None:
         return None
@@ -180,7 +185,11 @@ def subscriber_data(store: Store, subscriber_id: int) -> dict[str, Any] | None:
         entry["digest_built_at"] = _jsonable(record.built_at) if record else None
         entry["digest_subject"] = record.subject if record else ""
         deliveries.append(entry)
-    return {"subscriber": row, "deliveries": deliveries}
+    events = [
+        {k: _jsonable(v) for k, v in asdict(event).items() if k != "subscriber_id"}
+        for event in store.bounce_events(subscriber_id)
+    ]
+    return {"subscriber": row, "deliveries": deliveries, "bounces": events}
 
 
 def _jsonable(value: object) -> object:

@@ -5,7 +5,10 @@
     report.recipients      # (Recipient(address, cls "hard"/"soft", status, diagnostic), ...)
     report.delivery_id(key)  # the signed VERP / X-Newsletter-Delivery delivery id, or None
 
-Self-contained: imports only the standard library.
+The parser modules import only the standard library. Around them: `providers` (webhook
+events as reports), `apply` (the policy: what a report does to the store), `mailbox` (the
+IMAP/POP3 bounce mailbox) and `process` (files or mailbox -> apply), used by the CLI's
+`bounces` commands, `newsletter run` and the web app's webhooks.
 """
 
 from .classify import parse_message

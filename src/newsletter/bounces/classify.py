@@ -92,7 +92,7 @@ def _from_original(scan: Scan, found: heuristics.HeuristicResult | None) -> tupl
     transient = found.transient if found else False
     status = best_status(None, diagnostic)
     return tuple(
-        Recipient(address, classify(status, diagnostic, transient), status, diagnostic)
+        Recipient(address, classify(status, diagnostic, transient), status, diagnostic, transient)
         for address in arf.recipients_of(orig, scan.own_addresses)[:1]
     )
 

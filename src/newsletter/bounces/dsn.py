@@ -89,6 +89,7 @@ def read_fields(text: str) -> tuple[list[Recipient], int]:
                 cls=classify(status, diagnostic, transient=delayed),
                 status=status,
                 diagnostic=_clean_diag(diagnostic),
+                delayed=delayed,
             )
         )
     return recipients, successes
@@ -107,5 +108,9 @@ def _merge(found: dict[str, Recipient], recipient: Recipient) -> None:
     """One entry per address; a failure beats a delay, a hard class beats a soft one."""
     key = recipient.address.lower()
     old = found.get(key)
-    if old is None or (old.cls == "soft" and recipient.cls == "hard"):
+    if (
+        old is None
+        or (old.delayed and not recipient.delayed)
+        or (old.cls == "soft" and recipient.cls == "hard")
+    ):
         found[key] = recipient

@@ -387,6 +387,7 @@ def extract(
                 cls=classify(status, diag, transient=soft),
                 status=status,
                 diagnostic=_trim(diag),
+                delayed=soft,
             )
         )
     return tuple(recipients), region_diag

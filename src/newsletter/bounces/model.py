@@ -16,12 +16,14 @@ class Recipient:
     `cls` is set only for bounces: "hard" means the address is dead and should stop getting
     mail, "soft" means the failure may pass (full mailbox, greylisting, a blocklist, a delay).
     `status` is an RFC 3463 enhanced status code such as "5.1.1" when one was found.
+    `delayed` marks a delay warning (the MTA is still trying): soft, and not a failure yet.
     """
 
     address: str
     cls: Severity | None = None
     status: str | None = None
     diagnostic: str | None = None
+    delayed: bool = False
 
     def to_json(self) -> dict[str, str | None]:
         return {

@@ -31,9 +31,9 @@ def detect(scan: Scan) -> SesResult | None:
         return None
     kind = str(data.get("notificationType") or data.get("eventType") or "").lower()
     if kind == "bounce":
-        return SesResult("bounce", _bounced(data.get("bounce")))
+        return SesResult("bounce", bounced_recipients(data.get("bounce")))
     if kind == "complaint":
-        return SesResult("complaint", _complained(data.get("complaint")))
+        return SesResult("complaint", complained_recipients(data.get("complaint")))
     return None
 
 
@@ -48,7 +48,8 @@ def _load(text: str) -> Any:
         return None
 
 
-def _bounced(bounce: Any) -> tuple[Recipient, ...]:
+def bounced_recipients(bounce: Any) -> tuple[Recipient, ...]:
+    """The recipients of an SES `bounce` object, hard or soft."""
     if not isinstance(bounce, dict):
         return ()
     # SES's own verdict: Permanent = hard, Transient = soft; Undetermined falls to the codes.
@@ -71,7 +72,8 @@ def _bounced(bounce: Any) -> tuple[Recipient, ...]:
     return tuple(out[:MAX_RECIPIENTS])
 
 
-def _complained(complaint: Any) -> tuple[Recipient, ...]:
+def complained_recipients(complaint: Any) -> tuple[Recipient, ...]:
+    """The recipients of an SES `complaint` object."""
     if not isinstance(complaint, dict):
         return ()
     kind = str(complaint.get("complaintFeedbackType") or "abuse")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from newsletter import __version__
 from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.store import Store, open_store
+from newsletter.store.location import settle_store, sharing_warning
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -41,15 +43,27 @@ def errors_to_exit() -> Iterator[None]:
         raise click.ClickException(str(e)) from e
 
 
-def _load_any(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
-    """The config from -c, else ./newsletter.toml, else the built-in sample."""
-    path = ctx.obj.get("config")
+def _load_any(ctx: click.Context, feeds: tuple[str, ...] = (), note_sample: bool = False) -> Config:
+    """The config from -c, else $NEWSLETTER_CONFIG (as the web app), else ./newsletter.toml,
+    else the built-in sample. With `note_sample`, a command that changes or mails a list
+    says on stderr when it works on the sample's list (most likely the wrong folder)."""
+    path = ctx.obj.get("config") or os.environ.get("NEWSLETTER_CONFIG") or None
     if path is None and Path("newsletter.toml").is_file():
         path = "newsletter.toml"
     with errors_to_exit():
         config = load_config(path, env=os.environ)
-        if feeds:
-            config = with_feeds(config, feeds)
+        # --feed is a quick try with a store of its own; otherwise find the config's store
+        config = with_feeds(config, feeds) if feeds else settle_store(config)
+    warning = "" if feeds else sharing_warning(config)
+    if warning and not ctx.obj.get("quiet"):
+        click.echo(warning, err=True)
+    if path is None and note_sample and not ctx.obj.get("quiet"):
+        click.echo(
+            "note: no config (-c, $NEWSLETTER_CONFIG or ./newsletter.toml), so this is the "
+            f"bundled sample's list, stored in {config.store_path}; `newsletter init` writes "
+            "a config",
+            err=True,
+        )
     return config
 
 
@@ -64,6 +78,13 @@ def _load(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
 def _open_store(config: Config) -> Store:
     with errors_to_exit():
         return open_store(config)
+
+
+def _hint(ctx: click.Context, rest: str) -> str:
+    """A command to suggest, `newsletter -c FILE <rest>` when -c was given: the same config,
+    not whatever the current folder holds."""
+    path = ctx.obj.get("config")
+    return f"newsletter -c {shlex.quote(path)} {rest}" if path else f"newsletter {rest}"
 
 
 @contextmanager
@@ -81,7 +102,8 @@ config_option = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="Path to newsletter.toml (default: ./newsletter.toml if present, else the bundled sample).",
+    help="The config file (default: $NEWSLETTER_CONFIG, else ./newsletter.toml if present, "
+    "else the bundled sample).",
 )
 
 
@@ -121,4 +143,4 @@ def main() -> None:
 
 
 # the command modules register themselves on `cli`; imported last because they import it
-from newsletter.cli import build, mailing, running, serving, stores  # noqa: E402,F401
+from newsletter.cli import bounces, build, mailing, running, serving, stores  # noqa: E402,F401

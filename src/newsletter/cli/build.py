@@ -11,6 +11,7 @@ from newsletter.cli import (
     EXIT_FAILED,
     UsageError,
     _config_after_group,
+    _hint,
     _load,
     _open_store,
     _progress,
@@ -18,7 +19,8 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
-from newsletter.config import INIT_TEMPLATE
+from newsletter.config import INIT_TEMPLATE, with_output
+from newsletter.run.report import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
 
 
 @cli.command()
@@ -36,9 +38,11 @@ def init(path: str, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; pass --force to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(INIT_TEMPLATE, encoding="utf-8")
     click.echo(
-        f"wrote {target}: edit [site], [list] and [[feeds]], then run `newsletter build -c {target}`"
+        f"wrote {target}: edit [site], [list] and [[feeds]], then run "
+        f"`newsletter build -c {target}`"
     )
 
 
@@ -57,7 +61,10 @@ def init(path: str, force: bool) -> None:
 )
 @click.option("--max-items", type=click.IntRange(min=1), help="At most this many stories.")
 @click.option(
-    "--force", is_flag=True, help="Rebuild even when nothing changed since the last unsent digest."
+    "--force",
+    is_flag=True,
+    help="Rebuild even when nothing changed since the last unsent digest, or from the "
+    "stories already stored when every feed failed.",
 )
 @click.option(
     "--output",
@@ -83,18 +90,17 @@ def build(
       newsletter build -c newsletter.toml --max-items 30
       newsletter build --feed https://example.org/feed --feed ./other.xml
     """
-    from dataclasses import replace
-
     from newsletter.run.digest import build as build_digest
 
     _config_after_group(ctx, config_path)
     config = _load(ctx, feeds)
     if output:
-        config = replace(config, output_dir=Path(output).resolve())
+        config = with_output(config, output)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
+    with errors_to_exit():
+        total = len(config.feeds_for(list_name))  # an unknown --list is a usage error
     store = _open_store(config)
-    total = len(config.feeds_for(list_name))
     with errors_to_exit(), _progress("fetching", total) as tick:
         report, result = build_digest(
             config,
@@ -105,26 +111,48 @@ def build(
             fetch_progress=lambda r: tick(1),
             force=force,
         )
-    feeds_part = _feeds_summary(report, total)
+    failed = list(getattr(report, "failed", []) or [])
+    feeds_part = _feeds_summary(failed, total)
+    if failed and len(failed) == total and result is None:
+        url, reason = failed[0]
+        where = f" in {_short(config.source)}" if config.source and not feeds else ""
+        click.echo(
+            f"no digest: every feed failed ({len(failed)} of {total}; first: {url}: {reason}); "
+            f"check the feed URLs{where} (`{_hint(ctx, 'feeds -v')}` shows each feed's last error"
+            + ("" if force else "; --force builds from the stories already stored")
+            + ")",
+            err=True,
+        )
+        ctx.exit(EXIT_NOTHING_DONE)
     if result is None:
-        click.echo(f"no digest: no items {feeds_part}", err=True)
+        hint = (
+            f"nothing published since {since:%Y-%m-%d}"
+            if since
+            else "every story is already in a sent digest of the list"
+        )
+        click.echo(f"no digest: no stories to show {feeds_part} ({hint})", err=True)
         ctx.exit(EXIT_FAILED)
+    code = EXIT_FEEDS_FAILED if failed else 0
     if result.plan is None:
         click.echo(
             f"nothing new {feeds_part}: digest {result.digest_id} is up to date -> "
             f"{_short(result.folder)}/digest.html (--force rebuilds it)"
         )
-        return
+        ctx.exit(code)
     digest = result.plan.digest
     n_sections = len(digest.sections)
     click.echo(
-        f"{len(digest.entries)} items {feeds_part} in {n_sections} "
+        f"{_stories(len(digest.entries))} {feeds_part} in {n_sections} "
         f"section{'s' if n_sections != 1 else ''} -> {_short(result.folder)}/digest.html"
     )
+    ctx.exit(code)
 
 
-def _feeds_summary(report: object, total: int) -> str:
-    failed = getattr(report, "failed", []) if report else []
+def _stories(n: int) -> str:
+    return f"{n:,} stor{'y' if n == 1 else 'ies'}"
+
+
+def _feeds_summary(failed: list[tuple[str, str]], total: int) -> str:
     text = f"from {total} feed{'s' if total != 1 else ''}"
     if failed:
         shown = "; ".join(f"{url}: {reason}" for url, reason in failed[:3])

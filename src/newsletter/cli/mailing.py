@@ -11,6 +11,7 @@ from newsletter.cli import (
     EXIT_FAILED,
     UsageError,
     _config_after_group,
+    _hint,
     _load_any,
     _open_store,
     cli,
@@ -57,7 +58,7 @@ def subscribers_add(
       newsletter subscribers add ada@example.org --status confirmed
     """
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     with errors_to_exit():
         sub = subscribers.add(
@@ -81,12 +82,16 @@ def subscribers_remove(
       newsletter subscribers remove ada@example.org
     """
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     with errors_to_exit():
         removed = subscribers.remove(store, config.list(list_name).name, email)
     if not removed:
-        click.echo(f"{email} is not on the list", err=True)
+        click.echo(
+            f"{email} is not on the list {config.list(list_name).name!r}; "
+            f"see the addresses with `{_hint(ctx, 'subscribers list')}`",
+            err=True,
+        )
         ctx.exit(EXIT_FAILED)
     click.echo(f"removed {email}")
 
@@ -109,9 +114,81 @@ def subscribers_list(
     config = _load_any(ctx)
     store = _open_store(config)
     with errors_to_exit():
-        rows = store.list_subscribers(config.list(list_name).name, status=status)
+        name = config.list(list_name).name
+        rows = store.list_subscribers(name, status=status)
+    if not rows:
+        which = f" with status {status}" if status else ""
+        click.echo(
+            f"list {name!r} has no subscribers{which}; add some with "
+            f"`{_hint(ctx, 'subscribers add ADDRESS')}` or "
+            f"`{_hint(ctx, 'subscribers import FILE.csv')}`",
+            err=True,
+        )
     for sub in rows:
         click.echo(f"{sub.email}\t{sub.status}\t{sub.name}")
+
+
+@subscribers_group.command("show")
+@config_option
+@list_option
+@click.argument("email")
+@click.pass_context
+def subscribers_show(
+    ctx: click.Context, config_path: str | None, list_name: str | None, email: str
+) -> None:
+    """Print one subscriber: status and why, dates, deliveries, bounces and complaints.
+
+    \b
+    Example:
+      newsletter subscribers show ada@example.org
+    """
+    _config_after_group(ctx, config_path)
+    config = _load_any(ctx)
+    store = _open_store(config)
+    with errors_to_exit():
+        name = config.list(list_name).name
+        sub = subscribers.find(store, name, email)
+        if sub is None:
+            click.echo(f"{email} is not on the list {name!r}", err=True)
+            ctx.exit(EXIT_FAILED)
+        deliveries = store.subscriber_deliveries(sub.id)
+        events = store.bounce_events(sub.id)
+    click.echo(f"{sub.email} on {sub.list_name}")
+    why = next((e for e in reversed(events) if e.action), None)
+    status = sub.status
+    if why is not None and why.action == sub.status:
+        reason = "complained" if why.kind == "complaint" else f"{why.severity} bounces"
+        status += f" ({reason}, {_when(why.received_at)})"
+    sent = sum(1 for d in deliveries if d.status == "sent")
+    for label, value in (
+        ("status", status),
+        ("name", sub.name),
+        ("source", sub.source),
+        ("created", _when(sub.created_at)),
+        ("confirmed", _when(sub.confirmed_at)),
+        ("unsubscribed", _when(sub.unsubscribed_at)),
+        ("deliveries", f"{len(deliveries)} ({sent} sent)"),
+    ):
+        if value:
+            click.echo(f"  {label:<13}{value}")
+    if not events:
+        click.echo("  no bounces or complaints")
+        return
+    click.echo("bounces and complaints:")
+    for e in events:
+        what = "complaint" if e.kind == "complaint" else f"{e.severity} bounce"
+        line = f"  {_when(e.received_at)}  {what}"
+        line += f"  digest {e.digest_id or '-'}  delivery {e.delivery_id or '-'}"
+        line += f"  {e.status or '-'}  {e.matched}"
+        if e.action:
+            line += f"  -> {e.action}"
+        click.echo(line)
+        detail = " ".join(e.diagnostic.split())[:160]
+        click.echo(f"      {e.source}" + (f": {detail}" if detail else ""))
+
+
+def _when(moment) -> str:  # type: ignore[no-untyped-def]
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
 @subscribers_group.command("count")
@@ -132,7 +209,7 @@ def subscribers_count(ctx: click.Context, config_path: str | None, list_name: st
         counts = store.subscriber_counts(config.list(list_name).name)
     total = sum(counts.values())
     parts = ", ".join(f"{counts.get(s, 0):,} {s}" for s in STATUSES)
-    click.echo(f"{total:,} subscribers: {parts}")
+    click.echo(f"{total:,} subscriber{'s' if total != 1 else ''}: {parts}")
 
 
 @subscribers_group.command("import")
@@ -159,7 +236,7 @@ def subscribers_import(
       newsletter subscribers import members.csv --status confirmed
     """
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     with errors_to_exit():
         report = subscribers.import_csv(store, config.list(list_name).name, csv_file, status=status)
@@ -201,13 +278,15 @@ def subscribers_export(
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Write each message as .eml under output/, send nothing, change nothing.",
+    help="Write each message as .eml under the digest's folder (dry-run/); never connects "
+    "to the SMTP server, changes nothing.",
 )
 @click.option(
     "--to",
     "to",
     metavar="ADDRESS",
-    help="Send the digest to this one address only; recorded nowhere.",
+    help="Send the digest (default: the latest) to this one address only; recorded "
+    "nowhere. With --dry-run, write that one message as .eml instead.",
 )
 @click.option(
     "--resend-uncertain",
@@ -235,17 +314,27 @@ def send(
     \b
     Examples:
       newsletter send --dry-run
+      newsletter send --dry-run --to me@example.org
       newsletter send --to me@example.org
       newsletter send
     """
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    if to is not None and (resend_uncertain or retry_failed):
+        raise UsageError(
+            "--to sends one copy to one address and records nothing; --resend-uncertain "
+            "and --retry-failed act on the list's deliveries: use them without --to"
+        )
+    config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
     from newsletter.run.lock import RunLock
     from newsletter.run.runner import lock_path
 
     with errors_to_exit(), RunLock(lock_path(config)):
         config.require_secret()
+        name = config.list(list_name).name
+        if to is None and _nobody_to_send_to(store, name, digest):
+            click.echo(_empty_list_message(ctx, name, dry_run), err=True)
+            ctx.exit(EXIT_FAILED)
         reports = deliver.send(
             config,
             store,
@@ -257,15 +346,49 @@ def send(
             retry_failed=retry_failed,
         )
     if to is not None:
-        click.echo(f"sent the digest to {to} (not recorded)")
+        if dry_run:
+            click.echo(
+                f"dry run: wrote digest {reports[0].digest_id} for {to} to "
+                f"{reports[0].folder} (nothing sent)"
+            )
+        else:
+            click.echo(f"sent digest {reports[0].digest_id} to {to} (not recorded)")
         return
     if not reports:
-        click.echo("nothing to send: the latest digest was already sent")
+        click.echo(
+            "nothing to send: the latest digest was already sent; build a new one with "
+            f"`{_hint(ctx, 'build')}`, or send yourself a copy with `--to ADDRESS`"
+        )
         return
     for report in reports:
-        click.echo(report.summary_line())
+        line = report.summary_line()
+        if report.dry_run and not report.written:
+            line += (
+                f" (digest {report.digest_id} has no delivery left to send; "
+                f"`{_hint(ctx, 'deliveries --digest ' + str(report.digest_id))}` lists them)"
+            )
+        click.echo(line)
     if any(r.failed or r.stopped for r in reports):
         ctx.exit(EXIT_FAILED)
+
+
+def _nobody_to_send_to(store, list_name: str, digest: str | None) -> bool:
+    """No confirmed subscriber, and no chosen digest with delivery rows to finish."""
+    if store.subscriber_counts(list_name).get("confirmed", 0):
+        return False
+    chosen = deliver.digests_to_send(store, list_name, digest)
+    return not any(store.has_deliveries(record.id) for record in chosen)
+
+
+def _empty_list_message(ctx: click.Context, list_name: str, dry_run: bool) -> str:
+    done = "no message written" if dry_run else "nothing sent, the digest stays unsent"
+    flags = "--dry-run --to" if dry_run else "--to"
+    return (
+        f"list {list_name!r} has no confirmed subscribers: {done}. Try it on yourself with "
+        f"`{_hint(ctx, f'send {flags} you@example.org')}`, or add subscribers with "
+        f"`{_hint(ctx, 'subscribers add ADDRESS --status confirmed')}` or "
+        f"`{_hint(ctx, 'subscribers import FILE.csv')}`"
+    )
 
 
 @cli.command()
@@ -306,20 +429,37 @@ def deliveries(
 @list_option
 @click.pass_context
 def digests(ctx: click.Context, config_path: str | None, list_name: str | None) -> None:
-    """List built digests: id, built, sent, stories, folder.
+    """List built digests, newest first: id, built, sent, stories, folder.
+
+    Stories are counted as `build` counts them: a story carried by several feeds is one.
 
     \b
     Example:
       newsletter digests
     """
+    from newsletter.cli.build import _short
+    from newsletter.render.archive import stories_in
+
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     store = _open_store(config)
     with errors_to_exit():
-        records = store.list_digests(config.list(list_name).name)
+        name = config.list(list_name).name
+        records = store.list_digests(name)
+    if not records:
+        click.echo(
+            f"list {name!r} has no digest yet; build one with `{_hint(ctx, 'build')}`", err=True
+        )
+        return
+    click.echo("id\tbuilt\tsent\tstories\tfolder")
     for d in records:
         sent = d.sent_at.isoformat(timespec="minutes") if d.sent_at else "not sent"
-        where = d.path or "baseline (backlog marked as seen, nothing sent)"
-        click.echo(
-            f"{d.id}\t{d.built_at.isoformat(timespec='minutes')}\t{sent}\t{d.item_count}\t{where}"
-        )
+        if d.path:
+            folder = config.resolve(d.path)
+            where = _short(folder)
+            stories = d.story_count if d.story_count is not None else stories_in(folder)
+        else:
+            where = "baseline (backlog marked as seen, nothing sent)"
+            stories = d.story_count
+        shown = d.item_count if stories is None else stories
+        click.echo(f"{d.id}\t{d.built_at.isoformat(timespec='minutes')}\t{sent}\t{shown}\t{where}")

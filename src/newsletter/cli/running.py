@@ -54,7 +54,7 @@ def run(
     if not verbose:
         # per-feed warnings would make cron mail every run; the report says what matters
         logging.getLogger("newsletter").setLevel(logging.ERROR)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     try:
         store = open_store(config)
     except StoreError as e:

@@ -25,7 +25,7 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
     from newsletter.web.app import serve as run_server
 
     _config_after_group(ctx, config_path)
-    config = _load_any(ctx)
+    config = _load_any(ctx, note_sample=True)
     with errors_to_exit():
         config.require_secret()
         run_server(config, host=host, port=port)
@@ -65,6 +65,7 @@ def preview(
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     with errors_to_exit():
+        config.list(list_name)  # an unknown --list is a usage error, not "no digest"
         run_preview(
             config,
             host=host,

@@ -32,6 +32,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsletter.bounces.verp import delivery_header_value, key_from_secret, make_return_path
 from newsletter.config import Config, DkimConfig, ListConfig
 from newsletter.errors import ConfigError, SendError
 from newsletter.text import safe_header_value
@@ -123,11 +124,6 @@ def format_subject(template: str, *, site: str, date: str, headline: str, count:
             "{site}, {date}, {headline}, {more}, {count}"
         ) from e
     return safe_header_value(subject, limit=SUBJECT_MAX)
-
-
-def subject_date(when: datetime) -> str:
-    """The {date} of a subject: `5 Jan 2026`."""
-    return f"{when.day} {when:%b %Y}"
 
 
 def parse_sender(sender: str) -> Address:
@@ -248,6 +244,42 @@ class Recipient:
     name: str
     unsubscribe_url: str
     manage_url: str
+    delivery_id: int | None = None  # the delivery row: named, signed, in the return path
+
+
+class ReturnPath:
+    """Envelope senders for `[bounces] address`: `bounces+d<id>-<mac>@domain` per delivery.
+
+    A bounce comes back to the envelope sender, so the address itself says which delivery
+    failed even when the report is mangled; the MAC (a key derived from the secret key)
+    means nobody can make up an address that hits another subscriber. The same token goes
+    into an X-Newsletter-Delivery header, which survives in the copy of the message that
+    most reports attach when an MTA rewrites the return path.
+    """
+
+    HEADER = "X-Newsletter-Delivery"
+
+    def __init__(self, address: str, key: bytes) -> None:
+        make_return_path(address, 0, key)  # ValueError now for an address it cannot extend
+        self.address = address
+        self.key = key
+
+    @classmethod
+    def from_config(cls, config: Config) -> ReturnPath | None:
+        """The return paths of `[bounces] address`, or None when it is not set."""
+        if not config.bounces.address:
+            return None
+        return cls(config.bounces.address, key_from_secret(config.require_secret()))
+
+    def sender(self, delivery_id: int | None) -> str:
+        """The envelope sender for one delivery (the plain address when there is none)."""
+        if not delivery_id:
+            return self.address
+        return make_return_path(self.address, delivery_id, self.key)
+
+    def header(self, delivery_id: int) -> bytes:
+        value = delivery_header_value(delivery_id, self.key)
+        return f"{self.HEADER}: {value}\r\n".encode("ascii")
 
 
 class DkimSigner:
@@ -314,9 +346,11 @@ class DigestMessage:
         reply_to: str = "",
         unsubscribe_mailto: str = "",
         dkim: DkimSigner | None = None,
+        return_path: ReturnPath | None = None,
     ) -> None:
         address = parse_sender(sender)
         self.sender_address = address.addr_spec
+        self.return_path = return_path
         self.domain = address.domain
         self.unsubscribe_mailto = unsubscribe_mailto
         self.dkim = dkim
@@ -348,6 +382,13 @@ class DigestMessage:
         self._date_key = -1
         self._date_line = b""
 
+    def envelope_sender(self, delivery_id: int | None) -> str:
+        """SMTP MAIL FROM for one delivery: its signed return path under `[bounces] address`,
+        else the From address."""
+        if self.return_path is None:
+            return self.sender_address
+        return self.return_path.sender(delivery_id)
+
     def render(self, recipient: Recipient, now: datetime) -> Rendered:
         """The complete message for one recipient (DKIM-signed when configured)."""
         message_id = make_msgid(domain=self.domain)
@@ -368,6 +409,7 @@ class DigestMessage:
             self._to_line(recipient),
             self._date(now),
             b"Message-ID: " + message_id.encode("ascii") + b"\r\n",
+            self._delivery(recipient),
             b"List-Unsubscribe: " + unsubscribe.encode("ascii") + b"\r\n",
             self._list,
             self._text_open,
@@ -380,6 +422,11 @@ class DigestMessage:
         if self.dkim is not None:
             data = self.dkim.sign(data)
         return Rendered(message_id, data)
+
+    def _delivery(self, recipient: Recipient) -> bytes:
+        if self.return_path is None or not recipient.delivery_id:
+            return b""
+        return self.return_path.header(recipient.delivery_id)
 
     def _to_line(self, recipient: Recipient) -> bytes:
         if not _ADDRESS.fullmatch(recipient.email):
@@ -416,6 +463,7 @@ def build_message(
     text_body: str,
     dkim: DkimSigner | None = None,
     unsubscribe_mailto: str = "",
+    return_path: ReturnPath | None = None,
 ) -> DigestMessage:
     """The DigestMessage of one digest of `list_config`, from the rendered bodies."""
     return DigestMessage(
@@ -427,6 +475,7 @@ def build_message(
         reply_to=list_config.reply_to,
         unsubscribe_mailto=unsubscribe_mailto,
         dkim=dkim,
+        return_path=return_path,
     )
 
 

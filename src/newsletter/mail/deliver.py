@@ -34,11 +34,10 @@ from newsletter.errors import SendError
 from newsletter.mail.compose import (
     DigestMessage,
     DkimSigner,
+    ReturnPath,
     build_message,
-    format_subject,
     missing_placeholders,
     read_bodies,
-    subject_date,
 )
 from newsletter.mail.sendloop import (
     Clock,
@@ -48,6 +47,7 @@ from newsletter.mail.sendloop import (
     TransportFactory,
     recipient_for,
 )
+from newsletter.mail.subject import subject_line
 from newsletter.mail.transport import smtp_factory
 from newsletter.model import utcnow as _utcnow
 from newsletter.store import Store
@@ -60,6 +60,7 @@ __all__ = [
     "digest_folder",
     "digest_subject",
     "digests_to_send",
+    "dry_run_to",
     "prepare_message",
     "send",
     "send_digest",
@@ -80,6 +81,11 @@ def digests_to_send(
             raise SendError(f"--digest must be a number or 'latest', got {digest!r}") from None
         if record is None:
             raise SendError(f"no digest {digest}; see the ids with `newsletter digests`")
+        if record.list_name != list_name:
+            raise SendError(
+                f"digest {record.id} is of list {record.list_name!r}, not {list_name!r}; "
+                f"pass --list {record.list_name}"
+            )
         return [record]
     latest = store.latest_digest(list_name)
     if latest is None:
@@ -99,18 +105,20 @@ def digest_folder(config: Config, record: DigestRecord) -> Path:
 
 
 def digest_subject(config: Config, list_config: ListConfig, record: DigestRecord) -> str:
-    """The subject stored with the digest, else the list's template filled from the
-    digest's digest.json (first story's title as {headline}, the story count)."""
+    """The subject stored with the digest, else the list's template (or the site
+    language's) filled from the digest's digest.json (first story's title as {headline},
+    the story count); see `newsletter.mail.subject` for the length rule."""
     if record.subject:
         return record.subject
     headline, count = _headline(digest_folder(config, record) / "digest.json")
     when = record.built_at.astimezone(ZoneInfo(list_config.timezone))
-    return format_subject(
+    return subject_line(
         list_config.subject,
+        config.site.language,
         site=config.site.name,
-        date=subject_date(when),
-        headline=headline or "New stories",
-        count=count or record.item_count,
+        headline=headline,
+        count=count or record.story_count or record.item_count,
+        when=when,
     )
 
 
@@ -144,6 +152,7 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
         html_body,
         text_body,
         dkim=DkimSigner.from_config(config),
+        return_path=ReturnPath.from_config(config),
     )
 
 
@@ -217,10 +226,32 @@ def send_test(
     rendered = message.render(recipient_for(config, tokens, target), clock())
     transport = (transport_factory or smtp_factory(config))()
     try:
-        transport.send(message.sender_address, email, rendered.data, smtp_safe=True)
+        transport.send(message.envelope_sender(None), email, rendered.data, smtp_safe=True)
     finally:
         transport.close()
     return rendered.message_id
+
+
+def dry_run_to(
+    config: Config, store: Store, digest_id: int, address: str, *, clock: Clock = _utcnow
+) -> SendReport:
+    """What `send --to` would send to `address`, written as one .eml; nothing is sent or
+    recorded (`send --dry-run --to`)."""
+    record = store.get_digest(digest_id)
+    if record is None:
+        raise SendError(f"no digest {digest_id}; see the ids with `newsletter digests`")
+    email = normalize_email(address)
+    message = prepare_message(config, record)
+    subscriber = store.get_subscriber((record.list_name, email))
+    target = PendingDelivery(
+        0, subscriber.id if subscriber else 0, email, subscriber.name if subscriber else "", 0
+    )
+    tokens = Tokens.from_config(config, clock)
+    rendered = message.render(recipient_for(config, tokens, target), clock())
+    folder = digest_folder(config, record) / "dry-run"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / _eml_name(target)).write_bytes(rendered.data)
+    return SendReport(record.id, record.list_name, dry_run=True, written=1, folder=str(folder))
 
 
 def _dry_run(
@@ -274,14 +305,17 @@ def send(
 ) -> list[SendReport]:
     """What `newsletter send` does: pick the digests (see `digests_to_send`) and send each.
 
-    With `to`, the first chosen digest goes to that one address and nothing is recorded;
-    the report then has sent=1.
+    With `to`, the first chosen digest (else the latest) goes to that one address and
+    nothing is recorded; the report then has sent=1. With `to` and `dry_run` that one
+    message is written as .eml instead: a dry run never opens an SMTP connection.
     """
     list_config = config.list(list_name)
     records = digests_to_send(store, list_config.name, digest)
     if to is not None:
-        if not records:
-            raise SendError(f"list {list_config.name!r} has nothing to send; pass --digest ID")
+        # a test copy of an already sent digest is fine: default to the latest one
+        records = records or digests_to_send(store, list_config.name, "latest")
+        if dry_run:  # never a connection: the one message is written as .eml
+            return [dry_run_to(config, store, records[0].id, to, clock=clock)]
         send_test(
             config, store, records[0].id, to, transport_factory=transport_factory, clock=clock
         )

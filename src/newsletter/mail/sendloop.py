@@ -61,7 +61,8 @@ class SendReport:
     def summary_line(self) -> str:
         """`sent 9,812, failed 3 (see 'newsletter deliveries --failed'), skipped 41 unsubscribed`"""
         if self.dry_run:
-            return f"dry run: wrote {self.written:,} messages to {self.folder}"
+            plural = "" if self.written == 1 else "s"
+            return f"dry run: wrote {self.written:,} message{plural} to {self.folder}"
         line = f"sent {self.sent:,}, failed {self.failed:,}"
         if self.failed:
             line += " (see 'newsletter deliveries --failed')"
@@ -81,7 +82,9 @@ class SendReport:
 def recipient_for(config: Config, tokens: Tokens, target: PendingDelivery) -> Recipient:
     """Who a delivery goes to, with their signed unsubscribe and manage links."""
     unsubscribe, manage = subscriber_links(config, tokens, target.subscriber_id)
-    return Recipient(target.subscriber_id, target.email, target.name, unsubscribe, manage)
+    return Recipient(
+        target.subscriber_id, target.email, target.name, unsubscribe, manage, target.id or None
+    )
 
 
 class SendLoop:
@@ -223,9 +226,8 @@ class SendLoop:
                 try:
                     if transport is None:
                         transport = factory()
-                    transport.send(
-                        self.message.sender_address, job.email, rendered.data, smtp_safe=True
-                    )
+                    sender = self.message.envelope_sender(job.id)
+                    transport.send(sender, job.email, rendered.data, smtp_safe=True)
                 except ConnectFailure as e:
                     self._release(job, "link", str(e))
                     if e.permanent:
@@ -242,7 +244,10 @@ class SendLoop:
                 except PermanentFailure as e:
                     if e.stage == "MAIL":  # the sender was refused: so would every message be
                         self._release(job, "reply", str(e))
-                        self._halt(f"the server refused the sender ({e}); check the list's from")
+                        self._halt(
+                            f"the server refused the sender ({e}); check the list's from "
+                            "and [bounces] address"
+                        )
                         return
                     self._failed(job, str(e))
                 else:

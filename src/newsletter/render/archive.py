@@ -6,6 +6,7 @@ only through names it has checked, so a URL can never reach outside the output f
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -70,3 +71,16 @@ def latest_url(config: Config, list_name: str) -> str:
     """The newest web copy of a list, else the archive index."""
     stamp = latest_stamp(config, list_name)
     return web_copy_url(config, list_name, stamp) if stamp else index_url(config)
+
+
+def stories_in(folder: Path) -> int | None:
+    """How many stories the digest in `folder` shows, from its digest.json; None if unreadable.
+
+    For digests recorded before the store kept the count (`newsletter digests`)."""
+    try:
+        data = json.loads((folder / "digest.json").read_text(encoding="utf-8"))
+        if isinstance(data.get("stories"), int):
+            return int(data["stories"])
+        return sum(len(s.get("items", [])) for s in data.get("sections", []))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None

@@ -146,6 +146,16 @@ def plan_digest(
     )
 
 
+def _theme_cache(config: Config, store: Store) -> Path | None:
+    """Where the theme model learned from this store is kept: beside the store, named
+    after it, so two stores in one folder never trade caches. A PostgreSQL store's is kept
+    on this host, where the config would keep a SQLite store."""
+    path = config.store_path if store.path is None else store.path
+    if path.name == ":memory:":
+        return None
+    return path.with_name(f"{path.stem}.themes")
+
+
 def _unique_build_time(store: Store, list_name: str) -> datetime:
     """Now, to the second, and later than the list's previous digest: the build time names
     the digest's output folder and archive URL, so two builds never share one."""
@@ -183,6 +193,7 @@ def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = Tr
             str(folder),
             subject="",
             items=_digest_item_rows(plan, store),
+            stories=len(plan.digest.entries),
         )
     return BuildResult(plan=plan, folder=folder, digest_id=digest_id)
 
@@ -209,11 +220,15 @@ def build(
 
     When the feeds brought nothing new or changed and the list's latest digest is unsent and
     newer than every stored item, that digest is returned as is (`reused`) unless `force`.
+    When every feed failed nothing is built or reused (None): nothing can be up to date;
+    `force` builds from the stories already stored all the same.
     """
     lst = config.list(list_name)
     report = None
     if fetch:
         report = ingest(config, store, feeds=config.feeds_for(lst.name), progress=fetch_progress)
+        if report.feeds and len(report.failed) == report.feeds and not force:
+            return report, None
         if not (force or since or max_items or report.new or report.changed):
             current = up_to_date_digest(config, store, lst.name)
             if current is not None:
@@ -226,22 +241,19 @@ def build(
 
 
 def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResult | None:
-    """The list's latest digest if it is unsent and no item changed after it was built."""
+    """The list's latest digest if it is unsent, no item changed after it was built, and
+    it was built from these feeds (a store shared by two configs with a list of the same
+    name must not pass one's digest off as the other's)."""
     latest = store.latest_digest(list_name)
     if latest is None or latest.sent_at is not None or store.has_deliveries(latest.id):
         return None
     folder = config.resolve(latest.path)
     if not (folder / "digest.html").is_file():
         return None
-    changed = store.last_item_update([f.url for f in config.feeds_for(list_name)])
+    urls = [f.url for f in config.feeds_for(list_name)]
+    if not store.digest_feeds(latest.id) <= set(urls):
+        return None
+    changed = store.last_item_update(urls)
     if changed is not None and changed >= latest.built_at:
         return None
     return BuildResult(plan=None, folder=folder, digest_id=latest.id, reused=True)
-
-
-def _theme_cache(config: Config, store: Store) -> Path | None:
-    """Where the topic vocabulary is cached: next to a SQLite store, else (PostgreSQL) on
-    this host, where the config would keep a SQLite store; None for an in-memory store."""
-    if store.path is None:
-        return config.store_path.parent / "themes"
-    return None if store.path.name == ":memory:" else store.path.parent / "themes"

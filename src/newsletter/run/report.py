@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from newsletter.bounces.apply import Tally
 from newsletter.ingest.health import FeedHealth, should_remind
 from newsletter.mail.sendloop import SendReport
 from newsletter.store.runs import Adoption
@@ -143,6 +144,8 @@ class RunReport:
     failing_feeds: list[FeedHealth] = field(default_factory=list)
     failing_threshold: int = 3
     elapsed: float = 0.0  # wall-clock seconds the run took
+    bounces: Tally | None = None  # the bounce mailbox, when configured
+    bounces_error: str = ""  # why the bounce mailbox could not be processed
 
     @property
     def digests_sent(self) -> int:
@@ -186,6 +189,8 @@ class RunReport:
                 "seconds": round(ingest.seconds, 3),
             },
             "lists": [lr.to_dict() for lr in self.lists],
+            "bounces": self.bounces.to_dict() if self.bounces else None,
+            "bounces_error": self.bounces_error,
             "failing_feeds": [h.to_dict() for h in self.failing_feeds],
         }
 
@@ -210,6 +215,11 @@ def format_run_report(report: RunReport, verbose: bool = False) -> str:
     lines: list[str] = []
     if report.error:
         lines.append(f"run stopped: {report.error}")
+    if report.bounces_error:
+        lines.append(f"WARNING bounces not processed: {report.bounces_error}")
+    bounces = report.bounces
+    if bounces is not None and (verbose or bounces.changed or bounces.unreadable):
+        lines.append(f"bounces: {bounces.summary_line()}")
     ingest = report.ingest
     if ingest is not None:
         if verbose:

@@ -2,6 +2,9 @@
 
 One run, under an exclusive lock (see `newsletter.run.lock`):
 
+0. **Bounces.** With `[bounces] mailbox` set, the reports waiting there are applied first
+   (see `newsletter.bounces.process`), so no address that bounced or complained gets
+   this run's digest.
 1. **Resume.** Every digest of each list whose sending started and never finished (a
    crash, SMTP down) is sent first. A list whose digest still has pending deliveries
    afterwards gets no new digest this run: digests go out in order.
@@ -42,6 +45,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from newsletter.bounces.process import process_mailbox
 from newsletter.cadence import is_due, next_slot, parse_cadence
 from newsletter.config import Config, FeedConfig, ListConfig
 from newsletter.errors import ConfigError, LockedError, NewsletterError, SendError, StoreError
@@ -165,6 +169,7 @@ class _Run:
         self.ingest_report: IngestReport | None = None
 
     def go(self, lists: list[ListConfig]) -> None:
+        self._bounces()
         runs = [ListRun(lst.name, cadence=parse_cadence(lst.cadence).describe()) for lst in lists]
         self.report.lists = runs
         blocked = {lr.list_name for lr in runs if not self._resume(lr)}
@@ -185,6 +190,18 @@ class _Run:
             for h in feed_health(self.config, self.store, self.clock())
             if h.failing and h.url in scope
         ]
+
+    # -- 0. bounces ------------------------------------------------------------------------
+    def _bounces(self) -> None:
+        """Apply what waits in the bounce mailbox first, so no digest of this run goes to
+        an address that just bounced or complained."""
+        if not self.config.bounces.mailbox:
+            return
+        try:
+            self.report.bounces = process_mailbox(self.config, self.store)
+        except NewsletterError as e:
+            logger.warning("bounce mailbox: %s", e)
+            self.report.bounces_error = str(e)
 
     # -- 1. resume -------------------------------------------------------------------------
     def _resume(self, lr: ListRun) -> bool:

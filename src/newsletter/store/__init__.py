@@ -12,6 +12,7 @@ from datetime import datetime
 from newsletter.config import Config
 from newsletter.model import utcnow
 from newsletter.store.base import StoreBase, from_iso, to_iso
+from newsletter.store.bounces import BouncesMixin
 from newsletter.store.deliveries import DeliveriesMixin
 from newsletter.store.dialect import IntegrityError
 from newsletter.store.items import ItemsMixin
@@ -20,8 +21,17 @@ from newsletter.store.runs import RunsMixin
 from newsletter.store.subscribers import SubscribersMixin
 
 
-class Store(ItemsMixin, SubscribersMixin, DeliveriesMixin, RunsMixin, RateLimitsMixin, StoreBase):
-    """One database: feeds, items, summaries, subscribers, digests, deliveries."""
+class Store(
+    ItemsMixin,
+    SubscribersMixin,
+    DeliveriesMixin,
+    RunsMixin,
+    BouncesMixin,
+    RateLimitsMixin,
+    StoreBase,
+):
+    """One database: feeds, items, summaries, subscribers, digests, deliveries, bounce
+    events, rate-limit counts."""
 
 
 def open_store(config: Config, clock: Callable[[], datetime] = utcnow) -> Store:

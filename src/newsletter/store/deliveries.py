@@ -31,7 +31,8 @@ class DigestRecord:
     sent_at: datetime | None = None
     path: str = ""  # output folder holding digest.html / digest.txt / digest.json
     subject: str = ""
-    item_count: int = 0
+    item_count: int = 0  # feed items carried, merged duplicates included
+    story_count: int | None = None  # stories shown (duplicates merged); None: built earlier
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def _row_to_digest(row: sqlite3.Row) -> DigestRecord:
         path=row["path"],
         subject=row["subject"],
         item_count=row["item_count"],
+        story_count=row["story_count"],
     )
 
 
@@ -90,13 +92,17 @@ class DeliveriesMixin:
         path: str,
         subject: str,
         items: Iterable[tuple[int, str]] = (),
+        stories: int | None = None,
     ) -> int:
-        """Record a built digest and the (item id, content hash) pairs it carries; its id."""
+        """Record a built digest and the (item id, content hash) pairs it carries; its id.
+
+        `stories` is how many stories it shows (default: one per item carried)."""
         pairs = list(dict(items).items())  # one row per item id
         with self.transaction():  # type: ignore[attr-defined]
             row = self.db.execute(
-                """INSERT INTO digests (list_name, built_at, path, subject, item_count)
-                   VALUES (:list, :built, :path, :subject, :count)
+                """INSERT INTO digests (list_name, built_at, path, subject, item_count,
+                                        story_count)
+                   VALUES (:list, :built, :path, :subject, :count, :stories)
                    RETURNING id""",
                 {
                     "list": list_name,
@@ -104,6 +110,7 @@ class DeliveriesMixin:
                     "path": str(path),
                     "subject": subject,
                     "count": len(pairs),
+                    "stories": len(pairs) if stories is None else stories,
                 },
             ).fetchone()
             digest_id = int(row["id"])
@@ -150,6 +157,15 @@ class DeliveriesMixin:
             {"d": digest_id},
         )
         return [(r["item_id"], r["content_hash"]) for r in rows]
+
+    def digest_feeds(self, digest_id: int) -> set[str]:
+        """The feed URLs of the items a digest carried."""
+        rows = self.db.execute(
+            """SELECT DISTINCT i.feed_url FROM digest_items di JOIN items i ON i.id = di.item_id
+               WHERE di.digest_id = :d""",
+            {"d": digest_id},
+        )
+        return {r["feed_url"] for r in rows}
 
     def last_sent_at(self, list_name: str) -> datetime | None:
         """When the last fully sent digest of a list finished, or None."""

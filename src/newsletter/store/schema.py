@@ -167,6 +167,50 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        45,
+        """
+        -- The stories a digest shows, as `build` counts them: duplicates merged across feeds
+        -- are one story (item_count counts every feed item carried, duplicates included).
+        -- NULL for digests built before this column: `newsletter digests` reads their
+        -- digest.json instead.
+        ALTER TABLE digests ADD COLUMN story_count INTEGER;
+        """,
+    ),
+    # -- issue 14: bounces and complaints (self-contained; touches no earlier table) -------
+    (
+        140,
+        """
+        -- One row per bounce, delay or complaint about a subscriber we mailed; see
+        -- store/bounces.py. message_key + address make a report count once.
+        CREATE TABLE bounce_events (
+            id INTEGER PRIMARY KEY,
+            message_key TEXT NOT NULL,       -- hash of the message, or the provider's event id
+            received_at TEXT NOT NULL,
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+            digest_id INTEGER,               -- no foreign keys: deliveries may be removed
+            delivery_id INTEGER,
+            address TEXT NOT NULL,           -- as the report names it
+            kind TEXT NOT NULL CHECK (kind IN ('bounce', 'complaint')),
+            severity TEXT NOT NULL DEFAULT '' CHECK (severity IN ('hard', 'soft', 'delay', '')),
+            status TEXT NOT NULL DEFAULT '',
+            diagnostic TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            matched TEXT NOT NULL DEFAULT '',   -- signed | address
+            action TEXT NOT NULL DEFAULT '',    -- bounced | unsubscribed | '' (counted only)
+            UNIQUE (message_key, address)
+        );
+        CREATE INDEX bounce_events_subscriber ON bounce_events(subscriber_id, received_at);
+
+        -- POP3 keeps no flags: the messages of a mailbox already processed, by UIDL.
+        CREATE TABLE bounce_mailbox_seen (
+            mailbox TEXT NOT NULL,
+            uid TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, uid)
+        );
+        """,
+    ),
+    (
         150,
         """
         -- Rate limits the web app's processes share (issue 15): one row per counted hit,

@@ -21,6 +21,7 @@ Routes:
     GET  /archive/              output/index.html
     GET  /archive/<list>/<stamp>/   a digest's web copy (no personal links)
     GET  /style.css, /healthz
+    POST /webhooks/ses|mailgun|postmark|sendgrid   provider bounce events (web/webhooks.py)
 
 One store connection serves every request thread of a process under a lock: SQLite writes
 are serialized anyway and each request does a few milliseconds of work. Nothing a request
@@ -51,6 +52,8 @@ from newsletter.render import archive
 from newsletter.render.renderer import make_environment
 from newsletter.render.view import archive_entries
 from newsletter.store import Store, open_store
+from newsletter.store.location import settle_store, sharing_warning
+from newsletter.web import webhooks
 from newsletter.web.common import CSP_ARCHIVE, CSP_PAGES, Clock, WebState, problem
 from newsletter.web.csrf import Csrf
 from newsletter.web.forms import add_form_pages
@@ -113,6 +116,7 @@ def create_app(
     add_link_pages(app, state)
     _add_archive(app, state)
     _add_plumbing(app, state)
+    app.register_blueprint(webhooks.blueprint)  # /webhooks/<provider>: bounces and complaints
     return app
 
 
@@ -223,4 +227,7 @@ def make_wsgi_app(config_path: str | None = None, env: Mapping[str, str] | None 
     path = config_path or env.get("NEWSLETTER_CONFIG") or None
     if path is None and Path("newsletter.toml").is_file():
         path = "newsletter.toml"
-    return create_app(load_config(path, env=env))
+    config = settle_store(load_config(path, env=env))
+    if warning := sharing_warning(config):
+        logging.getLogger(__name__).warning("%s", warning)
+    return create_app(config)
