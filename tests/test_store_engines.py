@@ -174,7 +174,7 @@ def test_store_url_selects_postgresql_and_path_stays_the_default(tmp_path: Path)
     config = _config(tmp_path, {"url": url}, {PASSWORD_ENV: "s3cret"})
     assert config.store_target == url and config.database_password == "s3cret"
     assert "s3cret" not in repr(config)
-    assert _config(tmp_path, {}).store_target == tmp_path / "data" / "newsletter.sqlite"
+    assert _config(tmp_path, {}).store_target == tmp_path / "newsletter.sqlite"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 from newsletter import config_rules
 from newsletter.errors import ConfigError
@@ -339,9 +338,6 @@ def _build(
         values[name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
 
-    bounces: BouncesConfig = BouncesConfig()
-    webhooks: WebhooksConfig = WebhooksConfig()
-
 
 def _tables(data: dict, key: str, hint: str, problems: _Problems) -> list:
     """An array of tables ([[lists]], [[feeds]]); a problem if it is something else."""
@@ -432,7 +428,7 @@ def config_from_dict(
     )
     if store.path and store.url:
         problems.append("[store] has both path (SQLite) and url (PostgreSQL): keep the one to use")
-    url_problem = store_url_problem(store.url)
+    url_problem = config_rules.store_url_problem(store.url)
     if url_problem:
         problems.append(url_problem)
     if store.path or store.url:  # a url: store_path stays unused, but named for messages
@@ -464,39 +460,6 @@ def config_from_dict(
     problems.extend(config_rules.config_problems(config))
     problems.raise_any(source)
     return config
-
-
-def store_url_problem(url: str) -> str | None:
-    """What is wrong with a [store] url (or `store copy --to`), or None. A URL carrying a
-    password is refused: config files get copied, pasted and committed."""
-    if not url:
-        return None
-    if not url.startswith(("postgresql://", "postgres://")):
-        return (
-            "[store] url must be a PostgreSQL URL such as postgresql://user@host:5432/dbname, "
-            f"got {url.split('@')[-1]!r}; for SQLite set [store] path instead"
-        )
-    parts = urlsplit(url)
-    try:
-        parts.port  # noqa: B018 (validates the port)
-    except ValueError as e:
-        return f"[store] url has a bad port: {e}"
-    query = {k.lower() for k, _ in parse_qsl(parts.query)}
-    if parts.password is not None or "password" in query:
-        return (
-            "[store] url must not contain the database password: remove it from the URL and "
-            "set NEWSLETTER_DATABASE_PASSWORD in the environment (or use a ~/.pgpass or "
-            "pg_service.conf file)"
-        )
-    return None
-
-
-def check_store_url(url: str) -> str:
-    """`url` when it is a usable [store] url, else ConfigError naming the fix."""
-    problem = store_url_problem(url)
-    if problem:
-        raise ConfigError(problem)
-    return url
 
 
 def _resolve(path: str | Path, base_dir: Path) -> Path:

@@ -14,7 +14,7 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
-from newsletter.config import check_store_url
+from newsletter.config_rules import store_url_problem
 
 
 @cli.group("store")
@@ -57,7 +57,10 @@ def store_copy(ctx: click.Context, config_path: str | None, target: str) -> None
     config = _load_any(ctx)
     with errors_to_exit():
         if target.startswith(("postgresql://", "postgres://")):
-            url = check_store_url(target)
+            problem = store_url_problem(target)
+            if problem:
+                raise UsageError(problem.replace("[store] url", "--to"))
+            url = target
             if url == config.store_url:
                 raise UsageError("--to names the configured store itself")
             where: object = url
