@@ -9,7 +9,14 @@ import pytest
 from lxml import html as lxml_html
 from support.emailcheck import Problem, check_html, check_message, errors, preheader_text
 from support.emailcss import contrast, contrast_issues, matches, parse_color, parse_stylesheet
-from support.inbox import big_digest, build_message, make_config, personalize, sample_digest
+from support.inbox import (
+    EVERY_STORY,
+    big_digest,
+    build_message,
+    make_config,
+    personalize,
+    sample_digest,
+)
 
 from newsletter.render.renderer import render_digest
 
@@ -29,11 +36,16 @@ def codes(problems: list[Problem], level: str = "error") -> set[str]:
     return {p.code for p in problems if p.level == level}
 
 
-@pytest.mark.parametrize(("which", "budget_kb"), [("sample", 90), ("sixty", 90), ("sixty", 40)])
-def test_our_digests_pass_clean(tmp_path: Path, which: str, budget_kb: int) -> None:
+@pytest.mark.parametrize(
+    ("which", "budget_kb", "shaped"),
+    [("sample", 90, True), ("sixty", 90, False), ("sixty", 40, False), ("sixty", 90, True)],
+)
+def test_our_digests_pass_clean(tmp_path: Path, which: str, budget_kb: int, shaped: bool) -> None:
     digest = sample_digest() if which == "sample" else big_digest(60)
-    rendered = render_digest(digest, make_config(tmp_path / "output", budget_kb=budget_kb))
-    assert (rendered.trimmed > 0) == (budget_kb < 90)
+    shape = {} if shaped else EVERY_STORY  # shaped: the default lead, 10 stories, 3 a section
+    config = make_config(tmp_path / "output", budget_kb=budget_kb, **shape)
+    rendered = render_digest(digest, config)
+    assert (rendered.trimmed > 0) == (budget_kb < 90 or (shaped and which == "sixty"))
     html_problems = check_html(rendered.html)
     message_problems = check_message(build_message(rendered).as_bytes())
     for p in html_problems + message_problems:
@@ -117,7 +129,8 @@ HTML_DEFECTS = [
     (
         "contrast-dark",
         lambda h: h.replace(
-            ".site,.site-link,.section-title,.item-title{", ".site-link,.item-title{"
+            ".site,.site-link,.section-title,.item-title,.lead-title,.lead-link{",
+            ".site-link,.item-title,.lead-title,.lead-link{",
         ),
     ),
     ("html-size", lambda h: h.replace("</body>", f"<p>{'x' * 78_000}</p></body>")),

@@ -104,7 +104,9 @@ def _today_phrases(date_header: str) -> list[str]:
     day, month, year = when.day, when.strftime("%B"), when.year
     return [
         date_header,
+        f"{when.strftime('%A')}, {day} {month} {year}",
         f"{when.strftime('%A')} {day} {month} {year}",
+        f"({when.strftime('%b')} {day})",
         f"{day} {month} {year}",
         f"{day} {when.strftime('%b')} {year}",
         f"({day} {month})",

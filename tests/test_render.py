@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
-from support.inbox import BUILT_AT, SITE_URL, big_digest, make_config, sample_digest
+from support.inbox import (
+    BUILT_AT,
+    EVERY_STORY,
+    SITE_URL,
+    big_digest,
+    make_config,
+    sample_digest,
+)
 
 from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry, Item, Section
@@ -45,7 +52,7 @@ def test_html_has_every_story_link_and_the_footer(sample, config) -> None:
     for entry in sample_digest().entries:
         assert entry.link in hrefs
     text = _words(root.text_content())
-    assert "Field Notes" in text and "Monday 5 January 2026" in text
+    assert "Field Notes" in text and "Monday, 5 January 2026" in text
     assert "Also in: Bristol Growers" in text
     assert "You are receiving this because you subscribed to Field Notes" in text
     assert config.site.address in text
@@ -183,6 +190,7 @@ def test_duplicate_section_labels_get_unique_ids(config) -> None:
         return Section("World news", (Entry(item=item, summary="s"),))
 
     digest = Digest("daily", "Field Notes", SITE_URL, BUILT_AT, (section(1), section(2)))
+    config = dataclasses.replace(config, digest=dataclasses.replace(config.digest, lead=False))
     root = lxml_html.document_fromstring(render_digest(digest, config).html)
     ids = [h.get("id") for h in root.find_class("section-title")]
     assert ids == ["s-world-news", "s-world-news-2"]
@@ -205,6 +213,8 @@ def test_data_is_the_json_record(sample) -> None:
         "image",
         "author",
         "categories",
+        "lead",
+        "in_mail",
     }
     assert first["sources"] == [
         {"name": "Allotment Diary", "link": first["link"]},
@@ -218,7 +228,8 @@ def test_data_is_the_json_record(sample) -> None:
     ]
 
 
-def test_sixty_items_fit_the_default_budget(config) -> None:
+def test_sixty_items_fit_the_default_budget(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "output", **EVERY_STORY)
     rendered = render_digest(big_digest(60), config)
     size = len(rendered.html.encode())
     print(f"60-item digest: {size} bytes of HTML, {len(rendered.text.encode())} of text")
@@ -228,7 +239,7 @@ def test_sixty_items_fit_the_default_budget(config) -> None:
 
 
 def test_over_budget_trims_whole_stories_per_section(tmp_path: Path) -> None:
-    config = make_config(tmp_path / "output", budget_kb=40)
+    config = make_config(tmp_path / "output", budget_kb=40, **EVERY_STORY)
     digest = big_digest(60)
     rendered = render_digest(digest, config)
     size = len(rendered.html.encode())
@@ -257,12 +268,12 @@ def test_over_budget_trims_whole_stories_per_section(tmp_path: Path) -> None:
     assert rendered.web_html.count('class="title-link"') == 60
     assert sum(len(s["items"]) for s in rendered.data["sections"]) == 60
     # without a budget the same digest is bigger: the trim did something
-    one_more = make_config(tmp_path / "o2", budget_kb=1000)
+    one_more = make_config(tmp_path / "o2", budget_kb=1000, **EVERY_STORY)
     assert len(render_digest(digest, one_more).html.encode()) > 40 * 1024
 
 
 def test_tiny_budget_drops_trailing_sections(tmp_path: Path) -> None:
-    config = make_config(tmp_path / "output", budget_kb=12)
+    config = make_config(tmp_path / "output", budget_kb=12, **EVERY_STORY)
     rendered = render_digest(big_digest(60), config)
     assert len(rendered.html.encode()) <= 12 * 1024
     root = lxml_html.document_fromstring(rendered.html)

@@ -186,7 +186,7 @@ def test_leftovers_with_a_beat_of_their_own_stay_out_of_other_sections():
         )
         for n in range(2)
     ]
-    sections = group_sections([*entries, *map(entry, odd)], ThemesConfig(max_sections=3))
+    sections = group_sections([*entries, *map(entry, odd)], ThemesConfig(max_sections=2))
     located = where(sections)
     assert {located[it.key] for it in odd} == {CONFIG.other_label}
     assert sorted(s.label for s in sections[:2]) == ["Gardening", "Science"]

@@ -81,7 +81,11 @@ class ThemesConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    max_items: int = 60
+    max_items: int = 60  # stories per digest (the web copy); the mail shows mail_items of them
+    max_per_feed: int = 0  # 0: feeds take turns (a fair share each); N: also at most N per feed
+    mail_items: int = 10  # stories in the mail, the lead included (0: all); the rest on the web
+    per_section: int = 3  # stories per section in the mail (0: no limit)
+    lead: bool = True  # the first story larger, with its image
     since_days: float = 0  # 0 = no age limit (the list's "new since last digest" rule applies)
     html_budget_kb: int = 90
     template_dir: str = ""
@@ -542,14 +546,18 @@ max_words = 50
 sentences = 0                             # > 0: a fixed number of sentences instead
 
 [themes]
-max_sections = 7
+max_sections = 7                          # themed sections; "More stories" comes on top
 min_section_size = 2
 other_label = "More stories"
 
 [digest]
-max_items = 60                            # 0: no limit
+max_items = 60                            # stories per digest, the web copy (0: no limit)
+max_per_feed = 0                          # 0: feeds take turns, a fair share each; N: at most N
+mail_items = 10                           # stories in the mail, lead included (0: all)
+per_section = 3                           # stories per section in the mail (0: no limit)
+lead = true                               # the top story first, larger, with its image
 since_days = 0                            # 0: no age limit
-html_budget_kb = 90                       # larger digests are trimmed, the rest linked on the web
+html_budget_kb = 90                       # larger mails keep fewer stories, the rest on the web
 # template_dir = "my-templates"           # any single file there overrides the built-in one
 
 [smtp]

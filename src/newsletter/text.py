@@ -137,6 +137,14 @@ _LANGUAGE_NAMES = {
     "my": "burmese",
 }
 _KNOWN_NAMES = frozenset(_LANGUAGE_NAMES.values())
+_CODES = {name: code for code, name in reversed(_LANGUAGE_NAMES.items())}
+
+
+def language_code(tag: str) -> str:
+    """The lower-case primary subtag of a language tag or name ("pt-BR", "pt_br",
+    "portuguese" -> "pt"); "" for an empty tag."""
+    tag = (tag or "").strip().lower().replace("_", "-")
+    return _CODES.get(tag) or tag.split("-", 1)[0]
 
 
 def language_name(tag: str) -> str:

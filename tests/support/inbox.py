@@ -36,17 +36,26 @@ TOOLS = REPO / "tools"
 REPORTS = REPO / "output" / "inbox"
 SCREENSHOTS = REPO / "output" / "screenshots"
 BUILT_AT = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+# The mail shows every story: for tests of the size budget and of the full layout.
+EVERY_STORY: dict[str, object] = {"mail_items": 0, "per_section": 0, "lead": False}
 SITE_URL = "https://news.example.org"
 
 
-def make_config(output_dir: Path, budget_kb: int = 90, template_dir: str = "") -> Config:
-    """A config like a small real deployment: one daily list, a postal address."""
+def make_config(
+    output_dir: Path,
+    budget_kb: int = 90,
+    template_dir: str = "",
+    language: str = "en",
+    **shape: object,
+) -> Config:
+    """A config like a small real deployment: one daily list, a postal address. `shape`
+    sets the digest's mail shape (mail_items=0, per_section=0, lead=False: every story)."""
     return Config(
         base_dir=output_dir.parent,
         site=SiteConfig(
             name="Field Notes",
             url=SITE_URL,
-            language="en",
+            language=language,
             address="Field Notes, 12 Orchard Lane, Bristol BS1 4AA, United Kingdom",
         ),
         lists=(
@@ -57,7 +66,7 @@ def make_config(output_dir: Path, budget_kb: int = 90, template_dir: str = "") -
                 timezone="Europe/London",
             ),
         ),
-        digest=DigestConfig(html_budget_kb=budget_kb, template_dir=template_dir),
+        digest=DigestConfig(html_budget_kb=budget_kb, template_dir=template_dir, **shape),  # type: ignore[arg-type]
         output_dir=output_dir,
         store_path=output_dir.parent / "store.sqlite",
     )

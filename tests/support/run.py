@@ -133,6 +133,8 @@ def make_run_config(
             **list_options,
         },
         "feeds": [{"url": u} for u in feed_urls],
+        # every story in the mail: these tests count what reaches the reader's inbox
+        "digest": {"mail_items": 0, "per_section": 0},
         "store": store_table(store),
         "output": {"dir": "output"},
         "run": run or {},

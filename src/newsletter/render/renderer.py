@@ -28,10 +28,14 @@ import jinja2
 from newsletter.config import BUILTIN_TEMPLATES, Config
 from newsletter.errors import ConfigError
 from newsletter.model import Digest
+from newsletter.render.i18n import install
+from newsletter.render.shape import Shape, full_shape, plan_shape
 from newsletter.render.view import (
+    OTHER_LABEL,
     SectionView,
     archive_entries,
     digest_data,
+    lead_view,
     make_preheader,
     section_views,
 )
@@ -87,7 +91,9 @@ def make_environment(template_dir: str | Path | None = None) -> jinja2.Environme
         autoescape=_autoescape,
         undefined=jinja2.StrictUndefined,  # a typo in a template fails the build, not the mail
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters["wrap"] = wrap_text
     return env
 
@@ -136,35 +142,49 @@ def render_digest(
         env = make_environment(config.resolve(folder) if folder else None)
     lst = config.list(digest.list_name)
     tz = ZoneInfo(lst.timezone)
+    tr = install(env, config.site.language)
     web_url = archive_url(config, digest.list_name, digest.built_at)
-    date_display = _long_date(digest.built_at, tz)
-    preheader = make_preheader(digest, config.site.name, date_display)
+    date_display = tr.long_date(digest.built_at, tz)
+    shape = plan_shape(
+        digest, config.digest.mail_items, config.digest.per_section, config.digest.lead
+    )
+    lead = lead_view(digest, shape, tz, tr)
+    preheader = make_preheader(
+        digest, config.site.name, date_display, lead["title"] if lead else "", tr
+    )
     base = {
         "site": config.site,
-        "language": config.site.language or "en",
+        "language": tr.tag,
+        "dir": tr.direction,
         "list_name": digest.list_name,
         "list_title": lst.title or config.site.name,
         "date_display": date_display,
         "story_count": len(digest.entries),
         "preheader": preheader,
         "web_url": web_url,
+        "lead": lead,
+        "other_label": tr.gettext(OTHER_LABEL),
     }
 
-    def views(caps: _Caps) -> list[SectionView]:
-        return section_views(digest, tz, web_url, caps[0], caps[1])
+    def views(caps: _Caps, chosen: Shape = shape) -> list[SectionView]:
+        return section_views(digest, tz, web_url, caps[0], caps[1], chosen, tr)
 
     def render_html(caps: _Caps) -> str:
         return inline_css(_render(env, "digest.html", _context(base, views(caps))))
 
     caps, html = _fit(render_html, digest, config.digest.html_budget_kb * 1024)
     shown = views(caps)
-    trimmed = len(digest.entries) - sum(len(v.items) for v in shown)
+    trimmed = len(digest.entries) - sum(len(v.items) for v in shown) - (1 if lead else 0)
     text = _render_text(env, _context(base, shown))
-    full = views(_NO_CAPS)
+    full = views(_NO_CAPS, full_shape(digest, shape.lead))
     # The web copy has every story (it is the page "N more on the web" points to) and no
     # "View on the web" link to itself.
     web_html = inline_css(_render(env, "digest.html", _context({**base, "web_url": ""}, full)))
-    data = digest_data(digest, config, base["list_title"], full)
+    in_mail = {(s, j) for s, js in enumerate(shape.shown) for j in js[: caps[0] or None]}
+    in_mail = {(s, j) for s, j in in_mail if caps[1] is None or s < caps[1]}
+    if shape.lead is not None:
+        in_mail.add(shape.lead)
+    data = digest_data(digest, config, base["list_title"], full, shape, in_mail)
     data.update(preheader=preheader, web_url=web_url, trimmed=trimmed)
     logger.debug("rendered %s: %d bytes of HTML, %d trimmed", digest.list_name, len(html), trimmed)
     return RenderedDigest(
@@ -234,7 +254,8 @@ def _context(base: dict[str, Any], views: list[SectionView]) -> dict[str, Any]:
     return {
         **base,
         "sections": [v.as_dict() for v in views if v.items],
-        "omitted_sections": [v.label for v in dropped],
+        # "3 more stories in Sport, Health on the web"; the leftovers go unnamed
+        "omitted_sections": [v.label for v in dropped if v.label != base.get("other_label")],
         "omitted_sections_stories": sum(v.total for v in dropped),
     }
 
@@ -270,11 +291,6 @@ def inline_css(html: str) -> str:
     return out
 
 
-def _long_date(when: datetime, tz: ZoneInfo) -> str:
-    local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
-    return f"{local:%A} {local.day} {local:%B %Y}"
-
-
 def write_digest(
     rendered: RenderedDigest, config: Config, list_name: str, built_at: datetime
 ) -> Path:
@@ -295,23 +311,31 @@ def write_digest(
 def write_index(config: Config, env: jinja2.Environment | None = None) -> Path:
     """Rebuild output/index.html from the digest.json files on disk, newest first."""
     out = Path(config.output_dir)
+    path = out / "index.html"
+    _atomic_write(path, render_index(config, env))
+    return path
+
+
+def render_index(config: Config, env: jinja2.Environment | None = None) -> str:
+    """The archive page of every digest.json under the output folder, in the site's
+    language (no digest yet: a page that says so)."""
+    out = Path(config.output_dir)
     if env is None:
         folder = config.digest.template_dir
         env = make_environment(config.resolve(folder) if folder else None)
-    digests = archive_entries(out, config)
-    html = _render(
+    digests = archive_entries(out, config) if out.is_dir() else []
+    tr = install(env, config.site.language)
+    return _render(
         env,
         "index.html",
         {
             "site": config.site,
-            "language": config.site.language or "en",
+            "language": tr.tag,
+            "dir": tr.direction,
             "digests": digests,
             "latest": (out / "latest.html").exists(),
         },
     )
-    path = out / "index.html"
-    _atomic_write(path, html)
-    return path
 
 
 def _atomic_write(path: Path, content: str) -> None:

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +22,16 @@ from zoneinfo import ZoneInfo
 from newsletter.config import Config
 from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry
+from newsletter.render.i18n import Translator, translator
+from newsletter.render.shape import Shape, full_shape
 
 logger = logging.getLogger(__name__)
 
 PREHEADER_MIN = 40
 PREHEADER_MAX = 140
+# The default leftover label (themes.other_label) is shown in the site's language.
+OTHER_LABEL = "More stories"
+FALLBACK_LABEL = "Stories"  # a section with no distinctive words (themes)
 
 
 @dataclass
@@ -37,6 +43,7 @@ class SectionView:
     total: int  # stories in the section
     items: list[dict[str, Any]] = field(default_factory=list)
     web_url: str = ""  # the section in the web copy
+    dir: str = "ltr"  # the label's text direction
 
     @property
     def omitted(self) -> int:
@@ -51,6 +58,7 @@ class SectionView:
             "entries": self.items,
             "omitted": self.omitted,
             "web_url": self.web_url,
+            "dir": self.dir,
         }
 
 
@@ -78,12 +86,16 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
-def short_date(when: datetime | None, tz: ZoneInfo) -> str:
-    """'5 Jan 2026' in the list's timezone, or "" when unknown."""
-    if when is None:
-        return ""
-    local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
-    return f"{local.day} {local:%b %Y}"
+def short_date(when: datetime | None, tz: ZoneInfo, tr: Translator | None = None) -> str:
+    """'5 Jan 2026' in the list's timezone and the site's language, or "" when unknown."""
+    return (tr or translator("en")).short_date(when, tz)
+
+
+def direction(*texts: str) -> str:
+    """ "rtl" when most strongly directed letters of the text are right-to-left ones
+    (Urdu, Arabic, Persian, Hebrew), else "ltr"."""
+    kinds = Counter(unicodedata.bidirectional(c) for c in " ".join(texts)[:1000])
+    return "rtl" if kinds["R"] + kinds["AL"] > kinds["L"] else "ltr"
 
 
 def _clean(text: str) -> str:
@@ -107,17 +119,23 @@ def entry_sources(entry: Entry) -> list[dict[str, str]]:
     return out
 
 
-def item_view(entry: Entry, tz: ZoneInfo) -> dict[str, Any]:
-    """The template dict of one story (also the digest.json item, minus display fields)."""
+def item_view(entry: Entry, tz: ZoneInfo, tr: Translator | None = None) -> dict[str, Any]:
+    """The template dict of one story (also the digest.json item, minus display fields).
+    `dir` is the story's text direction; the source name and the date line get their own,
+    so an Urdu source name keeps its order next to a date in the site's language."""
+    tr = tr or translator("en")
     item = entry.item
     sources = entry_sources(entry)
     primary = _clean(item.source) or (sources[0]["name"] if sources else "")
-    also = [s for s in sources if s["name"] != primary]
-    date = short_date(item.published, tz)
+    also = [{**s, "dir": direction(s["name"])} for s in sources if s["name"] != primary]
+    date = tr.short_date(item.published, tz)
     author = _clean(item.author)
-    meta = " · ".join(p for p in (date, f"by {author}" if author else "") if p)
+    by = tr.gettext("by %(author)s", author=author) if author else ""
+    meta = " · ".join(p for p in (date, by) if p)
+    title = _clean(item.title) or tr.gettext("(untitled)")
+    summary = (entry.summary or "").strip()
     return {
-        "title": _clean(item.title) or "(untitled)",
+        "title": title,
         "link": safe_link(item.link),
         "source": primary,
         "source_link": "",  # the title already links to the primary source's page
@@ -126,8 +144,12 @@ def item_view(entry: Entry, tz: ZoneInfo) -> dict[str, Any]:
             f"{s['name']} ({s['link']})" if s["link"] else s["name"] for s in also
         ),
         "meta": meta,
-        "summary": (entry.summary or "").strip(),
+        "summary": summary,
         "image": safe_image(item.image),
+        "dir": direction(title, summary),
+        "source_dir": direction(primary),
+        "meta_dir": direction(author) if author else tr.direction,
+        "lead": False,
     }
 
 
@@ -137,28 +159,49 @@ def section_views(
     web_url: str,
     per_section: int | None = None,
     max_sections: int | None = None,
+    shape: Shape | None = None,
+    tr: Translator | None = None,
 ) -> list[SectionView]:
-    """The sections as shown, keeping at most `per_section` stories in the first
-    `max_sections` sections (None: no limit); dropped sections keep their totals."""
+    """The sections as shown: the stories `shape` puts in each (default: all but none
+    led), at most `per_section` of them in the first `max_sections` sections (None: no
+    limit); dropped sections keep their totals. A lead story counts in no section."""
+    tr = tr or translator("en")
+    shape = shape or full_shape(digest, None)
     views = []
     used: set[str] = set()
     for index, section in enumerate(digest.sections):
         anchor = _unique_id("s-" + (slugify(section.slug or section.label) or str(index + 1)), used)
-        entries = list(section.entries)
+        entries = [section.entries[j] for j in shape.shown[index]]
         if max_sections is not None and index >= max_sections:
             entries = []
         elif per_section is not None:
             entries = entries[:per_section]
+        led = shape.lead is not None and shape.lead[0] == index
+        label = _clean(section.label) or tr.gettext("Stories")
+        label = tr.gettext(label) if label in (OTHER_LABEL, FALLBACK_LABEL) else label
         views.append(
             SectionView(
                 id=anchor,
-                label=_clean(section.label) or "Stories",
-                total=len(section.entries),
-                items=[item_view(e, tz) for e in entries],
+                label=label,
+                dir=direction(label),
+                total=len(section.entries) - (1 if led else 0),
+                items=[item_view(e, tz, tr) for e in entries],
                 web_url=f"{web_url}#{anchor}" if web_url else "",
             )
         )
     return views
+
+
+def lead_view(
+    digest: Digest, shape: Shape, tz: ZoneInfo, tr: Translator | None = None
+) -> dict[str, Any] | None:
+    """The template dict of the lead story, or None."""
+    if shape.lead is None:
+        return None
+    s, j = shape.lead
+    view = item_view(digest.sections[s].entries[j], tz, tr)
+    view["lead"] = True
+    return view
 
 
 def _unique_id(candidate: str, used: set[str]) -> str:
@@ -169,10 +212,21 @@ def _unique_id(candidate: str, used: set[str]) -> str:
     return anchor
 
 
-def make_preheader(digest: Digest, site_name: str, date_display: str = "") -> str:
-    """A truthful preview line of 40-140 characters: the top headline of each section first."""
+def make_preheader(
+    digest: Digest,
+    site_name: str,
+    date_display: str = "",
+    lead: str = "",
+    tr: Translator | None = None,
+) -> str:
+    """A truthful preview line of 40-140 characters: the lead's headline, then the top
+    headline of each section."""
+    tr = tr or translator("en")
     tops = [s.entries[0].title for s in digest.sections if s.entries]
     rest = [e.title for s in digest.sections for e in s.entries[1:]]
+    if lead:
+        tops = [lead, *(t for t in tops if t != lead)]
+        rest = [t for t in rest if t != lead]
     titles = [_clean(t) for t in tops + rest if _clean(t)]
     text = ""
     for title in titles:
@@ -185,9 +239,14 @@ def make_preheader(digest: Digest, site_name: str, date_display: str = "") -> st
     count = len(digest.entries)
     # Too short to fill a preview pane: add facts, not filler, until it is long enough.
     extras = [
-        f"{count} {'story' if count == 1 else 'stories'} from {_clean(site_name)}",
+        tr.ngettext(
+            "%(num)d story from %(site)s",
+            "%(num)d stories from %(site)s",
+            count,
+            site=_clean(site_name),
+        ),
         date_display,
-        "summaries and links inside",
+        tr.gettext("summaries and links inside"),
     ]
     for extra in extras:
         if len(text) >= PREHEADER_MIN:
@@ -206,15 +265,20 @@ def _cut(text: str, limit: int) -> str:
 
 
 def digest_data(
-    digest: Digest, config: Config, list_title: str, views: list[SectionView]
+    digest: Digest,
+    config: Config,
+    list_title: str,
+    views: list[SectionView],
+    shape: Shape | None = None,
+    in_mail: set[tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-able record of a digest (digest.json): every story, untrimmed."""
+    """The JSON-able record of a digest (digest.json): every story, untrimmed; `lead`
+    marks the lead story and `in_mail` the stories the mail shows (when given)."""
     sections = []
-    by_section = {id(view): section for view, section in zip(views, digest.sections, strict=True)}
-    for view in views:
-        section = by_section[id(view)]
+    lead = shape.lead if shape else None
+    for s, (view, section) in enumerate(zip(views, digest.sections, strict=True)):
         items = []
-        for entry in section.entries:
+        for j, entry in enumerate(section.entries):
             item = entry.item
             items.append(
                 {
@@ -226,6 +290,8 @@ def digest_data(
                     "image": safe_image(item.image),
                     "author": _clean(item.author),
                     "categories": list(item.categories),
+                    "lead": (s, j) == lead,
+                    **({"in_mail": (s, j) in in_mail} if in_mail is not None else {}),
                 }
             )
         sections.append({"label": view.label, "slug": view.id[2:], "items": items})
@@ -258,7 +324,6 @@ def archive_entries(output_dir: Path, config: Config) -> list[dict[str, Any]]:
             tz = ZoneInfo(config.list(name).timezone)
         except ConfigError:  # a list removed from the config still has its archive
             tz = ZoneInfo("UTC")
-        local = built.astimezone(tz)
         sections = data.get("sections") or []
         titles = [i.get("title", "") for s in sections for i in s.get("items", [])[:1]]
         found.append(
@@ -266,7 +331,7 @@ def archive_entries(output_dir: Path, config: Config) -> list[dict[str, Any]]:
                 "built_at": built,
                 "href": f"{path.parent.parent.name}/{path.parent.name}/index.html",
                 "list_title": lst.get("title") or name,
-                "date_display": f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}",
+                "date_display": translator(config.site.language).long_date_time(built, tz),
                 "stories": sum(len(s.get("items", [])) for s in sections),
                 "section_labels": [s.get("label", "") for s in sections],
                 "headlines": [t for t in titles if t][:3],

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.ingest.feeds import IngestReport, ingest
-from newsletter.model import Digest, Entry, Item, utcnow
+from newsletter.model import Digest, Entry, Item
 from newsletter.render.renderer import render_digest, write_digest
+from newsletter.run.selection import fair_entries, fair_share
 from newsletter.store import Store
 
 logger = logging.getLogger(__name__)
@@ -48,20 +49,25 @@ def select_items(
     since: datetime | None = None,
     max_items: int | None = None,
 ) -> list[Item]:
-    """Items of the list's feeds that no sent digest of the list carried, newest first."""
+    """Items of the list's feeds that no sent digest of the list carried, newest first: a
+    fair share of each feed (see newsletter.run.selection)."""
     lst = config.list(list_name)
     urls = [f.url for f in config.feeds_for(lst.name)]
     limit = max_items if max_items is not None else config.digest.max_items
     if since is None and config.digest.since_days:
         since = store.clock() - timedelta(days=config.digest.since_days)
-    # ask for more than the limit: duplicates merge away
-    return store.items(
+    per_feed = config.digest.max_per_feed
+    # twice the limit: duplicates merge away; no feed can use more than the limit
+    wanted = limit * 2 if limit else None
+    candidates = store.items(
         feed_urls=urls,
         since=since,
         exclude_sent_to_list=lst.name,
         resend_edited=lst.resend_edited,
-        limit=limit * 2 if limit else None,
+        per_feed=min(x for x in (per_feed, wanted) if x) if (per_feed or wanted) else None,
     )
+    chosen = {id(item) for item in fair_share(candidates, wanted, per_feed)}
+    return [item for item in candidates if id(item) in chosen]  # newest first, as stored
 
 
 def summaries_for(
@@ -123,7 +129,7 @@ def plan_digest(
     entries = merge_duplicates(items, summaries)
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:
-        entries = _newest(entries, limit)
+        entries = fair_entries(entries, limit, config.digest.max_per_feed)
     vocabulary = Vocabulary(
         [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
         cache_dir=_theme_cache(config, store),
@@ -171,14 +177,6 @@ def _carried(items: Sequence[Item], entries: Sequence[Entry]) -> list[Item]:
     links = {link for e in entries for _, link in e.sources} | {e.item.link for e in entries}
     kept = {(e.item.feed_url, e.item.key) for e in entries}
     return [i for i in items if (i.feed_url, i.key) in kept or i.link in links]
-
-
-def _newest(entries: list[Entry], limit: int) -> list[Entry]:
-    def when(entry: Entry) -> datetime:
-        item = entry.item
-        return item.published or item.first_seen or utcnow()
-
-    return sorted(entries, key=when, reverse=True)[:limit]
 
 
 def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = True) -> BuildResult:

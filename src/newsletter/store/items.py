@@ -181,11 +181,15 @@ class ItemsMixin:
         exclude_sent_to_list: str | None = None,
         resend_edited: bool = False,
         limit: int | None = None,
+        per_feed: int | None = None,
     ) -> list[Item]:
         """Stored items, newest first.
 
         `exclude_sent_to_list` leaves out items that a sent (or sending) digest of that list
         already carried; with `resend_edited`, an item edited since then is offered again.
+        `per_feed` keeps each feed's newest that many, its dated items before its undated
+        ones (an undated item counts as published when first seen, which is "now" for a
+        feed without dates).
         """
         where = ["1 = 1"]
         params: dict[str, object] = {}
@@ -204,10 +208,14 @@ class ItemsMixin:
                        AND (d.sent_at IS NOT NULL
                             OR EXISTS (SELECT 1 FROM deliveries dl WHERE dl.digest_id = d.id)))"""
             )
-        sql = (
-            f"SELECT i.* FROM items i WHERE {' AND '.join(where)} "
-            "ORDER BY COALESCE(i.published, i.first_seen) DESC, i.id DESC"
-        )
+        sql = f"SELECT i.* FROM items i WHERE {' AND '.join(where)}"
+        if per_feed:
+            sql = (
+                "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY feed_url "
+                "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
+                f"AS place FROM ({sql}) AS ranked) WHERE place <= {int(per_feed)}"
+            )
+        sql += " ORDER BY COALESCE(published, first_seen) DESC, id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_item(r) for r in self.db.execute(sql, params)]

@@ -49,8 +49,7 @@ from newsletter.mail.notices import MailComposer, Outbox
 from newsletter.mail.transport import Transport, smtp_factory
 from newsletter.model import utcnow as _utcnow
 from newsletter.render import archive
-from newsletter.render.renderer import make_environment
-from newsletter.render.view import archive_entries
+from newsletter.render.renderer import make_environment, render_index
 from newsletter.store import Store, open_store
 from newsletter.store.location import settle_store, sharing_warning
 from newsletter.web import webhooks
@@ -129,13 +128,7 @@ def _add_archive(app: Flask, state: WebState) -> None:
         if path.is_file():
             html = path.read_text(encoding="utf-8")
         else:  # nothing built yet, or an output folder from elsewhere: render it now
-            out = Path(config.output_dir)
-            html = state.env.get_template("index.html").render(
-                site=config.site,
-                language=config.site.language or "en",
-                digests=archive_entries(out, config) if out.is_dir() else [],
-                latest=(out / "latest.html").is_file(),
-            )
+            html = render_index(config, state.env)
         return _archive_response(html)
 
     @app.get("/archive/latest.html")

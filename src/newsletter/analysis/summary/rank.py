@@ -18,46 +18,12 @@ from functools import lru_cache
 import numpy as np
 from scipy import sparse
 from sumy.nlp.stemmers import Stemmer, null_stemmer
-from sumy.utils import get_stop_words
 
+from newsletter.analysis.language.stopwords import function_words
 from newsletter.text import is_dangling, language_name, words
 
-# English function words (closed classes: articles, pronouns, prepositions, conjunctions,
-# auxiliaries, a few adverbs). Shorter than sumy's English list on purpose: that one also
-# drops content words ("said", "new", "best") and ranked worse (benchmarks/results).
-FUNCTION_WORDS_EN = frozenset(
-    """a an the this that these those each every either neither some any no all both half
-    several many much more most few fewer less least other others another such what which
-    whatever whichever own same i me my mine myself we us our ours ourselves you your yours
-    yourself yourselves he him his himself she her hers herself it its itself they them their
-    theirs themselves one ones someone somebody something anyone anybody anything everyone
-    everybody everything nobody nothing none who whom whose whoever where when why how about
-    above across after against along amid among amongst around as at before behind below
-    beneath beside besides between beyond by despite down during except for from in inside
-    into like near of off on onto out outside over past per since than through throughout
-    till to toward towards under underneath unlike until up upon via with within without and
-    but or nor so yet because although though while whereas whether if unless once lest am is
-    are was were be been being have has had having do does did doing done will would shall
-    should can could may might must ought not yes very too also just only even still already
-    again ever never always often sometimes here there then now thus hence therefore however
-    otherwise else perhaps rather quite almost enough indeed instead maybe anyway somewhat
-    etc cannot don't doesn't didn't isn't wasn't aren't weren't can't couldn't won't wouldn't
-    shouldn't hasn't haven't hadn't it's i'm he's she's that's there's they're we're you're
-    i've we've they've you've i'd he'd she'd we'd they'd you'd i'll he'll she'll we'll they'll
-    you'll let's""".split()
-)
-
-# A small Russian list of our own: sumy ships none, and Cyrillic news is common in feeds.
-EXTRA_STOP_WORDS = {
-    "russian": frozenset(
-        """и в во не что он она оно они на я с со как а то все всё так его её ее но да ты к у
-        же вы за бы по только мне было вот от меня ещё еще нет о об из ему когда даже ли если
-        уже или ни быть был была были будет него до вас там потом себя ей может тут где есть
-        надо для мы тебя их чем сам без чего раз тоже себе под кто этот того потому этого
-        какой здесь этом один мой тем чтобы при два другой после над больше тот через эти нас
-        про всего них много эту эта это также который которая которые которого году года""".split()
-    ),
-}
+# English: function words only (measured best; see newsletter.analysis.language.stopwords).
+FUNCTION_WORDS_EN = function_words("en")
 
 
 @dataclass(frozen=True)
@@ -71,16 +37,14 @@ class Resources:
 
 @lru_cache(maxsize=32)
 def resources(language: str) -> Resources:
-    """Stemmer (nltk Snowball, no data needed) and stop words for a language, or neutral ones."""
+    """Stemmer (nltk Snowball, no data needed) and function words for a language, or
+    neutral ones."""
     lang = language_name(language)
     try:
         stemmer: Callable[[str], str] = Stemmer(lang)
     except LookupError:
         stemmer = null_stemmer
-    try:
-        stop = frozenset(get_stop_words(lang))
-    except LookupError:
-        stop = EXTRA_STOP_WORDS.get(lang, frozenset())
+    stop = function_words(lang)
     cache: dict[str, str] = {}
 
     def stem(word: str) -> str:
@@ -261,8 +225,8 @@ def probabilities(
 
 @lru_cache(maxsize=32)
 def terms_for(language: str) -> Terms:
-    """English: function words out, no stemming (measured best); others: sumy's stop-word
-    list and Snowball stemmer where they exist, since their inflection splits overlaps."""
+    """English: function words out, no stemming (measured best); others: their function
+    words and Snowball stemmer where they exist, since their inflection splits overlaps."""
     lang = language_name(language)
     if lang == "english":
         return Terms(None, FUNCTION_WORDS_EN)

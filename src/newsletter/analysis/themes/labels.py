@@ -12,19 +12,15 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 
-from newsletter.analysis.themes.stopwords import (
-    BY_LANGUAGE,
-    CONTRACTED,
-    ENGLISH_EXTRA,
-    STOP_WORDS_OTHER,
-)
+from newsletter.analysis.language.detect import detect
+from newsletter.analysis.language.stopwords import CONTRACTED, language_blind, stop_words
 
 _WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_'’]+\b")
 _BREAK = re.compile(r"[^\w\s'’-]+|\s[-–—]+\s|\n")  # punctuation that ends a phrase
-# Words that carry no topic: scikit-learn's English list, ours, other languages'.
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS | ENGLISH_EXTRA | STOP_WORDS_OTHER)
+# Words that carry no topic in text of any language (newsletter.analysis.language).
+STOP_WORDS = language_blind()
 _SMALL = {"and", "or", "of", "the", "in", "on", "for", "to", "a", "an", "at", "by"}
 _PAIR_BONUS = 1.25  # a two-word phrase reads better than either word alone
 _SMOOTH = 0.05
@@ -32,12 +28,9 @@ _FUNCTION_SHARE = 0.25
 _SHARES = (0.2, 0.1, 0.05, 0.0)  # share of the group a label term must occur in, in turn
 _WEAK_FACTOR = 0.5
 _PHRASE_SHARE = 0.6  # a phrase replaces its word when it covers this share of the word's texts
-# Function words no English text uses, per language: a tenth of a group's words in one
-# list says the group is in that language.
-_OWN_WORDS = {
-    code: words - ENGLISH_STOP_WORDS - ENGLISH_EXTRA for code, words in BY_LANGUAGE.items()
-}
-_OWN_SHARE = 0.1
+# A language this share of a group's stories are in keeps all its stop words out of the
+# group's label, even those that are English words too ("die", "war").
+_LANGUAGE_SHARE = 0.2
 
 
 def terms(text: str) -> list[str]:
@@ -74,9 +67,9 @@ def text_labels(
     adds, per group, the counts of the store texts on the same topic to the group: a
     label then names the topic as the store knows it, backed by the digest's own entries
     (a label term must occur in at least two of them, or a fifth). Terms in the group's
-    titles count extra, since titles name what a story is about. `languages` (one tag per
-    text) keeps every function word of a group's main language out of its label, even
-    one that is an English word too ("die", "den").
+    titles count extra, since titles name what a story is about. `languages` (one code per
+    text, see newsletter.analysis.language) keeps every stop word of a group's languages
+    out of its label, even one that is an English word too ("die", "war").
     """
     if not groups:
         return []
@@ -139,20 +132,18 @@ def text_labels(
 
 
 def _group_stop_words(languages: Sequence[str], texts: Sequence[str]) -> frozenset[str]:
-    """Function words of the language most of a group's stories are in: as tagged, else
-    as their words show (a tenth of them that language's own function words); none for
-    English."""
-    codes = Counter(lang.split("-")[0].lower() for lang in languages if lang)
-    if codes:
-        code, k = codes.most_common(1)[0]
-        if k >= 0.5 * len(languages):
-            return BY_LANGUAGE.get(code, frozenset())
-    words = [w.lower() for text in texts[:50] for w in _WORD.findall(text[:2000])]
-    if not words:
-        return frozenset()
-    share = {code: sum(w in own for w in words) / len(words) for code, own in _OWN_WORDS.items()}
-    code = max(share, key=lambda c: (share[c], c))
-    return BY_LANGUAGE[code] if share[code] >= _OWN_SHARE else frozenset()
+    """Stop words of every language a fifth of a group's stories are in: as given (one
+    code per story, "" unknown), else as the group's words show."""
+    codes = [code for code in languages if code]
+    if not codes:
+        found = detect("\n".join(text[:400] for text in texts[:30]))
+        return stop_words(found) if found else frozenset()
+    counts = Counter(codes)
+    words: set[str] = set()
+    for code, k in counts.items():
+        if k >= _LANGUAGE_SHARE * len(languages):
+            words |= stop_words(code)
+    return frozenset(words)
 
 
 def _counts(counts: tuple[Counter[str], int] | None, names: list[str]) -> tuple[np.ndarray, int]:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newsletter.analysis.themes.categories import Categories, categories_of
 from newsletter.analysis.themes.labels import text_labels
+from newsletter.analysis.themes.languages import entry_languages, language_blocks
 from newsletter.analysis.themes.mixed import Likeness, joint_clusters, settle
 from newsletter.analysis.themes.topics import (
     EXTRA_TOPICS,
@@ -37,7 +39,9 @@ from newsletter.model import Entry, Section
 
 logger = logging.getLogger(__name__)
 
-BOILERPLATE_SHARE = 0.9  # with categories to help, only words in nearly every text drop
+BOILERPLATE_SHARE = 0.9
+# A store topic holding this share of a digest's stories is a lump, not a theme.
+LUMP_SHARE = 0.5  # with categories to help, only words in nearly every text drop
 _FALLBACK_LABEL = "Stories"  # only when a cluster has no distinctive word at all
 
 
@@ -54,23 +58,75 @@ def group_sections(
     entries: Sequence[Entry],
     config: ThemesConfig,
     vocabulary: Sequence[str] | None = None,
+    languages: Sequence[str] | None = None,
 ) -> list[Section]:
-    """Group entries into at most `config.max_sections` labelled sections, biggest first."""
+    """Group entries into at most `config.max_sections` labelled sections, biggest first,
+    and one more (`config.other_label`) for the stories without a theme.
+
+    Stories of different languages never share a section (themes_languages): each
+    language's stories are grouped on their own. `languages` gives each entry's language
+    code; by default it is detected from the entry's words."""
     if not entries:
         return []
     max_sections = max(1, config.max_sections)
     min_size = max(1, config.min_section_size)
+    codes = list(languages) if languages is not None else entry_languages(entries)
+    # Below, as in the grouping steps, a count of sections includes the leftovers' place.
+    blocks, leftovers = language_blocks(codes, max_sections + 1, min_size)
+    sections: list[tuple[str, list[int]]] = []  # label, entry indices
+    mixed: set[int] = set()  # sections of several languages, kept in language order
+    for block in blocks:
+        idx = list(block.members)
+        if not block.themed:  # one language after the other, each newest first
+            rank: dict[str, int] = {}
+            for i in idx:
+                rank.setdefault(codes[i], len(rank))
+            idx.sort(key=lambda i: (rank[codes[i]], -_timestamp(entries[i]), i))
+            mixed.add(len(sections))
+            sections.append((block.label, idx))
+            continue
+        found, rest = _themed_sections(
+            [entries[i] for i in idx],
+            [codes[i] for i in idx],
+            block.sections,
+            min_size,
+            vocabulary or (),
+        )
+        sections.extend((label, [idx[j] for j in group]) for label, group in found)
+        leftovers.extend(idx[j] for j in rest)
+    # Beyond the cap, the smallest sections join the leftovers.
+    while len(sections) > max_sections:
+        smallest = min(range(len(sections)), key=lambda k: (len(sections[k][1]), -k))
+        leftovers.extend(sections.pop(smallest)[1])
+        mixed = {k - (k > smallest) for k in mixed if k != smallest}
+    if leftovers:
+        sections.append((config.other_label, sorted(leftovers)))
+    return _with_slugs(
+        [
+            _section(label, idx, entries, by_date=k not in mixed)
+            for k, (label, idx) in enumerate(sections)
+        ]
+    )
+
+
+def _themed_sections(
+    entries: Sequence[Entry],
+    languages: Sequence[str],
+    max_sections: int,
+    min_size: int,
+    vocabulary: Sequence[str],
+) -> tuple[list[tuple[str, list[int]]], list[int]]:
+    """Sections (label, entry indices) of one language's entries by theme, and the
+    indices left over."""
     texts = [entry_text(e) for e in entries]
     cats = categories_of(entries)
     if cats.any:
         # Newest first, then by key: how sections of one size rank, in any input order.
         priority = [(-_timestamp(e), e.item.key) for e in entries]
-        groups = _category_groups(texts, cats, vocabulary or (), max_sections, min_size, priority)
+        groups = _category_groups(texts, cats, vocabulary, max_sections, min_size, priority)
     else:
-        groups = _text_groups(texts, vocabulary or (), max_sections, min_size)
-    return _build_sections(
-        entries, texts, groups, config.other_label, max_sections, min_size, vocabulary or ()
-    )
+        groups = _text_groups(texts, vocabulary, max_sections, min_size)
+    return _build_sections(entries, texts, groups, max_sections, min_size, vocabulary, languages)
 
 
 def entry_text(entry: Entry) -> str:
@@ -144,7 +200,35 @@ def _text_groups(
     if model.from_store:
         _, per_topic = model.term_counts()
         pooled = dict(enumerate(per_topic))
-    return _Groups(model.assign(texts), {}, pooled)
+    assignment = model.assign(texts)
+    lump = _split_lump(assignment, texts, max_sections, min_size)
+    if lump is not None:
+        pooled.pop(lump, None)  # the store's topic no longer describes its parts
+    return _Groups(assignment, {}, pooled)
+
+
+def _split_lump(
+    assignment: list[int], texts: Sequence[str], max_sections: int, min_size: int
+) -> int | None:
+    """A store topic that takes most of a digest (a store full of one podcast's episodes
+    puts every other story in one topic) is split again by the digest's own words, in
+    place; returns the lump's topic, or None when there is none."""
+    sizes = Counter(g for g in assignment if g >= 0)
+    if not sizes:
+        return None
+    lump, size = max(sizes.items(), key=lambda gs: (gs[1], -gs[0]))
+    if size < LUMP_SHARE * len(assignment) or size < 3 * min_size:
+        return None
+    idx = [i for i, g in enumerate(assignment) if g == lump]
+    room = max(2, max_sections - len(sizes) + 1)
+    parts = small_clusters([texts[i] for i in idx], (), room, min_size)
+    if len({p for p in parts if p >= 0}) < 2:
+        return None
+    fresh = max(sizes) + 1
+    for i, part in zip(idx, parts, strict=True):
+        assignment[i] = -1 if part < 0 else (lump if part == 0 else fresh + part - 1)
+    logger.debug("split a store topic of %d of %d stories by their own words", size, len(texts))
+    return lump
 
 
 # --- sections ---------------------------------------------------------------------------
@@ -154,12 +238,13 @@ def _build_sections(
     entries: Sequence[Entry],
     texts: Sequence[str],
     groups: _Groups,
-    other_label: str,
     max_sections: int,
     min_size: int,
     vocabulary: Sequence[str],
-) -> list[Section]:
-    """Fold small clusters into leftovers, cap the count, label, order and slug."""
+    languages: Sequence[str],
+) -> tuple[list[tuple[str, list[int]]], list[int]]:
+    """Fold small clusters into leftovers, cap the count, label and order; returns the
+    sections (label, entry indices) and the indices of the leftovers."""
     members: dict[int, list[int]] = {}
     for i, g in enumerate(groups.assignment):
         members.setdefault(g, []).append(i)
@@ -186,13 +271,14 @@ def _build_sections(
             _FALLBACK_LABEL,
             background=store_term_counts(vocabulary),
             pooled=[groups.pooled.get(g) for g in missing] if groups.pooled else None,
-            languages=[e.item.language for e in entries],
+            languages=languages,
         )
         labels.update(zip(missing, generated, strict=True))
-    sections = [_section(labels[g], big[g], entries) for g in ranked]
-    if leftovers:
-        sections.append(_section(other_label, leftovers, entries))
-    return _with_slugs(sections)
+    for g in missing:  # no distinctive words: a group from one feed is named after it
+        sources = {entries[i].item.source for i in big[g]}
+        if labels[g].startswith(_FALLBACK_LABEL) and len(sources) == 1 and all(sources):
+            labels[g] = sources.pop()
+    return [(labels[g], big[g]) for g in ranked], leftovers
 
 
 def _newest(entries: Sequence[Entry], idx: Sequence[int]) -> float:
@@ -212,9 +298,12 @@ def _timestamp(entry: Entry) -> float:
     return (published - _EPOCH).total_seconds()
 
 
-def _section(label: str, idx: Sequence[int], entries: Sequence[Entry]) -> Section:
-    """A section whose entries run newest first (input order breaks ties)."""
-    ordered = sorted(idx, key=lambda i: (-_timestamp(entries[i]), i))
+def _section(
+    label: str, idx: Sequence[int], entries: Sequence[Entry], by_date: bool = True
+) -> Section:
+    """A section whose entries run newest first (input order breaks ties), or keep the
+    order given (a section of several languages, one language after the other)."""
+    ordered = sorted(idx, key=lambda i: (-_timestamp(entries[i]), i)) if by_date else idx
     return Section(label=label, entries=tuple(entries[i] for i in ordered))
 
 

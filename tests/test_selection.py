@@ -1,0 +1,128 @@
+"""A fair share per feed: no busy or undated feed fills a digest (newsletter.run.selection)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from newsletter.config import DigestConfig, FeedConfig, default_config
+from newsletter.model import Item
+from newsletter.run.digest import build, select_items
+from newsletter.run.selection import fair_share
+from newsletter.store import Store
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _item(feed: str, n: int, published: datetime | None) -> Item:
+    return Item(
+        key=f"{feed}-{n}",
+        feed_url=f"https://{feed}.example/feed",
+        link=f"https://{feed}.example/{n}",
+        title=f"{feed} story {n}",
+        published=published,
+        first_seen=NOW,
+        content_hash=f"{feed}-{n}",
+    )
+
+
+def _undated_and_dated() -> list[Item]:
+    # one feed without dates (all "first seen now") and five dated feeds, a day old
+    undated = [_item("nodates", n, None) for n in range(40)]
+    dated = [
+        _item(f"dated{f}", n, NOW - timedelta(days=1, hours=n)) for f in range(5) for n in range(4)
+    ]
+    return undated + dated
+
+
+def test_feeds_take_turns_and_undated_items_never_take_every_place() -> None:
+    chosen = fair_share(_undated_and_dated(), 12)
+    per_feed = Counter(i.feed_url for i in chosen)
+    assert len(chosen) == 12
+    assert len(per_feed) == 6  # every feed is in
+    assert per_feed["https://nodates.example/feed"] == 2  # its share, not 40
+    # within a round, dated stories come before undated ones
+    assert chosen[5].feed_url == "https://nodates.example/feed"
+    assert all(i.published is not None for i in chosen[:5])
+
+
+def test_a_feed_with_few_stories_leaves_its_places_to_the_others() -> None:
+    items = [_item("busy", n, NOW - timedelta(hours=n)) for n in range(30)]
+    items += [_item("quiet", 0, NOW - timedelta(days=3))]
+    chosen = fair_share(items, 10)
+    assert Counter(i.feed_url for i in chosen) == {
+        "https://busy.example/feed": 9,
+        "https://quiet.example/feed": 1,
+    }
+    newest = [i.key for i in chosen if i.feed_url.startswith("https://busy")]
+    assert newest == [f"busy-{n}" for n in range(9)]  # newest first within the feed
+
+
+def test_max_per_feed_caps_every_feed() -> None:
+    chosen = fair_share(_undated_and_dated(), None, per_feed=3)
+    assert max(Counter(i.feed_url for i in chosen).values()) == 3
+    assert len(chosen) == 18
+
+
+def test_store_keeps_the_newest_per_feed_dated_first(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite", clock=lambda: NOW)
+    mixed = [_item("mixed", n, NOW - timedelta(hours=n)) for n in range(3)]
+    mixed += [_item("mixed", 9, None)]
+    store.upsert_items(_undated_and_dated() + mixed)
+    rows = store.items(per_feed=2)
+    per_feed = Counter(i.feed_url for i in rows)
+    assert set(per_feed.values()) == {2} and len(per_feed) == 7
+    assert {i.key for i in rows if "mixed" in i.key} == {"mixed-0", "mixed-1"}
+
+
+def _rdf_without_dates(n: int) -> str:
+    items = "".join(
+        f'<item rdf:about="https://undated.example/{k}"><title>Undated story number {k}</title>'
+        f"<link>https://undated.example/{k}</link><description>Text {k} of a feed without "
+        "any dates at all, about trains and timetables.</description></item>"
+        for k in range(n)
+    )
+    return (
+        '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        ' xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://undated.example/">'
+        "<title>Undated</title><link>https://undated.example/</link><description>d</description>"
+        f"</channel>{items}</rdf:RDF>"
+    )
+
+
+def _rss_with_dates(name: str, n: int) -> str:
+    items = "".join(
+        f"<item><title>{name} dated story {k}</title><link>https://{name}.example/{k}</link>"
+        f"<guid>{name}-{k}</guid><pubDate>Mon, 0{k + 1} Feb 2026 08:00:00 GMT</pubDate>"
+        f"<description>Story {k} of {name}, on gardens and weather.</description></item>"
+        for k in range(n)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
+        f"<link>https://{name}.example/</link><description>d</description>{items}"
+        "</channel></rss>"
+    )
+
+
+def test_a_feed_without_dates_does_not_fill_a_built_digest(tmp_path: Path) -> None:
+    feeds = {"undated.rdf": _rdf_without_dates(30)}
+    feeds |= {f"{name}.xml": _rss_with_dates(name, 3) for name in ("alpha", "beta", "gamma")}
+    for name, body in feeds.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    config = default_config(tmp_path)
+    config = dataclasses.replace(
+        config,
+        feeds=tuple(FeedConfig(url=str(tmp_path / name)) for name in feeds),
+        digest=DigestConfig(max_items=12),
+    )
+    store = Store(config.store_path)
+    _, result = build(config, store)
+    assert result is not None and result.plan is not None
+    per_feed = Counter(e.item.feed_url for e in result.plan.digest.entries)
+    assert len(per_feed) == 4
+    assert per_feed[str(tmp_path / "undated.rdf")] == 3  # 12 places, four feeds: 3 each
+    # candidates for merging: twice the limit, still shared out fairly
+    candidates = Counter(i.feed_url for i in select_items(config, store, max_items=12))
+    assert candidates[str(tmp_path / "undated.rdf")] == 24 - 9
