@@ -213,7 +213,7 @@ class ItemsMixin:
             sql = (
                 "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY feed_url "
                 "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
-                f"AS place FROM ({sql}) AS ranked) WHERE place <= {int(per_feed)}"
+                f"AS place FROM ({sql}) AS ranked) AS placed WHERE place <= {int(per_feed)}"
             )
         sql += " ORDER BY COALESCE(published, first_seen) DESC, id DESC"
         if limit:
