@@ -283,3 +283,53 @@ def test_an_unreachable_server_is_a_clear_store_error(postgres_server: PostgresS
     url = f"postgresql://nobody@127.0.0.1:{postgres_server.port}/no_such_database"
     with pytest.raises(StoreError, match="cannot connect to the store postgresql://nobody@"):
         Store(url)
+
+
+# -- every command on PostgreSQL ------------------------------------------------------------
+def test_the_commands_and_the_web_app_work_on_a_postgresql_store(
+    tmp_path: Path, postgres_password_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an operator does, on a [store] url with a password role: build, add and import
+    subscribers, send, run, look at digests and feeds; and the web app from the same file."""
+    from support.smtp import SmtpServer
+
+    from newsletter.config import BUNDLED_SEEDS
+    from newsletter.web.app import make_wsgi_app
+
+    feeds = "".join(f'[[feeds]]\nurl = "{p}"\n' for p in sorted(BUNDLED_SEEDS.glob("*.xml"))[:3])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSLETTER_SECRET_KEY", "engines-secret-0123456789abcdef0123")
+    with SmtpServer() as smtp:
+        (tmp_path / "news.toml").write_text(
+            '[site]\nname = "Harbour News"\nurl = "https://news.example.org"\n'
+            '[list]\nname = "daily"\nfrom = "Harbour News <digest@news.example.org>"\n'
+            'cadence = "every run"\nbacklog = "all"\n'
+            f'[store]\nurl = "{postgres_password_url}"\n'
+            f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n' + feeds
+        )
+        runner = CliRunner()
+
+        def ok(*args: str) -> str:
+            result = runner.invoke(cli, ["-c", "news.toml", *args])
+            assert result.exit_code == 0, (args, result.output)
+            return result.output
+
+        ok("build")
+        ok("subscribers", "add", "ann@example.org", "--status", "confirmed")
+        (tmp_path / "people.csv").write_text("email,name\nbob@example.org,Bob\n")
+        ok("subscribers", "import", "people.csv", "--status", "confirmed")
+        assert "2" in ok("subscribers", "count")
+        assert "sent 2" in ok("send")
+        assert sorted(smtp.messages) == ["ann@example.org", "bob@example.org"]
+        assert "sent" in ok("digests")
+        ok("feeds")
+        runner.invoke(cli, ["-c", "news.toml", "run"])  # nothing new: quiet
+        assert not list(tmp_path.glob("*.sqlite")) and not list(tmp_path.glob("*.lock"))
+
+        app = make_wsgi_app(env={**os.environ, "NEWSLETTER_CONFIG": str(tmp_path / "news.toml")})
+        assert app.test_client().get("/healthz").status_code == 200
+        app.extensions["newsletter"].outbox.close()
+        app.extensions["newsletter"].store.close()
+    with Store(postgres_password_url, password=os.environ[PASSWORD_ENV]) as store:
+        assert store.count_subscribers("daily", "confirmed") == 2
+        assert store.list_digests()[0].sent_at is not None

@@ -326,10 +326,10 @@ def send(
         )
     config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
-    from newsletter.run.lock import RunLock
+    from newsletter.run.lock import lock_for
     from newsletter.run.runner import lock_path
 
-    with errors_to_exit(), RunLock(lock_path(config)):
+    with errors_to_exit(), lock_for(store, lock_path(config)):
         config.require_secret()
         name = config.list(list_name).name
         if to is None and _nobody_to_send_to(store, name, digest):
