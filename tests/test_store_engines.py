@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psycopg
 import pytest
 from click.testing import CliRunner
+from support.common import wait_until
 from support.fixtures import PASSWORD_ENV, PostgresDatabase
 from support.postgres import PostgresServer
 from support.sending import make_digest
-from support.stores import snapshot
+from support.stores import snapshot, target_of
 
 from newsletter.cli import cli
 from newsletter.config import config_from_dict
@@ -333,3 +335,46 @@ def test_the_commands_and_the_web_app_work_on_a_postgresql_store(
     with Store(postgres_password_url, password=os.environ[PASSWORD_ENV]) as store:
         assert store.count_subscribers("daily", "confirmed") == 2
         assert store.list_digests()[0].sent_at is not None
+
+
+# -- who is sending -----------------------------------------------------------------------------
+def test_a_sender_learns_whether_it_is_alone(store: Store) -> None:
+    first, second = store.senders_lock(), store.senders_lock()  # two processes' worth
+    first.join()
+    second.join()
+    assert not first.alone() and not second.alone()
+    second.leave()
+    assert first.alone()  # now every claimed row would be a dead sender's
+    third = store.senders_lock()
+    joining = threading.Thread(target=third.join)
+    joining.start()
+    joining.join(0.3)
+    assert joining.is_alive()  # a new sender waits while the lone one settles
+    first.settled()
+    joining.join(10)
+    assert not joining.is_alive() and not first.alone()
+    third.leave()
+    first.leave()
+
+
+def test_a_killed_sender_stops_counting(store: Store) -> None:
+    script = (
+        "import sys, time\nfrom newsletter.store import Store\n"
+        "lock = Store(sys.argv[1]).senders_lock()\nlock.join()\n"
+        "print('joined', flush=True)\ntime.sleep(120)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, target_of(store)], stdout=subprocess.PIPE, text=True
+    )
+    mine = store.senders_lock()
+    try:
+        assert child.stdout.readline().strip() == "joined"
+        mine.join()
+        assert not mine.alone()
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    # the kernel drops the file lock at once; the server ends the session a moment later
+    wait_until(mine.alone, timeout=30, alive=lambda: True, what="the dead sender's lock")
+    mine.settled()
+    mine.leave()

@@ -13,7 +13,7 @@ from newsletter.errors import StoreError
 from newsletter.model import utcnow
 from newsletter.store.dialect import describe, is_url
 from newsletter.store.schema import MIGRATIONS
-from newsletter.store.sqlite import SqliteConnection
+from newsletter.store.sqlite import FileSendersLock, SqliteConnection
 from newsletter.store.sqlite import version_ok as sqlite_version_ok
 
 
@@ -159,6 +159,14 @@ class StoreBase:
         advisory lock with a connection of its own), or None for SQLite (a file lock on
         its host does that job)."""
         return self.db.session_lock(name)
+
+    def senders_lock(self) -> Any:
+        """The lock every sending process holds shared while it works, and asks for
+        exclusively to learn that it is alone: then any row still claimed was left by a
+        dead sender (`FileSendersLock` beside a SQLite file, `PgSendersLock` for PostgreSQL)."""
+        if self.url:
+            return self.db.senders_lock()
+        return FileSendersLock(self.path)
 
     def close(self) -> None:
         self.db.close()

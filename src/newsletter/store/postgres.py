@@ -318,6 +318,9 @@ class PgConnection:
     def session_lock(self, name: str) -> SessionLock:
         return SessionLock(self.url, self._password, name)
 
+    def senders_lock(self) -> PgSendersLock:
+        return PgSendersLock(self.url, self._password)
+
 
 class SessionLock:
     """An exclusive lock held by a connection of its own (`pg_try_advisory_lock`): like a
@@ -387,6 +390,65 @@ class SessionLock:
             pass  # a lost connection has released it already
         finally:
             conn.close()
+
+
+class PgSendersLock:
+    """Who is sending from this database right now, on any host: every sender holds a
+    shared advisory lock on a connection of its own while it works; `alone` asks for it
+    exclusively too, which succeeds only when no other session holds it (the server drops
+    a dead sender's lock with its connection). The SQLite twin is `sqlite.FileSendersLock`."""
+
+    def __init__(self, url: str, password: str) -> None:
+        self.url = url
+        self._password = password
+        self._key = lock_key("senders")
+        self._conn: PgConnection | None = None
+        self._exclusive = False
+
+    def _call(self, function: str) -> Any:
+        assert self._conn is not None
+        params = {"a": self._key[0], "b": self._key[1]}
+        return self._conn.execute(f"SELECT {function}(:a, :b)", params).fetchone()[0]
+
+    def join(self) -> None:
+        """Count this process as a live sender (waits while another one is settling)."""
+        if self._conn is not None:
+            return
+        me = f"newsletter send: pid {os.getpid()} on {socket.gethostname()}"
+        self._conn = PgConnection(self.url, self._password, application=me)
+        self._call("pg_advisory_lock_shared")
+
+    def alone(self) -> bool:
+        """True, holding the lock exclusively until `settled`, when no other sender is
+        alive; False otherwise. (A session's own shared hold does not block it.)"""
+        if self._conn is None:
+            return False
+        self._exclusive = bool(self._call("pg_try_advisory_lock"))
+        return self._exclusive
+
+    def settled(self) -> None:
+        """Back to the shared hold alone after `alone` answered True."""
+        if self._conn is not None and self._exclusive:
+            self._call("pg_advisory_unlock")
+        self._exclusive = False
+
+    def leave(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.execute("SELECT pg_advisory_unlock_all()")
+            except StoreError:
+                pass  # a lost connection holds nothing any more
+            finally:
+                conn.close()
+        self._exclusive = False
+
+    def __enter__(self) -> PgSendersLock:
+        self.join()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.leave()
 
 
 def _is_read(sql: str) -> bool:

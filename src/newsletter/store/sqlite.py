@@ -6,8 +6,11 @@ the few operations PostgreSQL does differently: see `newsletter.store.postgres`.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 # RETURNING arrived in SQLite 3.35 (2021); the store's SQL uses it
@@ -79,3 +82,57 @@ class SqliteConnection(sqlite3.Connection):
 
 def version_ok() -> bool:
     return sqlite3.sqlite_version_info >= MIN_VERSION
+
+
+class FileSendersLock:
+    """Who is sending from this store right now, as a lock beside it (`<store>.senders`):
+    every sender holds it shared while it works; `alone` asks for it exclusively, which
+    only succeeds when no other sender is alive (the kernel drops a dead process's lock).
+    The PostgreSQL twin is `postgres.PgSendersLock`."""
+
+    def __init__(self, store_path: Path | None) -> None:
+        memory = store_path is None or str(store_path) == ":memory:"
+        self.path = None if memory else Path(f"{store_path}.senders")
+        self._fd: int | None = None
+        self._exclusive = False
+
+    def join(self) -> None:
+        """Count this process as a live sender (waits while another one is settling)."""
+        if self.path is None or self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def alone(self) -> bool:
+        """True, holding the lock exclusively until `settled`, when no other sender is
+        alive; False (still joined) otherwise."""
+        if self._fd is None:
+            return self.path is None  # an in-memory store has no other process
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # flock converts by dropping the shared lock first: take it again
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+            return False
+        self._exclusive = True
+        return True
+
+    def settled(self) -> None:
+        """Back to an ordinary shared hold after `alone` answered True."""
+        if self._fd is not None and self._exclusive:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+        self._exclusive = False
+
+    def leave(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+        self._exclusive = False
+
+    def __enter__(self) -> FileSendersLock:
+        self.join()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.leave()
