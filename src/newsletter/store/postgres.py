@@ -119,6 +119,7 @@ class PgConnection:
         self._password = password
         self._application = application
         self._in_transaction = False  # ours, not the server's: a lost one stays lost
+        self._closed = False
         self._conn = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -175,6 +176,7 @@ class PgConnection:
         return cursor
 
     def close(self) -> None:
+        self._closed = True
         self._conn.close()
 
     # -- transactions -----------------------------------------------------------------------
@@ -222,6 +224,8 @@ class PgConnection:
         self.execute("SELECT pg_advisory_xact_lock(:a, :b)", {"a": a, "b": b})
 
     def _heal(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {self.where} was closed; open it again")
         if (self._conn.closed or self._conn.broken) and not self.in_transaction:
             logger.warning("the connection to %s was lost; connecting again", self.where)
             self._conn = self._connect()
