@@ -34,6 +34,7 @@ from pathlib import Path
 from newsletter.config import SmtpConfig, config_from_dict
 from newsletter.mail.compose import Recipient
 from newsletter.mail.deliver import prepare_message, send_digest
+from newsletter.render.placeholders import Placeholders, fill
 from newsletter.store import Store
 
 SENDER = "digest@news.example.org"
@@ -218,15 +219,19 @@ def run(port: int, subscribers: int, connections: int, html_bytes: int, repeat: 
         html = digest_html(html_bytes)
         folder = base / "output" / "daily" / "20260105-070000"
         folder.mkdir(parents=True)
-        (folder / "digest.html").write_text(html, encoding="utf-8")
-        (folder / "digest.txt").write_text(digest_text(html.count("Story ")), encoding="utf-8")
+        # the templates' placeholders become this render's markers, as render_digest does
+        marks = Placeholders.fresh()
+        text = digest_text(html.count("Story "))
+        (folder / "digest.html").write_text(fill(html, None, marks.as_dict()), encoding="utf-8")
+        (folder / "digest.txt").write_text(fill(text, None, marks.as_dict()), encoding="utf-8")
+        (folder / "digest.json").write_text(json.dumps({"placeholders": marks.as_dict()}))
         config = config_from_dict(
             {
                 "site": {"name": "Example News", "url": "https://news.example.org"},
                 "list": {"name": "daily", "from": f"Example News <{SENDER}>"},
             },
             base_dir=base,
-            env={"NEWSLETTER_SECRET_KEY": "benchmark-secret-key-0123456789"},
+            env={"NEWSLETTER_SECRET_KEY": "benchmark-secret-key-0123456789abcdef"},
         )
         smtp = SmtpConfig(host="127.0.0.1", port=port, security="none", connections=connections)
         config = dataclasses.replace(config, smtp=smtp)

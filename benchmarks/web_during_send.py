@@ -334,11 +334,13 @@ class Load:
             self.serial += 1
             return f"web-{self.serial:06d}-{secrets.token_hex(3)}@bench.example.org"
 
-    def _id(self, db: sqlite3.Connection, email: str) -> int | None:
+    def _id(self, db: sqlite3.Connection, email: str) -> tuple[int, dict[str, str]] | None:
+        """The subscriber's id and the key each purpose's link carries."""
         row = db.execute(
-            "SELECT id FROM subscribers WHERE list_name = ? AND email = ?", (LIST, email)
+            "SELECT id, link_key, confirm_key FROM subscribers WHERE list_name = ? AND email = ?",
+            (LIST, email),
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], {"confirm": row[2], "unsubscribe": row[1]}) if row else None
 
     def _step(
         self, client: Client, step: str, method: str, path: str, body: dict[str, str] | None = None
@@ -398,8 +400,8 @@ class Load:
             )
             if status >= 400 or status == 0:
                 return
-            sub_id = self._id(db, email)
-            if sub_id is None:
+            found = self._id(db, email)
+            if found is None:
                 with self.lock:
                     self.samples.append(
                         Sample(
@@ -411,8 +413,9 @@ class Load:
                         )
                     )
                 return
+            sub_id, keys = found
             for purpose in ("confirm", "unsubscribe"):
-                path = f"/{purpose}/{self.tokens.make(purpose, sub_id)}"
+                path = f"/{purpose}/{self.tokens.make(purpose, sub_id, keys[purpose])}"
                 status, page = self._step(client, f"{purpose} GET", "GET", path)
                 if status != 200:
                     return

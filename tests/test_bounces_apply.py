@@ -21,6 +21,7 @@ from support.sending import add_people, make_config, make_digest
 from support.smtp import SmtpServer
 
 from newsletter.audience import signup
+from newsletter.audience.tokens import CONFIRM, DATA, RESUBSCRIBE, UNSUBSCRIBE, Link, key_for
 from newsletter.bounces import (
     delivery_header_value,
     make_return_path,
@@ -200,6 +201,12 @@ def test_delay_warnings_are_recorded_but_never_counted(setup, store):
     assert {e.severity for e in store.bounce_events(1)} == {"delay"}
 
 
+def _link(store, purpose: str, subscriber_id: int) -> Link:
+    """The link a subscriber's mail would carry for `purpose`, as the web app reads it."""
+    subscriber = store.get_subscriber(subscriber_id)
+    return Link(purpose, subscriber_id, key_for(purpose, subscriber), store.clock())
+
+
 def test_a_complaint_unsubscribes_and_only_a_fresh_opt_in_brings_them_back(setup, store):
     _, key, _, rows, applier = setup
     ann = "reader2@example.com"
@@ -212,20 +219,25 @@ def test_a_complaint_unsubscribes_and_only_a_fresh_opt_in_brings_them_back(setup
     (event,) = store.bounce_events(subscriber.id)
     assert (event.kind, event.action, event.matched) == ("complaint", "unsubscribed", "signed")
     # the one-click "resubscribe" of an unsubscribe page is not enough after a complaint
-    assert signup.resubscribe(store, subscriber.id).state == signup.NEEDS_OPTIN
+    assert (
+        signup.resubscribe(store, _link(store, RESUBSCRIBE, subscriber.id)).state
+        == signup.NEEDS_OPTIN
+    )
     assert status_of(store, ann) == "unsubscribed"
     # their own double opt-in is
     job = signup.request_subscription(store, "daily", ann)
     assert job is not None and job.kind == signup.CONFIRM
-    assert signup.confirm(store, subscriber.id).state == signup.CHANGED
+    assert signup.confirm(store, _link(store, CONFIRM, subscriber.id)).state == signup.CHANGED
     assert status_of(store, ann) == "confirmed"
 
 
 def test_a_plain_unsubscribe_can_still_be_undone_from_the_link(setup, store):
     _, _, _, _, _ = setup
     subscriber = store.get_subscriber(("daily", "reader1@example.com"))
-    signup.unsubscribe(store, subscriber.id)
-    assert signup.resubscribe(store, subscriber.id).state == signup.CHANGED
+    signup.unsubscribe(store, _link(store, UNSUBSCRIBE, subscriber.id))
+    assert (
+        signup.resubscribe(store, _link(store, RESUBSCRIBE, subscriber.id)).state == signup.CHANGED
+    )
 
 
 def test_forged_tokens_change_nothing(setup, store):
@@ -313,7 +325,9 @@ def test_the_data_download_includes_bounces_and_complaints(setup, store):
     _, key, digest_id, rows, applier = setup
     ann = "reader0@example.com"
     applier.apply_message(dsn(verp(rows[ann], key), ann), "file a.eml", Tally())
-    data = signup.subscriber_data(store, store.get_subscriber(("daily", ann)).id)
+    data = signup.subscriber_data(
+        store, _link(store, DATA, store.get_subscriber(("daily", ann)).id)
+    )
     (event,) = data["bounces"]
-    assert event["severity"] == "hard" and event["digest_id"] == digest_id
+    assert event["class"] == "hard" and event["digest_id"] == digest_id
     assert event["action"] == "bounced" and event["received_at"].startswith("2026-01-05")

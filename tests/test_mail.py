@@ -15,7 +15,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from support.sending import DIGEST_HTML, DIGEST_TEXT, make_config
+from support.sending import DIGEST_HTML, DIGEST_TEXT, MARKS, make_config
 
 from newsletter.errors import ConfigError, SendError
 from newsletter.mail.compose import (
@@ -41,7 +41,7 @@ def _recipient(name: str = "Ann Reader", email: str = "ann@example.com") -> Reci
 
 def _message(tmp_path: Path, subject: str = "Example News: Big story", **kw) -> DigestMessage:
     config = make_config(tmp_path)
-    return build_message(config, config.list(), subject, DIGEST_HTML, DIGEST_TEXT, **kw)
+    return build_message(config, config.list(), subject, DIGEST_HTML, DIGEST_TEXT, MARKS, **kw)
 
 
 def _parse(data: bytes) -> EmailMessage:
@@ -58,9 +58,9 @@ def _expected(body: str, recipient: Recipient, html: bool) -> str:
             .replace('"', "&quot;")
         )
     return (
-        body.replace("%%UNSUBSCRIBE_URL%%", recipient.unsubscribe_url)
-        .replace("%%MANAGE_URL%%", recipient.manage_url)
-        .replace("%%RECIPIENT%%", name)
+        body.replace(MARKS.unsubscribe_url, recipient.unsubscribe_url)
+        .replace(MARKS.manage_url, recipient.manage_url)
+        .replace(MARKS.recipient, name)
     )
 
 
@@ -124,7 +124,7 @@ def test_non_ascii_headers_are_encoded(tmp_path: Path) -> None:
     config = make_config(tmp_path, **{"from": "D\u00e9fense \u2603 <digest@news.example.org>"})
     name = "Zo\u00eb " + "\u00dcberlang " * 8
     message = build_message(
-        config, config.list(), "Caf\u00e9 \u2014 news \u2615", DIGEST_HTML, DIGEST_TEXT
+        config, config.list(), "Caf\u00e9 \u2014 news \u2615", DIGEST_HTML, DIGEST_TEXT, MARKS
     )
     data = message.render(_recipient(name.strip()), NOW).data
     msg = _parse(data)

@@ -22,8 +22,6 @@ from support.inbox import (
 from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry, Item, Section
 from newsletter.render.renderer import (
-    MANAGE_PLACEHOLDER,
-    UNSUBSCRIBE_PLACEHOLDER,
     make_environment,
     render_digest,
     web_version,
@@ -56,7 +54,8 @@ def test_html_has_every_story_link_and_the_footer(sample, config) -> None:
     assert "Also in: Bristol Growers" in text
     assert "You are receiving this because you subscribed to Field Notes" in text
     assert config.site.address in text
-    assert UNSUBSCRIBE_PLACEHOLDER in hrefs and MANAGE_PLACEHOLDER in hrefs
+    marks = sample.placeholders
+    assert marks.unsubscribe_url in hrefs and marks.manage_url in hrefs
     assert "https://growers.example.com/notes/rain-gauges" in hrefs
 
 
@@ -154,8 +153,8 @@ def test_text_part_has_the_same_stories_and_links(sample) -> None:
         assert entry.title in flat
         assert _words(entry.summary) in flat
         assert f"Read more: {entry.link}" in sample.text
-    assert f"Unsubscribe: {UNSUBSCRIBE_PLACEHOLDER}" in sample.text
-    assert f"Manage your subscription: {MANAGE_PLACEHOLDER}" in sample.text
+    assert f"Unsubscribe: {sample.placeholders.unsubscribe_url}" in sample.text
+    assert f"Manage your subscription: {sample.placeholders.manage_url}" in sample.text
     assert "Also in: Bristol Growers (https://growers.example.com/notes/rain-gauges)" in flat
     assert "\n-- \n" in sample.text
     long_lines = [line for line in sample.text.splitlines() if len(line) > 78 and "://" not in line]
@@ -284,10 +283,11 @@ def test_tiny_budget_drops_trailing_sections(tmp_path: Path) -> None:
 
 
 def test_web_version_replaces_placeholders(sample, config) -> None:
-    web = web_version(sample.html, config)
+    web = web_version(sample.html, config, sample.placeholders)
     assert "%%" not in web
     assert f'href="{SITE_URL}/unsubscribe"' in web and f'href="{SITE_URL}/manage"' in web
-    assert "%%" not in sample.web_html and "%%" not in web_version(sample.text, config)
+    assert "%%" not in sample.web_html
+    assert "%%" not in web_version(sample.text, config, sample.placeholders)
 
 
 def test_write_digest_files_and_archive_index(config) -> None:
@@ -298,7 +298,9 @@ def test_write_digest_files_and_archive_index(config) -> None:
     out = config.output_dir
     assert folder == out / "daily" / "20260105-070000"
     assert (folder / "digest.html").read_text() == rendered.html
-    assert UNSUBSCRIBE_PLACEHOLDER in (folder / "digest.html").read_text()
+    assert rendered.placeholders.unsubscribe_url in (folder / "digest.html").read_text()
+    recorded = json.loads((folder / "digest.json").read_text())["placeholders"]
+    assert recorded == rendered.placeholders.as_dict()
     assert (folder / "digest.txt").read_text() == rendered.text
     assert json.loads((folder / "digest.json").read_text())["built_at"] == BUILT_AT.isoformat()
     for web in (folder / "index.html", out / "latest.html"):
@@ -356,6 +358,35 @@ def test_user_template_extends_a_default_block(tmp_path: Path) -> None:
     env = make_environment(user)
     rendered = render_digest(sample_digest(), make_config(tmp_path / "output"), env)
     assert "Custom contents" in rendered.html and "In this issue" not in rendered.html
+
+
+def test_templates_written_with_the_old_fixed_placeholders_still_work(tmp_path: Path) -> None:
+    """A template's own %%UNSUBSCRIBE_URL%% becomes this build's marker; a feed's does not."""
+    user = tmp_path / "t"
+    user.mkdir()
+    (user / "digest.txt").write_text(
+        "{% if lead %}{{ lead.title }}\n{% endif %}"
+        "{% for s in sections %}{% for i in s.entries %}{{ i.title }}\n{% endfor %}{% endfor %}"
+        "Hi %%RECIPIENT%%. Leave: %%UNSUBSCRIBE_URL%% or %%MANAGE_URL%%\n"
+    )
+    digest = sample_digest()
+    first = digest.sections[0].entries[0]
+    hostile = dataclasses.replace(first.item, title="Buy %%MANAGE_URL%% {{ manage_url }}")
+    sections = (
+        dataclasses.replace(
+            digest.sections[0],
+            entries=(dataclasses.replace(first, item=hostile), *digest.sections[0].entries[1:]),
+        ),
+        *digest.sections[1:],
+    )
+    digest = dataclasses.replace(digest, sections=sections)
+    rendered = render_digest(digest, make_config(tmp_path / "output"), make_environment(user))
+    marks = rendered.placeholders
+    assert f"Hi {marks.recipient}. Leave: {marks.unsubscribe_url} or {marks.manage_url}" in (
+        rendered.text
+    )
+    assert "Buy %%MANAGE_URL%% {{ manage_url }}" in rendered.text
+    assert rendered.text.count(marks.manage_url) == 1
 
 
 def test_missing_folder_and_broken_template_name_the_fix(tmp_path: Path) -> None:

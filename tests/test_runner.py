@@ -247,7 +247,20 @@ def test_a_run_killed_while_sending_is_finished_first_by_the_next_run(
     for email in emails:  # exactly one copy of each digest, the interrupted one first
         assert received(smtp, email) == [[1, 2, 3], [4, 5]], email
     assert store.get_digest(1).sent_at is not None
-    assert report.exit_code == EXIT_OK
+    # the fifth reader's DATA had ended when the child died: maybe delivered (it was),
+    # so it is not resent, but named, and the run exits 4 until the operator settles it
+    [doubt] = listed.uncertain
+    assert (doubt.digest_id, doubt.email) == (1, "reader4@example.com")
+    text = format_run_report(report)
+    assert "daily: UNCERTAIN digest 1 to reader4@example.com" in text
+    assert report.exit_code == EXIT_DELIVERY
+    clock.advance(minutes=15)
+    again = run(config, store)
+    assert again.exit_code == EXIT_DELIVERY and "reader4@example.com" in format_run_report(again)
+    store.dismiss_uncertain("daily", "the server log shows it delivered")
+    clock.advance(minutes=15)
+    settled = run(config, store)
+    assert settled.exit_code == EXIT_OK and format_run_report(settled) == ""
 
 
 def _dead_port() -> int:

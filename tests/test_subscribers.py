@@ -33,6 +33,7 @@ def test_normalize_email(raw: str, normal: str) -> None:
         ("a@localhost", "not a valid"),
         ("a@example.org\nBcc: x@example.org", "not a valid"),
         ("\u00fc@example.org", "not a valid"),
+        ("=?utf-8?q?evil=40x.example=2C?=ann@example.org", "reads as encoded text"),
     ],
 )
 def test_invalid_addresses_say_why(raw: str, reason: str) -> None:
@@ -122,6 +123,66 @@ def test_bounces_count_until_the_limit(store: Store) -> None:
     assert store.get_subscriber(sub.id).status == "bounced"
 
 
+def test_ids_are_never_reused(store: Store) -> None:
+    """Remove the newest subscriber and add another: the id is new, so nothing that named
+    the removed person (a link, a log line) can come to name the newcomer."""
+    first = store.add_subscriber("daily", "a@example.com")
+    newest = store.add_subscriber("daily", "b@example.com")
+    assert store.remove_subscriber(newest.id)
+    after = store.add_subscriber("daily", "c@example.com")
+    assert after.id > newest.id > first.id
+    assert store.remove_subscriber(first.id) and store.remove_subscriber(after.id)
+    assert store.add_subscriber("daily", "d@example.com").id > after.id  # an empty table too
+
+
+def test_every_subscriber_has_own_keys_and_a_status_change_draws_a_confirm_key(
+    store: Store,
+) -> None:
+    people = [store.add_subscriber("daily", f"k{i}@example.com") for i in range(20)]
+    keys = [k for p in people for k in (p.link_key, p.confirm_key)]
+    assert all(len(k) == 24 for k in keys) and len(set(keys)) == 40
+    ann = people[0]
+    same = store.set_status(ann.id, "pending")  # not a change
+    assert (same.link_key, same.confirm_key) == (ann.link_key, ann.confirm_key)
+    confirmed = store.set_status(ann.id, "confirmed")
+    assert confirmed.confirm_key != ann.confirm_key and confirmed.link_key == ann.link_key
+    fresh = store.set_status(ann.id, "confirmed", new_links=True)
+    assert fresh.link_key != ann.link_key and fresh.confirm_key == confirmed.confirm_key
+    for _ in range(3):
+        store.record_bounce(ann.id, 3)
+    bounced = store.get_subscriber(ann.id)
+    assert bounced.status == "bounced" and bounced.confirm_key != fresh.confirm_key
+
+
+def test_the_schema_41_migration_keeps_rows_and_gives_each_keys(tmp_path) -> None:
+    """A store made by the previous schema (version 40) opens with every row kept."""
+    import sqlite3
+
+    from newsletter.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    for version, sql in MIGRATIONS:
+        if version <= 40:
+            db.executescript(sql)
+    db.execute("PRAGMA user_version = 40")
+    db.executemany(
+        "INSERT INTO subscribers (id, list_name, email, status, created_at) "
+        "VALUES (?, 'daily', ?, ?, '2025-01-01T00:00:00.000000Z')",
+        [(1, "a@example.com", "confirmed"), (7, "b@example.com", "unsubscribed")],
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.schema_version >= 41
+        a, b = store.list_subscribers("daily")
+        assert (a.id, a.email, a.status) == (1, "a@example.com", "confirmed")
+        assert (b.id, b.email, b.status) == (7, "b@example.com", "unsubscribed")
+        keys = {a.link_key, a.confirm_key, b.link_key, b.confirm_key}
+        assert len(keys) == 4 and all(len(k) == 24 for k in keys)
+        assert store.add_subscriber("daily", "c@example.com").id == 8
+
+
 # -- CSV ---------------------------------------------------------------------------------
 def test_import_reports_rejects_and_applies_statuses(store: Store) -> None:
     store.add_subscriber("daily", "gone@example.com", "Gone", status="unsubscribed")
@@ -148,6 +209,11 @@ def test_import_reports_rejects_and_applies_statuses(store: Store) -> None:
     assert report.updated == 1  # wait: pending -> confirmed
     assert report.unchanged == 3  # gone and dead kept out, stay not downgraded
     assert report.kept_out == 2
+    assert report.kept == [
+        (4, "gone@example.com", "unsubscribed"),
+        (5, "dead@example.com", "bounced"),
+    ]
+    assert report.kept_lines()[0].startswith("line 4: gone@example.com stays unsubscribed: ")
     reasons = {line: (email, why) for line, email, why in report.rejected}
     assert reasons[3][1] == "duplicate of line 2"
     assert "not a valid email address" in reasons[9][1]

@@ -1,23 +1,39 @@
-"""Signed tokens: one purpose each, tamper-proof, confirm tokens expire."""
+"""Signed tokens: one purpose each, tamper-proof, bound to one subscriber's key, some expire."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from support.sending import SECRET, SITE_URL, make_config
 
 from newsletter.audience.tokens import (
     CONFIRM,
+    DATA,
     MANAGE,
+    PURPOSES,
+    RESUBSCRIBE,
     UNSUBSCRIBE,
     Tokens,
-    confirm_url,
-    manage_url,
+    key_for,
+    link_url,
     page_url,
-    unsubscribe_url,
+    subscriber_links,
 )
 from newsletter.errors import ConfigError, TokenError
+from newsletter.model import Subscriber
+
+ANN = Subscriber(
+    id=4217,
+    list_name="daily",
+    email="a@example.com",
+    status="unsubscribed",
+    unsubscribed_at=datetime(2026, 1, 5, 6, 0, 0, 123456, tzinfo=UTC),
+    link_key="L1",
+    confirm_key="C1",
+)
 
 
 @pytest.fixture
@@ -25,25 +41,26 @@ def tokens(clock) -> Tokens:
     return Tokens(SECRET, clock, confirm_max_age_days=7)
 
 
-@pytest.mark.parametrize("purpose", [UNSUBSCRIBE, MANAGE, CONFIRM])
-def test_round_trip(tokens: Tokens, purpose: str) -> None:
-    token = tokens.make(purpose, 4217)
-    assert tokens.read(purpose, token) == 4217
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_round_trip(tokens: Tokens, purpose: str, clock) -> None:
+    token = tokens.make(purpose, 4217, "key-1")
+    link = tokens.read(purpose, token)
+    assert (link.purpose, link.subscriber_id, link.key) == (purpose, 4217, "key-1")
+    assert link.issued_at == clock().replace(microsecond=0)
     assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
 def test_a_token_only_works_for_its_purpose(tokens: Tokens) -> None:
-    token = tokens.make(UNSUBSCRIBE, 7)
-    with pytest.raises(TokenError):
-        tokens.read(MANAGE, token)
-    with pytest.raises(TokenError):
-        tokens.read(CONFIRM, token)
+    token = tokens.make(UNSUBSCRIBE, 7, "k")
+    for other in (MANAGE, CONFIRM, RESUBSCRIBE, DATA):
+        with pytest.raises(TokenError):
+            tokens.read(other, token)
 
 
 def test_altered_and_forged_tokens_are_rejected(tokens: Tokens, clock) -> None:
-    token = tokens.make(UNSUBSCRIBE, 7)
+    token = tokens.make(UNSUBSCRIBE, 7, "k")
     payload, stamp, signature = token.split(".")
-    other = tokens.make(UNSUBSCRIBE, 8).split(".")[0]
+    other = tokens.make(UNSUBSCRIBE, 8, "k").split(".")[0]
     for bad in (
         f"{other}.{stamp}.{signature}",  # someone else's id under this signature
         token[:-1] + ("A" if token[-1] != "A" else "B"),
@@ -53,28 +70,68 @@ def test_altered_and_forged_tokens_are_rejected(tokens: Tokens, clock) -> None:
     ):
         with pytest.raises(TokenError):
             tokens.read(UNSUBSCRIBE, bad)
-    forged = Tokens("another-secret-key-of-some-length", clock).make(UNSUBSCRIBE, 7)
+    forged = Tokens("another-secret-key-of-some-length", clock).make(UNSUBSCRIBE, 7, "k")
     with pytest.raises(TokenError):
         tokens.read(UNSUBSCRIBE, forged)
 
 
-def test_confirm_tokens_expire_others_do_not(tokens: Tokens, clock) -> None:
-    confirm = tokens.make(CONFIRM, 3)
-    unsubscribe = tokens.make(UNSUBSCRIBE, 3)
-    manage = tokens.make(MANAGE, 3)
-    clock.advance(days=6, hours=23)
-    assert tokens.read(CONFIRM, confirm) == 3
-    clock.advance(hours=2)
+def test_a_link_names_a_subscriber_only_with_their_current_key(tokens: Tokens) -> None:
+    unsubscribe = tokens.read(UNSUBSCRIBE, tokens.make(UNSUBSCRIBE, ANN.id, ANN.link_key))
+    confirm = tokens.read(CONFIRM, tokens.make(CONFIRM, ANN.id, ANN.confirm_key))
+    assert unsubscribe.names(ANN) and confirm.names(ANN)
+    assert not unsubscribe.names(dataclasses.replace(ANN, link_key="L2"))  # new keys drawn
+    assert not confirm.names(dataclasses.replace(ANN, confirm_key="C2"))  # status changed
+    assert not unsubscribe.names(dataclasses.replace(ANN, id=4218))  # someone else
+    # a confirm link carries the confirm key, the others the link key: not interchangeable
+    crossed = tokens.read(CONFIRM, tokens.make(CONFIRM, ANN.id, ANN.link_key))
+    assert not crossed.names(ANN)
+    assert not unsubscribe.names(dataclasses.replace(ANN, link_key=""))  # a row without keys
+    # a resubscribe link undoes one unsubscribe: the one at the time it carries
+    undo = tokens.read(RESUBSCRIBE, tokens.make(RESUBSCRIBE, ANN.id, key_for(RESUBSCRIBE, ANN)))
+    assert undo.names(ANN)
+    later = ANN.unsubscribed_at.replace(microsecond=123457)
+    assert not undo.names(dataclasses.replace(ANN, unsubscribed_at=later))
+
+
+def test_links_made_before_keys_existed_only_unsubscribe(tokens: Tokens, clock) -> None:
+    """Digests already in inboxes carry bare-id tokens; they keep unsubscribing, nothing more."""
+
+    class Then(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
+
+    for purpose in (UNSUBSCRIBE, MANAGE, CONFIRM):
+        old = URLSafeTimedSerializer(SECRET, salt=purpose, signer=Then).dumps(ANN.id)
+        if purpose == UNSUBSCRIBE:
+            link = tokens.read(purpose, old)
+            assert link.key is None and link.names(ANN)
+        else:
+            with pytest.raises(TokenError, match="before an update"):
+                tokens.read(purpose, old)
+
+
+def test_lifetimes(tokens: Tokens, clock) -> None:
+    made = {p: tokens.make(p, 3, "k") for p in PURPOSES}
+    clock.advance(hours=23, minutes=59)
+    for purpose in PURPOSES:
+        tokens.read(purpose, made[purpose])
+    clock.advance(minutes=2)
+    for purpose in (RESUBSCRIBE, DATA):
+        with pytest.raises(TokenError, match="24 hours"):
+            tokens.read(purpose, made[purpose])
+    clock.advance(days=5, hours=23)
+    tokens.read(CONFIRM, made[CONFIRM])
+    clock.advance(hours=1)
     with pytest.raises(TokenError, match="expired"):
-        tokens.read(CONFIRM, confirm)
+        tokens.read(CONFIRM, made[CONFIRM])
     clock.advance(days=3650)
-    assert tokens.read(UNSUBSCRIBE, unsubscribe) == 3
-    assert tokens.read(MANAGE, manage) == 3
+    assert tokens.read(UNSUBSCRIBE, made[UNSUBSCRIBE]).subscriber_id == 3
+    assert tokens.read(MANAGE, made[MANAGE]).subscriber_id == 3
 
 
 def test_unknown_purpose_is_an_error(tokens: Tokens) -> None:
     with pytest.raises(TokenError):
-        tokens.make("admin", 1)
+        tokens.make("admin", 1, "k")
     with pytest.raises(TokenError):
         page_url(SITE_URL, "admin", "x")
 
@@ -88,29 +145,23 @@ def test_missing_secret_names_the_fix(tmp_path) -> None:
 def test_url_layout(tmp_path, clock) -> None:
     config = make_config(tmp_path)
     tokens = Tokens.from_config(config, clock)
-    for build, purpose in (
-        (unsubscribe_url, UNSUBSCRIBE),
-        (manage_url, MANAGE),
-        (confirm_url, CONFIRM),
-    ):
-        url = build(config, tokens, 99)
+    for purpose in PURPOSES:
+        url = link_url(config, tokens, purpose, ANN)
         prefix = f"{SITE_URL}/{purpose}/"
         assert url.startswith(prefix)
-        assert tokens.read(purpose, url[len(prefix) :]) == 99
+        assert tokens.read(purpose, url[len(prefix) :]).names(ANN)
     assert tokens.confirm_max_age == config.web.confirm_max_age_days * 86400
 
 
 def test_links_of_one_subscriber(tmp_path, clock) -> None:
-    from newsletter.audience.tokens import subscriber_links
-
     config = make_config(tmp_path)
     tokens = Tokens.from_config(config, clock)
-    unsubscribe, manage = subscriber_links(config, tokens, 41)
-    assert unsubscribe == unsubscribe_url(config, tokens, 41)
-    assert manage == manage_url(config, tokens, 41)
-    assert tokens.make_many((CONFIRM, MANAGE), 5) == [
-        tokens.make(CONFIRM, 5),
-        tokens.make(MANAGE, 5),
+    unsubscribe, manage = subscriber_links(config, tokens, ANN.id, ANN.link_key)
+    assert unsubscribe == link_url(config, tokens, UNSUBSCRIBE, ANN)
+    assert manage == link_url(config, tokens, MANAGE, ANN)
+    assert tokens.make_many((CONFIRM, MANAGE), 5, "k") == [
+        tokens.make(CONFIRM, 5, "k"),
+        tokens.make(MANAGE, 5, "k"),
     ]
     with pytest.raises(TokenError):
-        tokens.make_many((MANAGE, "admin"), 5)
+        tokens.make_many((MANAGE, "admin"), 5, "k")

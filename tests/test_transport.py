@@ -17,7 +17,7 @@ from newsletter.mail.transport import (
     ConnectFailure,
     ConnectionLost,
     PermanentFailure,
-    RateLimiter,
+    SendPacer,
     SmtpTransport,
     TemporaryFailure,
     check_security,
@@ -217,11 +217,11 @@ def test_rate_limiter_spaces_sends() -> None:
         slept.append(seconds)
         now[0] += seconds
 
-    limiter = RateLimiter(4.0, sleep=sleep, monotonic=lambda: now[0])
+    limiter = SendPacer(4.0, sleep=sleep, monotonic=lambda: now[0])
     for _ in range(5):
         limiter.wait()
     assert slept == [0.25, 0.25, 0.25, 0.25]
-    unlimited = RateLimiter(0, sleep=sleep)
+    unlimited = SendPacer(0, sleep=sleep)
     unlimited.wait()
     assert len(slept) == 4
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -24,7 +25,14 @@ from support.web import (
     without_csrf,
 )
 
-from newsletter.audience.tokens import CONFIRM, MANAGE, UNSUBSCRIBE, Tokens
+from newsletter.audience.tokens import (
+    CONFIRM,
+    MANAGE,
+    RESUBSCRIBE,
+    UNSUBSCRIBE,
+    Tokens,
+    link_url,
+)
 from newsletter.config import WebConfig
 from newsletter.errors import ConfigError
 from newsletter.mail import deliver
@@ -188,13 +196,21 @@ def test_a_pending_address_gets_the_link_again_only_after_a_pause(web: Web) -> N
     ] * 2
 
 
-def test_an_unsubscribed_address_can_opt_in_again(web: Web) -> None:
-    web.store.add_subscriber("daily", ANN, "", "unsubscribed")
+def test_an_unsubscribed_address_can_opt_in_again_by_confirming(web: Web) -> None:
+    """The form changes nothing for an opted-out address; the person's confirmation does,
+    and their subscription then starts with new links."""
+    old = web.store.add_subscriber("daily", ANN, "", "unsubscribed")
+    old_manage = _link_path(web, MANAGE, old)
     web.subscribe(web.client(), ANN)
-    assert web.status(ANN) == "pending"
+    assert web.status(ANN) == "unsubscribed"  # a stranger could have sent the form
     url = link(web.mail(ANN)[-1], "confirm")
+    assert web.client().get(path_of(url)).status_code == 200
+    assert web.status(ANN) == "unsubscribed"
     web.client().post(path_of(url))
     assert web.status(ANN) == "confirmed"
+    assert web.client().get(old_manage).status_code == 404  # links from before: retired
+    welcome = web.mail(ANN)[-1]
+    assert web.client().get(path_of(link(welcome, "manage"))).status_code == 200
 
 
 def test_an_invalid_address_gets_the_form_back(web: Web) -> None:
@@ -325,12 +341,19 @@ def _pending(web: Web) -> str:
     return path_of(link(web.mail(ANN)[-1], "confirm"))
 
 
+def _link_path(web: Web, purpose: str, subscriber) -> str:
+    """/<purpose>/<token> for a subscriber as stored (with their current keys)."""
+    current = web.store.get_subscriber(subscriber.id)
+    return path_of(link_url(web.config, Tokens(SECRET, web.clock), purpose, current))
+
+
 def test_forged_and_altered_links_are_refused(web: Web) -> None:
     path = _pending(web)
     token = path.rsplit("/", 1)[1]
+    ann = web.store.get_subscriber(("daily", ANN))
     altered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    other_key = Tokens("some-other-secret-key", web.clock).make(CONFIRM, 1)
-    wrong_purpose = Tokens(SECRET, web.clock).make(UNSUBSCRIBE, 1)
+    other_key = Tokens("some-other-secret-key", web.clock).make(CONFIRM, ann.id, ann.confirm_key)
+    wrong_purpose = Tokens(SECRET, web.clock).make(UNSUBSCRIBE, ann.id, ann.confirm_key)
     for bad in ("garbage", altered, other_key, wrong_purpose, token[: len(token) // 2]):
         for method in ("get", "post"):
             response = getattr(web.client(), method)(f"/confirm/{bad}")
@@ -343,7 +366,7 @@ def test_an_expired_confirmation_link_is_refused(web: Web) -> None:
     path = _pending(web)
     web.clock.advance(days=7, minutes=1)
     response = web.client().post(path)
-    assert response.status_code == 400 and "This link has expired" in response.text
+    assert response.status_code == 400 and "This confirmation link has expired" in response.text
     assert "Subscribe again" in response.text
     assert web.status(ANN) == "pending"
 
@@ -358,16 +381,16 @@ def test_a_used_confirmation_link_cannot_sign_someone_up_again(web: Web) -> None
     web.store.set_status(subscriber.id, "unsubscribed")
     for method in ("get", "post"):
         reused = getattr(web.client(), method)(path)
-        assert reused.status_code == 410 and "already been used" in reused.text
+        assert reused.status_code == 410 and "cannot be used any more" in reused.text
     assert web.status(ANN) == "unsubscribed"
 
 
 def test_links_naming_no_subscriber(web: Web) -> None:
     tokens = Tokens(SECRET, web.clock)
-    assert web.client().get(f"/confirm/{tokens.make(CONFIRM, 999)}").status_code == 404
-    assert web.client().get(f"/manage/{tokens.make(MANAGE, 999)}").status_code == 404
+    assert web.client().get(f"/confirm/{tokens.make(CONFIRM, 999, 'k')}").status_code == 404
+    assert web.client().get(f"/manage/{tokens.make(MANAGE, 999, 'k')}").status_code == 404
     gone = web.client().post(
-        f"/unsubscribe/{tokens.make(UNSUBSCRIBE, 999)}", data={"List-Unsubscribe": "One-Click"}
+        f"/unsubscribe/{tokens.make(UNSUBSCRIBE, 999, 'k')}", data={"List-Unsubscribe": "One-Click"}
     )
     assert gone.status_code == 200 and "not subscribed" in gone.text
     bad = web.client().post("/unsubscribe/nonsense", data={"List-Unsubscribe": "One-Click"})
@@ -375,28 +398,48 @@ def test_links_naming_no_subscriber(web: Web) -> None:
 
 
 # -- unsubscribe, resubscribe, manage ----------------------------------------------------------
-def test_unsubscribe_page_button_and_resubscribe(web: Web) -> None:
+def test_unsubscribe_page_button_and_undo(web: Web) -> None:
     _confirm(web)
-    sid = web.store.get_subscriber(("daily", ANN)).id
-    path = f"/unsubscribe/{Tokens(SECRET, web.clock).make(UNSUBSCRIBE, sid)}"
+    ann = web.store.get_subscriber(("daily", ANN))
+    path = _link_path(web, UNSUBSCRIBE, ann)
     page = web.client().get(path)
     assert page.status_code == 200 and "Unsubscribe</button>" in page.text
     assert web.status(ANN) == "confirmed"
     done = web.client().post(path)
     assert done.status_code == 200 and "You are unsubscribed" in done.text
     assert web.status(ANN) == "unsubscribed"
-    assert f'action="/resubscribe/{path.rsplit("/", 1)[1]}"' in done.text
+    undo = re.search(r'action="(/resubscribe/[^"]+)"', done.text).group(1)
     again = web.client().post(path)
     assert "You were already unsubscribed" in again.text
-    back = web.client().post(path.replace("/unsubscribe/", "/resubscribe/"))
+    assert "/resubscribe/" not in again.text  # only the answer to the unsubscribe offers it
+    assert "/resubscribe/" not in web.client().get(path).text
+    back = web.client().post(undo)
     assert back.status_code == 200 and "Welcome back" in back.text
     assert web.status(ANN) == "confirmed"
+    leave = re.search(r'action="(/unsubscribe/[^"]+)"', back.text).group(1)
+    web.clock.advance(seconds=30)
+    assert web.client().post(leave).status_code == 200 and web.status(ANN) == "unsubscribed"
+    # the first undo link was made for the first unsubscribe, not this one
+    assert web.client().post(undo).status_code == 409
+    assert web.status(ANN) == "unsubscribed"
+
+
+def test_undoing_an_unsubscribe_has_a_time_limit(web: Web) -> None:
+    _confirm(web)
+    path = _link_path(web, UNSUBSCRIBE, web.store.get_subscriber(("daily", ANN)))
+    done = web.client().post(path)
+    undo = re.search(r'action="(/resubscribe/[^"]+)"', done.text).group(1)
+    web.clock.advance(hours=24, minutes=1)
+    late = web.client().post(undo)
+    assert late.status_code == 400 and "24 hours" in late.text
+    assert web.status(ANN) == "unsubscribed"
 
 
 def test_resubscribe_needs_a_fresh_opt_in_if_never_confirmed(web: Web) -> None:
     sid = web.store.add_subscriber("daily", ANN, "", "pending").id
     web.store.set_status(sid, "unsubscribed")
-    token = Tokens(SECRET, web.clock).make(UNSUBSCRIBE, sid)
+    ann = web.store.get_subscriber(sid)
+    token = Tokens(SECRET, web.clock).make(RESUBSCRIBE, sid, ann.link_key)
     response = web.client().post(f"/resubscribe/{token}")
     assert response.status_code == 409 and "subscribe" in response.text.lower()
     assert web.status(ANN) == "unsubscribed"
@@ -406,12 +449,22 @@ def test_manage_page_actions_and_data_download(web: Web, tmp_path: Path) -> None
     _confirm(web)
     digest_id = make_digest(web.store, tmp_path)
     deliver.send_digest(web.config, web.store, digest_id, clock=web.clock)
-    sid = web.store.get_subscriber(("daily", ANN)).id
-    path = f"/manage/{Tokens(SECRET, web.clock).make(MANAGE, sid)}"
+    path = path_of(link(web.mail(ANN)[-1], "manage"))  # the digest's manage link
     page = web.client().get(path)
     assert page.status_code == 200
     assert ANN in page.text and "Subscribed" in page.text
-    data = web.client().post(f"{path}/data")
+    # the data goes to the mailbox, not to whoever holds the (maybe forwarded) link
+    soon = web.client().post(f"{path}/data")  # the welcome mail went out minutes ago
+    assert "try again in 10 minutes" in soon.text
+    web.clock.advance(minutes=11)  # at most one message every 10 minutes
+    asked = web.client().post(f"{path}/data")
+    assert asked.status_code == 200 and "download link is on its way" in asked.text
+    assert asked.mimetype == "text/html"
+    mail = web.mail(ANN)[-1]
+    assert mail["Subject"] == "Your Example News data"
+    data_path = path_of(link(mail, "data"))
+    assert "Download my data</button>" in web.client().get(data_path).text
+    data = web.client().post(data_path)
     assert data.status_code == 200 and data.mimetype == "application/json"
     assert "attachment" in data.headers["Content-Disposition"]
     stored = json.loads(data.text)
@@ -420,9 +473,14 @@ def test_manage_page_actions_and_data_download(web: Web, tmp_path: Path) -> None
     assert stored["deliveries"][0]["digest_id"] == digest_id
     left = web.client().post(path, data={"action": "unsubscribe"})
     assert "You are unsubscribed" in left.text and web.status(ANN) == "unsubscribed"
-    assert 'value="resubscribe"' in left.text
-    back = web.client().post(path, data={"action": "resubscribe"})
-    assert "subscribed again" in back.text and web.status(ANN) == "confirmed"
+    undo = re.search(r'action="(/resubscribe/[^"]+)"', left.text).group(1)
+    later = web.client().get(path)
+    assert "/resubscribe/" not in later.text and 'value="subscribe_again"' in later.text
+    web.clock.advance(minutes=11)
+    again = web.client().post(path, data={"action": "subscribe_again"})
+    assert "confirmation link is on its way" in again.text and web.status(ANN) == "unsubscribed"
+    assert web.mail(ANN)[-1]["Subject"].startswith("Confirm your subscription")
+    assert web.client().post(undo).status_code == 200 and web.status(ANN) == "confirmed"
     assert web.client().post(path, data={"action": "explode"}).status_code == 400
 
 

@@ -62,6 +62,7 @@ class FetchConfig:
     max_bytes: int = 10_000_000
     concurrency: int = 16
     user_agent: str = ""  # default: "newsletter/<version> (+<site url>)"
+    max_field_chars: int = 500  # title/author/category/feed title cut here, before parsing
 
 
 @dataclass(frozen=True)
@@ -224,13 +225,42 @@ class Config:
         return _resolve(path, self.base_dir)
 
     def require_secret(self) -> str:
-        if not self.secret_key:
-            raise ConfigError(
-                "NEWSLETTER_SECRET_KEY is not set: export a long random value "
-                "(e.g. `export NEWSLETTER_SECRET_KEY=$(python -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))')`) before sending or serving"
-            )
-        return self.secret_key
+        """The link-signing key; ConfigError unless it is set and strong (see check_secret)."""
+        return check_secret(self.secret_key)
+
+
+SECRET_MIN_BYTES = 32
+MAKE_SECRET = (
+    "export NEWSLETTER_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+)
+
+
+def check_secret(key: str) -> str:
+    """`key` if it can sign links: set, at least SECRET_MIN_BYTES bytes, no whitespace.
+
+    Anyone holding one signed link can test guesses of the key offline; a short key falls
+    in seconds and then every subscriber's links can be forged. Whitespace is refused
+    because it is nearly always a copy-and-paste accident (a trailing newline) that makes
+    the web app and the sender sign with different keys.
+    """
+    if not key:
+        raise ConfigError(
+            f"NEWSLETTER_SECRET_KEY is not set: it signs every confirm, unsubscribe and manage "
+            f"link; make one with `{MAKE_SECRET}` before sending or serving"
+        )
+    if any(c.isspace() for c in key):
+        raise ConfigError(
+            "NEWSLETTER_SECRET_KEY contains whitespace (a space, tab or line break: often a "
+            f"newline copied from a file); use one random word, e.g. `{MAKE_SECRET}`"
+        )
+    size = len(key.encode("utf-8"))
+    if size < SECRET_MIN_BYTES:
+        raise ConfigError(
+            f"NEWSLETTER_SECRET_KEY is too short ({size} bytes; at least {SECRET_MIN_BYTES}): "
+            "a short key can be guessed from one link and then any link forged; make a "
+            f"random one with `{MAKE_SECRET}`"
+        )
+    return key
 
 
 _SECTIONS: dict[str, type] = {
@@ -538,6 +568,7 @@ concurrency = 16
 timeout = 20
 connect_timeout = 5
 max_bytes = 10000000
+max_field_chars = 500                     # longer titles, authors, categories are cut
 
 [summary]
 # newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson

@@ -248,6 +248,7 @@ KEY_RULES: dict[str, tuple[Check, ...]] = {
     "fetch.max_bytes": (between(1000, note=" bytes"),),
     "fetch.concurrency": (between(1, 256),),
     "fetch.user_agent": (one_line,),
+    "fetch.max_field_chars": (between(20, note=" (shorter would cut titles short)"),),
     "summary.algorithm": (one_of(*SUMMARY_ALGORITHMS),),
     "summary.max_words": (between(1, 1000),),
     "summary.sentences": (between(0, 50),),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]  # injectable time source: tests pass a fake one
@@ -112,6 +112,9 @@ class Subscriber:
     confirmed_at: datetime | None = None
     unsubscribed_at: datetime | None = None
     bounce_count: int = 0
+    # random keys the subscriber's signed links carry (see newsletter.audience.tokens)
+    link_key: str = field(default="", repr=False)
+    confirm_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class Delivery:
     digest_id: int
     subscriber_id: int
     email: str
-    status: str = "pending"  # pending | sending | sent | failed | skipped (reason in last_error)
+    status: str = "pending"  # see newsletter.store.deliveries.DELIVERY_STATUSES
     attempts: int = 0
     last_error: str = ""
     message_id: str = ""

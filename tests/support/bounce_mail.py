@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from datetime import timedelta
 from pathlib import Path
 
 from newsletter.bounces import make_return_path
@@ -140,7 +141,8 @@ def sent_digest(store: Store, tmp_path: Path, people: int = 3) -> tuple[int, dic
     store.create_deliveries(digest_id)
     rows = {}
     for delivery in store.deliveries(digest_id):
-        assert store.claim_delivery(delivery.id) == "claimed"
-        store.mark_sent(delivery.id, f"<{delivery.id}@news.example.org>")
+        lease = store.clock() + timedelta(minutes=5)
+        assert store.claim_delivery(delivery.id, "test-sender", lease) == "claimed"
+        store.mark_sent(delivery.id, f"<{delivery.id}@news.example.org>", "test-sender")
         rows[delivery.email] = delivery.id
     return digest_id, rows

@@ -22,7 +22,7 @@ from support.emailcss import contrast_issues, hex_color, parse_declarations, str
 GMAIL_CLIP_BYTES = 102 * 1024
 PREHEADER_RANGE = (40, 140)
 MIN_CONTRAST = 4.5
-PLACEHOLDER = re.compile(r"%%[A-Z_]+%%")
+PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
 
 _FORBIDDEN_TAGS = {
     "script": "scripts never run in mail and mark the message as suspicious",

@@ -24,12 +24,8 @@ import pytest
 
 from newsletter.config import Config, DigestConfig, ListConfig, SiteConfig
 from newsletter.model import Digest, Entry, Item, Section
-from newsletter.render.renderer import (
-    MANAGE_PLACEHOLDER,
-    RECIPIENT_PLACEHOLDER,
-    UNSUBSCRIBE_PLACEHOLDER,
-    RenderedDigest,
-)
+from newsletter.render.placeholders import ANY_MARKER
+from newsletter.render.renderer import RenderedDigest
 from support.paths import REPO
 
 TOOLS = REPO / "tools"
@@ -304,20 +300,20 @@ def big_digest(n: int = 60) -> Digest:
 
 
 def personal_urls(email: str) -> dict[str, str]:
-    """What the sender would put in place of the placeholders for one subscriber."""
+    """What the sender would put in place of the placeholders for one subscriber, by
+    template variable."""
     token = hashlib.sha256(email.encode()).hexdigest()[:32]
     return {
-        UNSUBSCRIBE_PLACEHOLDER: f"{SITE_URL}/unsubscribe/{token}",
-        MANAGE_PLACEHOLDER: f"{SITE_URL}/manage/{token}",
-        RECIPIENT_PLACEHOLDER: email,
+        "unsubscribe_url": f"{SITE_URL}/unsubscribe/{token}",
+        "manage_url": f"{SITE_URL}/manage/{token}",
+        "recipient": email,
     }
 
 
 def personalize(text: str, email: str) -> str:
-    """Fill the placeholders by plain string replacement, as the sender does."""
-    for placeholder, value in personal_urls(email).items():
-        text = text.replace(placeholder, value)
-    return text
+    """Fill every placeholder by string replacement, as the sender does."""
+    urls = personal_urls(email)
+    return ANY_MARKER.sub(lambda m: urls[m.group(1).lower()], text)
 
 
 def build_message(
@@ -335,7 +331,7 @@ def build_message(
     msg["Message-ID"] = make_msgid(idstring="digest", domain="news.example.org")
     msg["List-Id"] = "Field Notes Daily <daily.news.example.org>"
     msg["List-Unsubscribe"] = (
-        f"<{urls[UNSUBSCRIBE_PLACEHOLDER]}>, <mailto:unsubscribe@news.example.org?subject=daily>"
+        f"<{urls['unsubscribe_url']}>, <mailto:unsubscribe@news.example.org?subject=daily>"
     )
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
@@ -402,7 +398,7 @@ def sent_message(config: Config, folder: Path, built_at: datetime, list_name: st
     from newsletter.mail import deliver
     from newsletter.store import Store
 
-    config = replace(config, secret_key="inbox-check-secret")
+    config = replace(config, secret_key="inbox-check-secret-0123456789abcdef")
     store = Store(config.store_path)
     try:
         subscribers.add(store, list_name, "reader@example.com", name="Reader", status="confirmed")

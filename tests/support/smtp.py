@@ -17,11 +17,17 @@ Faults (set before or during a test; all thread-safe):
                                                         # received: keep it, close without reply
     server.handler.mail_reply = "550 5.7.1 no"          # refuse the sender (MAIL FROM)
     server.handler.on_data = callback                   # called with each envelope at DATA
+    server.handler.on_rcpt = callback                   # called with each envelope at RCPT
     server.handler.pipelining = True                    # advertise PIPELINING
+
+`GatedHandler` stops one chosen point of the conversation, tells the test, and holds it
+there until the test kills the client (see its docstring).
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
@@ -31,6 +37,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from newsletter.config import SmtpConfig
 
@@ -52,6 +59,7 @@ class RecordingHandler:
         self.drop_after_data: int | None = None
         self.tls_sessions: list[bool] = []  # per accepted message: was the session encrypted
         self.on_data: Any = None  # called with the envelope before a message is accepted
+        self.on_rcpt: Any = None  # called with the envelope when a RCPT arrives
         self.mail_reply: str | None = None  # e.g. "550 sender refused": answer to every MAIL
         self.pipelining = False  # advertise PIPELINING (RFC 2920) in the EHLO reply
 
@@ -90,6 +98,9 @@ class RecordingHandler:
     ) -> str:
         with self.lock:
             self.rcpt_attempts[address] += 1
+        if self.on_rcpt is not None:
+            self.on_rcpt(envelope)
+        with self.lock:
             if address in self.reject:
                 return "550 5.1.1 no such mailbox here"
             if self.temp_fail.get(address, 0) > 0:
@@ -119,8 +130,135 @@ class RecordingHandler:
             return sum(len(v) for v in self.messages.values())
 
 
+GATE_POINTS = ("connect", "mail", "rcpt", "body", "dot", "reply")
+
+
+class GatedHandler(RecordingHandler):
+    """A recording handler that stops the conversation at one point and holds it there.
+
+    `point` is where, in the `nth` SMTP transaction (`nth` connection for "connect"):
+
+    - "connect": the EHLO arrived; no reply yet
+    - "mail" / "rcpt": the MAIL / RCPT command arrived; no reply yet
+    - "body": mid-DATA: a few lines of the message were read, the rest is not (the store
+      at `store_path` is write-locked from the DATA command on, so the client, whose
+      body went out, waits on the store before it may send the final ".")
+    - "dot": the whole message arrived and was recorded (the server holds it); no reply
+    - "reply": the message was recorded and "250" sent; the store is write-locked, so the
+      client waits before it can record the reply
+
+    `reached` is set when the point is reached; the test then kills the client and calls
+    `open_gate()` (which also unlocks the store).
+    """
+
+    def __init__(self, point: str, nth: int = 1, store_path: str | None = None) -> None:
+        super().__init__()
+        if point not in GATE_POINTS:
+            raise ValueError(f"point must be one of {GATE_POINTS}, got {point!r}")
+        self.point = point
+        self.nth = nth
+        self.store_path = store_path
+        self.reached = threading.Event()
+        self.released = threading.Event()
+        self.ehlos = 0
+        self.mails = 0
+        self._store_lock: sqlite3.Connection | None = None
+
+    def open_gate(self) -> None:
+        """Let the held conversation go on (it finds its client gone) and unlock the store."""
+        self.released.set()
+        with self.lock:
+            db, self._store_lock = self._store_lock, None
+        if db is not None:
+            db.execute("ROLLBACK")
+            db.close()
+
+    def _lock_store(self) -> None:
+        assert self.store_path, "this gate point needs store_path"
+        db = sqlite3.connect(self.store_path, isolation_level=None, check_same_thread=False)
+        db.execute("BEGIN IMMEDIATE")
+        with self.lock:
+            self._store_lock = db
+
+    async def _hold(self) -> None:
+        self.reached.set()
+        while not self.released.is_set():  # cancelled when the client's connection drops
+            await asyncio.sleep(0.01)
+
+    def _here(self, point: str) -> bool:
+        return self.point == point and not self.reached.is_set() and self.mails == self.nth
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+        with self.lock:
+            self.ehlos += 1
+            hold = self.point == "connect" and self.ehlos == self.nth
+        if hold:
+            await self._hold()
+        return await super().handle_EHLO(server, session, envelope, hostname, responses)
+
+    async def handle_MAIL(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+        with self.lock:
+            self.mails += 1
+        if self._here("mail"):
+            await self._hold()
+        return await super().handle_MAIL(server, session, envelope, address, options)
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+        if self._here("rcpt"):
+            await self._hold()
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+    async def on_data_command(self, server: SMTP) -> None:
+        """Called when DATA arrives, before the 354 (see `_ObservedSMTP`)."""
+        if not self._here("body"):
+            return
+        self._lock_store()  # the client waits for the 354: it is not writing the store now
+        server._reader = _HoldingReader(server._reader, 3, self._hold)  # type: ignore[attr-defined]
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        reply = await super().handle_DATA(server, session, envelope)
+        if self._here("dot"):
+            await self._hold()
+        elif self._here("reply"):
+            self._lock_store()
+            # give the reply time to reach the client before the test is told
+            asyncio.get_running_loop().call_later(0.3, self.reached.set)
+        return reply
+
+
+class _HoldingReader:
+    """A stream reader that hands out `lines` lines of the DATA, then holds."""
+
+    def __init__(self, reader: asyncio.StreamReader, lines: int, hold: Any) -> None:
+        self._reader = reader
+        self._left = lines
+        self._hold = hold
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        if self._left == 0:
+            await self._hold()
+        self._left -= 1
+        return await self._reader.readuntil(separator)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+class _ObservedSMTP(SMTP):
+    """aiosmtpd's server, telling the handler when the DATA command arrives."""
+
+    async def smtp_DATA(self, arg: str) -> None:
+        hook = getattr(self.event_handler, "on_data_command", None)
+        if hook is not None:
+            await hook(self)
+        await super().smtp_DATA(arg)
+
+
 class _Controller(Controller):
     """Controller bound to port 0: learns the real port before its readiness check."""
+
+    def factory(self) -> SMTP:
+        return _ObservedSMTP(self.handler, **self.SMTP_kwargs)
 
     def _trigger_server(self) -> None:
         self.port = self.server.sockets[0].getsockname()[1]

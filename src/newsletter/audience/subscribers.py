@@ -41,7 +41,15 @@ def normalize_email(address: str) -> str:
         result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as e:
         raise SubscriberError(f"{text!r} is not a valid email address: {e}") from e
-    return str(result.ascii_email).lower()
+    address = str(result.ascii_email).lower()
+    if "=?" in address:
+        # legal, but mail software decodes "=?charset?q?...?=" into other text (even extra
+        # recipients) when it builds or reads the To header
+        raise SubscriberError(
+            f"{text!r} is not accepted: an address containing '=?' reads as encoded text in "
+            "mail headers"
+        )
+    return address
 
 
 def clean_name(name: str) -> str:
@@ -88,6 +96,15 @@ class ImportReport:
     unchanged: int = 0  # already there as imported, or kept unsubscribed/bounced
     kept_out: int = 0  # of `unchanged`: unsubscribed/bounced addresses NOT resubscribed
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, reason)
+    kept: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, status)
+
+    def kept_lines(self) -> list[str]:
+        """One line per opted-out address the import left as it was."""
+        return [
+            f"line {line}: {email} stays {status}: an opt-out ends only when the person "
+            "confirms a new subscription themselves (the subscribe form mails them a link)"
+            for line, email, status in self.kept
+        ]
 
     def summary_line(self) -> str:
         """One line for the CLI, e.g. `added 120, updated 3, unchanged 7, rejected 2`."""
@@ -110,7 +127,8 @@ def import_csv(
     """Import subscribers from CSV with a header row `email,name[,status]`.
 
     `status` applies to rows without one. An address already on the list is never moved
-    back from unsubscribed or bounced; a pending one can be confirmed or opted out.
+    back from unsubscribed or bounced (each such row is listed in `kept`); a pending one can
+    be confirmed or opted out.
     """
     if status not in STATUSES:
         raise SubscriberError(f"unknown status {status!r}; use one of: {', '.join(STATUSES)}")
@@ -188,6 +206,7 @@ def _import_batch(
             changed = False
             if existing.status in _FINAL and wanted != existing.status:
                 report.kept_out += 1
+                report.kept.append((line, address, existing.status))
             elif _moves_forward(existing.status, wanted):
                 store.set_status(existing.id, wanted)
                 changed = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
-from newsletter.config import INIT_TEMPLATE, with_output
+from newsletter.config import INIT_TEMPLATE, MAKE_SECRET, with_output
 from newsletter.run.report import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
 
 
@@ -29,7 +30,7 @@ from newsletter.run.report import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
-    """Write a commented newsletter.toml to edit.
+    """Write a commented newsletter.toml to edit, and print a fresh NEWSLETTER_SECRET_KEY.
 
     \b
     Example:
@@ -43,6 +44,13 @@ def init(path: str, force: bool) -> None:
     click.echo(
         f"wrote {target}: edit [site], [list] and [[feeds]], then run "
         f"`newsletter build -c {target}`"
+    )
+    # a key is needed to send or serve; offering a good one beats a user inventing a weak one
+    click.echo(
+        "sending and serving need a secret key that signs every link; keep it out of the "
+        f"config and set it in the environment, e.g.:\n"
+        f"  export NEWSLETTER_SECRET_KEY={secrets.token_urlsafe(32)}\n"
+        f"(make another any time with `{MAKE_SECRET}`)"
     )
 
 

@@ -18,7 +18,9 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
+from newsletter.config import Config, ListConfig
 from newsletter.mail import deliver
+from newsletter.run.report import EXIT_DELIVERY
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
 list_option = click.option("--list", "list_name", help="Which list (default: the first).")
@@ -229,7 +231,8 @@ def subscribers_import(
 ) -> None:
     """Import a CSV with a header row `email,name[,status]` (- reads stdin).
 
-    Addresses that unsubscribed or bounced are never resubscribed by an import.
+    Addresses that unsubscribed or bounced are never resubscribed by an import; each such
+    row is named on stderr (only the person can end an opt-out, by confirming again).
 
     \b
     Example:
@@ -242,6 +245,8 @@ def subscribers_import(
         report = subscribers.import_csv(store, config.list(list_name).name, csv_file, status=status)
     for line, email, reason in report.rejected:
         click.echo(f"line {line}: {email}: {reason}", err=True)
+    for text in report.kept_lines():
+        click.echo(text, err=True)
     click.echo(report.summary_line())
 
 
@@ -291,9 +296,14 @@ def subscribers_export(
 @click.option(
     "--resend-uncertain",
     is_flag=True,
-    help="Also resend messages that were in flight when a run died (may duplicate).",
+    help="Also resend uncertain deliveries (their DATA ended when a send died, no reply "
+    "recorded), of any digest; may duplicate.",
 )
-@click.option("--retry-failed", is_flag=True, help="Try permanently failed deliveries again.")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Try the failed deliveries of the latest digest that has some again.",
+)
 @click.pass_context
 def send(
     ctx: click.Context,
@@ -307,9 +317,13 @@ def send(
 ) -> None:
     """Send a built digest to every confirmed subscriber, exactly once.
 
-    A rerun finishes an interrupted send: only deliveries still pending are sent.
+    A rerun finishes an interrupted send: only deliveries still pending are sent, and a
+    message a killed send had not finished (its DATA never ended) is pending again.
+    One whose DATA ended with no reply recorded is uncertain: named on every send until
+    resent (--resend-uncertain) or dismissed (`newsletter deliveries --dismiss`).
     Needs NEWSLETTER_SECRET_KEY (signed links) and, for an SMTP login,
-    NEWSLETTER_SMTP_PASSWORD. Exit 1 when some deliveries failed or the run stopped.
+    NEWSLETTER_SMTP_PASSWORD. Exit 4 when deliveries failed, the send stopped early, or
+    uncertain deliveries remain.
 
     \b
     Examples:
@@ -329,6 +343,7 @@ def send(
     from newsletter.run.lock import lock_for
     from newsletter.run.runner import lock_path
 
+    list_config = _list(config, list_name)
     with errors_to_exit(), lock_for(store, lock_path(config)):
         config.require_secret()
         name = config.list(list_name).name
@@ -344,7 +359,9 @@ def send(
             to=to,
             resend_uncertain=resend_uncertain,
             retry_failed=retry_failed,
+            exclusive=True,  # the run lock is ours: claims left in the store are a dead run's
         )
+        doubts = [] if dry_run or to else store.uncertain_deliveries(list_config.name)
     if to is not None:
         if dry_run:
             click.echo(
@@ -359,7 +376,6 @@ def send(
             "nothing to send: the latest digest was already sent; build a new one with "
             f"`{_hint(ctx, 'build')}`, or send yourself a copy with `--to ADDRESS`"
         )
-        return
     for report in reports:
         line = report.summary_line()
         if report.dry_run and not report.written:
@@ -368,8 +384,10 @@ def send(
                 f"`{_hint(ctx, 'deliveries --digest ' + str(report.digest_id))}` lists them)"
             )
         click.echo(line)
-    if any(r.failed or r.stopped for r in reports):
-        ctx.exit(EXIT_FAILED)
+    for line in deliver.uncertain_lines(list_config.name, doubts):
+        click.echo(line)
+    if doubts or any(r.failed or r.stopped for r in reports):
+        ctx.exit(EXIT_DELIVERY)
 
 
 def _nobody_to_send_to(store, list_name: str, digest: str | None) -> bool:
@@ -396,6 +414,17 @@ def _empty_list_message(ctx: click.Context, list_name: str, dry_run: bool) -> st
 @list_option
 @click.option("--digest", "digest_id", type=int, help="Digest id (default: the latest).")
 @click.option("--failed", is_flag=True, help="Only failed deliveries.")
+@click.option(
+    "--uncertain",
+    is_flag=True,
+    help="Deliveries in doubt, of every digest (or --digest): DATA ended, no reply recorded.",
+)
+@click.option(
+    "--dismiss",
+    metavar="ADDRESS|all",
+    help="Settle uncertain deliveries without resending (of every digest, or --digest).",
+)
+@click.option("--reason", help="Why they are dismissed (required with --dismiss; recorded).")
 @click.pass_context
 def deliveries(
     ctx: click.Context,
@@ -403,25 +432,60 @@ def deliveries(
     list_name: str | None,
     digest_id: int | None,
     failed: bool,
+    uncertain: bool,
+    dismiss: str | None,
+    reason: str | None,
 ) -> None:
     """List the deliveries of a digest: address, status, attempts, last error.
 
+    An uncertain delivery's DATA ended when a send died, before the server's reply: it
+    may have been delivered. It is reported by every `send` and `run` (exit 4) until it
+    is resent (`newsletter send --resend-uncertain`) or dismissed here, with a reason
+    kept in the store.
+
     \b
-    Example:
+    Examples:
       newsletter deliveries --failed
+      newsletter deliveries --uncertain
+      newsletter deliveries --dismiss ada@example.org --reason "in the server's log"
     """
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     store = _open_store(config)
+    name = _list(config, list_name).name
+    if dismiss is not None:
+        if not reason or not reason.strip():
+            raise UsageError('--dismiss needs --reason "..." (it is kept with the delivery)')
+        with errors_to_exit():
+            email = None if dismiss == "all" else dismiss
+            count = store.dismiss_uncertain(name, reason.strip(), email, digest_id)
+        if not count:
+            click.echo(f"no uncertain delivery to {dismiss} in list {name!r}", err=True)
+            ctx.exit(EXIT_FAILED)
+        click.echo(f"dismissed {count} uncertain deliver{'y' if count == 1 else 'ies'}")
+        return
+    if uncertain:
+        with errors_to_exit():
+            doubts = store.uncertain_deliveries(name, digest_id)
+        for u in doubts:
+            ended = u.data_ended_at.isoformat(timespec="seconds") if u.data_ended_at else "?"
+            click.echo(f"{u.email}\tuncertain\tdigest {u.digest_id}\tDATA ended {ended}")
+        return
     with errors_to_exit():
         if digest_id is None:
-            latest = store.latest_digest(config.list(list_name).name)
+            latest = store.latest_digest(name)
             if latest is None:
                 raise UsageError("no digest yet; build one with `newsletter build`")
             digest_id = latest.id
         rows = store.deliveries(digest_id, status="failed" if failed else None)
     for row in rows:
         click.echo(f"{row.email}\t{row.status}\t{row.attempts}\t{row.last_error}")
+
+
+def _list(config: Config, list_name: str | None) -> ListConfig:
+    """The list `--list` names (default: the first); an unknown name is a usage error."""
+    with errors_to_exit():
+        return config.list(list_name)
 
 
 @cli.command()

@@ -39,7 +39,8 @@ def run(
 
     Meant for cron or a systemd timer: silent when nothing happened. Exit codes:
     0 done or nothing to do, 2 usage/config error, 3 some feeds failed,
-    4 deliveries did not all go out, 5 nothing could be done, 6 another run holds the lock.
+    4 deliveries did not all go out (or some are uncertain), 5 nothing could be done,
+    6 another run holds the lock.
 
     \b
     Example:

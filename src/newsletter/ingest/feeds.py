@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from newsletter.config import Config, FeedConfig
 from newsletter.errors import FeedError
 from newsletter.ingest.fetch import FetchResponse, fetch, is_http, one_line
-from newsletter.ingest.parse import RawEntry, RawFeed, read_feed
+from newsletter.ingest.parse import MAX_FIELD_CHARS, RawEntry, RawFeed, read_feed
 from newsletter.ingest.sanitize import (
     IMAGE_SCHEMES,
     absolute_url,
@@ -109,7 +109,9 @@ def ingest(
             for future in as_completed(futures):
                 feed = futures[future]
                 try:
-                    result, parsed = _to_result(feed, states[feed.url], future.result())
+                    result, parsed = _to_result(
+                        feed, states[feed.url], future.result(), config.fetch.max_field_chars
+                    )
                 finally:
                     unparsed.release()
                 _record(store, report, result, parsed)
@@ -150,7 +152,8 @@ def fetch_feed(
     feed: FeedConfig, state: FeedState | None, config: Config, fetcher: Fetcher = fetch
 ) -> FeedResult:
     """Fetch and parse one feed (no store writes); never raises."""
-    return _to_result(feed, state, _fetch_guarded(feed, state, config, fetcher))[0]
+    response = _fetch_guarded(feed, state, config, fetcher)
+    return _to_result(feed, state, response, config.fetch.max_field_chars)[0]
 
 
 def _fetch_guarded(
@@ -166,7 +169,10 @@ def _fetch_guarded(
 
 
 def _to_result(
-    feed: FeedConfig, state: FeedState | None, response: FetchResponse | FeedResult
+    feed: FeedConfig,
+    state: FeedState | None,
+    response: FetchResponse | FeedResult,
+    max_field_chars: int = MAX_FIELD_CHARS,
 ) -> tuple[FeedResult, bool]:
     """The feed's result from its fetch, and whether its bytes were parsed."""
     if isinstance(response, FeedResult):
@@ -191,7 +197,7 @@ def _to_result(
     final = response.final_url or feed.url
     if is_http(final):
         headers["content-location"] = final  # relative links resolve against it
-    parsed = parse_feed(response.body, feed.url, feed, headers)
+    parsed = parse_feed(response.body, feed.url, feed, headers, max_field_chars)
     return replace(
         parsed,
         status=response.status,
@@ -206,6 +212,7 @@ def parse_feed(
     url: str,
     feed_config: FeedConfig | None = None,
     headers: Mapping[str, str] | None = None,
+    max_field_chars: int = MAX_FIELD_CHARS,
 ) -> FeedResult:
     """Parse feed bytes into a FeedResult with normalized Items, or a one-line error."""
     start = time.perf_counter()
@@ -213,7 +220,7 @@ def parse_feed(
     base = headers.get("content-location") or url
     base = base if is_http(base) else ""
     try:
-        raw = read_feed(data, base, headers)
+        raw = read_feed(data, base, headers, max_field_chars)
         items = make_items(raw, url, feed_config, base)
         if raw.entries and not items:
             if raw.problem:

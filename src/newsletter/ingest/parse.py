@@ -24,12 +24,15 @@ from urllib.parse import urljoin
 import feedparser
 
 from newsletter.errors import FeedError
+from newsletter.ingest.bounds import cap_author_text
 from newsletter.text import html_to_text
 
 # Bounded work: feeds list newest first, and nobody wants more than this from one feed.
 MAX_ENTRIES = 500
 # A gzip file named .xml (served without Content-Encoding) is inflated up to this size.
 MAX_INFLATED_BYTES = 50_000_000
+# Title, author, category and feed title are cut to this many characters (fetch.max_field_chars)
+MAX_FIELD_CHARS = 500
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _UTF8_NAMES = {"utf-8", "utf8", "utf_8"}
@@ -75,21 +78,30 @@ class RawFeed:
     problem: str = ""  # malformed XML that feedparser recovered from ("" when well-formed)
 
 
-def read_feed(data: bytes, base_url: str = "", headers: Mapping[str, str] | None = None) -> RawFeed:
+def read_feed(
+    data: bytes,
+    base_url: str = "",
+    headers: Mapping[str, str] | None = None,
+    max_field_chars: int = MAX_FIELD_CHARS,
+) -> RawFeed:
     """Parse feed bytes; raises FeedError with a one-line reason.
 
     Links stay as the feed wrote them (callers resolve them): given a base URL, feedparser
     would also rewrite relative guids, and an item's identity must not depend on the URL
     the feed was fetched from. `base_url` only names the page an HTML error points to.
+    Text fields (titles, authors, categories) are cut to `max_field_chars`; authors before
+    feedparser sees them, which bounds its work (see newsletter.ingest.bounds).
     """
+    limit = max(1, max_field_chars)
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     data = _maybe_gunzip(data)
     start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not start:
         raise FeedError("empty response")
     if start[:1] in (b"{", b"["):
-        return _read_json(start)
+        return _read_json(start, limit)
     data, headers = _prefer_utf8(data, headers)
+    data = cap_author_text(data, limit)
     fp_headers = {}
     if headers.get("content-type"):
         fp_headers["content-type"] = headers["content-type"]
@@ -115,15 +127,15 @@ def read_feed(data: bytes, base_url: str = "", headers: Mapping[str, str] | None
             raise FeedError(f"malformed feed with no readable entries ({problem})")
         # Valid but empty: usually a wrong URL or a broken generator, worth a report line.
         raise FeedError("no entries: the feed is valid but lists nothing")
-    return _from_feedparser(parsed, problem)
+    return _from_feedparser(parsed, problem, limit)
 
 
 # -- feedparser --------------------------------------------------------------------------
-def _from_feedparser(parsed: Any, problem: str) -> RawFeed:
+def _from_feedparser(parsed: Any, problem: str, limit: int) -> RawFeed:
     feed = parsed.feed
-    entries = [_entry(e) for e in parsed.entries[:MAX_ENTRIES]]
+    entries = [_entry(e, limit) for e in parsed.entries[:MAX_ENTRIES]]
     return RawFeed(
-        title=_detail_text(feed.get("title_detail"), feed.get("title")),
+        title=_detail_text(feed.get("title_detail"), feed.get("title"))[:limit],
         link=str(feed.get("link") or ""),
         language=str(feed.get("language") or ""),
         entries=entries,
@@ -131,7 +143,7 @@ def _from_feedparser(parsed: Any, problem: str) -> RawFeed:
     )
 
 
-def _entry(e: Any) -> RawEntry:
+def _entry(e: Any, limit: int) -> RawEntry:
     detail = _best_body(e)
     body_base = str(detail.get("base") or "") if detail else ""
     language = (detail or {}).get("language") or (e.get("title_detail") or {}).get("language")
@@ -142,15 +154,17 @@ def _entry(e: Any) -> RawEntry:
     return RawEntry(
         id=guid,
         link=link,
-        title=_detail_text(e.get("title_detail"), e.get("title")),
-        author=_author(e),
+        title=_detail_text(e.get("title_detail"), e.get("title"))[:limit],
+        author=_author(e)[:limit],
         # dict.get: FeedParserDict.get would map a missing key to another, with a warning
         published=_struct_time(
             dict.get(e, "published_parsed")
             or dict.get(e, "updated_parsed")
             or dict.get(e, "created_parsed")
         ),
-        categories=[str(t.get("term") or t.get("label") or "") for t in e.get("tags") or [] if t],
+        categories=[
+            str(t.get("term") or t.get("label") or "")[:limit] for t in e.get("tags") or [] if t
+        ],
         images=_images(e),
         body=str(detail.get("value") or "") if detail else "",
         body_is_html=bool(detail) and _is_html(detail.get("type")),
@@ -316,7 +330,7 @@ def _html_reason(data: bytes, base_url: str) -> str:
 
 
 # -- JSON Feed ---------------------------------------------------------------------------
-def _read_json(data: bytes) -> RawFeed:
+def _read_json(data: bytes, limit: int) -> RawFeed:
     """A JSON Feed (https://jsonfeed.org, 1.0 or 1.1); it is UTF-8 by definition."""
     try:
         doc = json.loads(data.decode("utf-8-sig"))
@@ -332,14 +346,14 @@ def _read_json(data: bytes) -> RawFeed:
     if not isinstance(items, list):
         raise FeedError("malformed JSON Feed: 'items' is not a list")
     return RawFeed(
-        title=_plain(doc.get("title")),
+        title=_plain(doc.get("title"))[:limit],
         link=_plain(doc.get("home_page_url")),
         language=_plain(doc.get("language")),
-        entries=[_json_entry(it) for it in items[:MAX_ENTRIES] if isinstance(it, dict)],
+        entries=[_json_entry(it, limit) for it in items[:MAX_ENTRIES] if isinstance(it, dict)],
     )
 
 
-def _json_entry(item: dict[str, Any]) -> RawEntry:
+def _json_entry(item: dict[str, Any], limit: int) -> RawEntry:
     authors = item.get("authors")
     if not isinstance(authors, list):
         authors = [item.get("author")]
@@ -352,10 +366,10 @@ def _json_entry(item: dict[str, Any]) -> RawEntry:
     return RawEntry(
         id=_plain(item.get("id")),
         link=_plain(item.get("url")) or _plain(item.get("external_url")),
-        title=re.sub(r"\s+", " ", _plain(item.get("title"))).strip(),
-        author=next((n for n in names if n), ""),
+        title=re.sub(r"\s+", " ", _plain(item.get("title"))).strip()[:limit],
+        author=next((n for n in names if n), "")[:limit],
         published=_rfc3339(item.get("date_published")) or _rfc3339(item.get("date_modified")),
-        categories=[_plain(t) for t in tags],
+        categories=[_plain(t)[:limit] for t in tags],
         images=[u for u in (_plain(item.get("image")), _plain(item.get("banner_image"))) if u],
         body=body,
         body_is_html=is_html,

@@ -2,8 +2,12 @@
 
 `DigestMessage` prepares everything common to a digest's messages (headers, the two
 quoted-printable bodies split at their placeholders) and `render` fills in one subscriber's
-To, Message-ID, List-Unsubscribe and the %%UNSUBSCRIBE_URL%% / %%MANAGE_URL%% /
-%%RECIPIENT%% placeholders, producing the final RFC 5322 bytes with CRLF line endings.
+To, Message-ID, List-Unsubscribe and their unsubscribe link, manage link and name,
+producing the final RFC 5322 bytes with CRLF line endings.
+
+The bodies are split only on the markers the digest was rendered with (random per render,
+recorded in digest.json; see `newsletter.render.placeholders`), so feed text in a digest can
+never become a place where a subscriber's links or address are written.
 
 Why not an `EmailMessage` per subscriber: building and serializing one costs about a
 millisecond, which at 20,000 subscribers is slower than the SMTP link. The bytes produced
@@ -35,11 +39,11 @@ from urllib.parse import urlsplit
 from newsletter.bounces.verp import delivery_header_value, key_from_secret, make_return_path
 from newsletter.config import Config, DkimConfig, ListConfig
 from newsletter.errors import ConfigError, SendError
+from newsletter.render.placeholders import Placeholders
 from newsletter.text import safe_header_value
 
 logger = logging.getLogger(__name__)
 
-PLACEHOLDERS = ("%%UNSUBSCRIBE_URL%%", "%%MANAGE_URL%%", "%%RECIPIENT%%")
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # what the DKIM signature must cover (RFC 8058 §3.1 requires both List-Unsubscribe headers)
 DKIM_HEADERS = (
@@ -202,17 +206,18 @@ def _crlf(text: str) -> str:
 class _Body:
     """One part's body, pre-encoded between its placeholders."""
 
-    pieces: tuple[bytes | str, ...]  # encoded literal bytes, or a placeholder name
+    pieces: tuple[bytes | str, ...]  # encoded literal bytes, or a placeholder's variable name
     escape_html: bool
 
     @classmethod
-    def prepare(cls, text: str, escape_html: bool) -> _Body:
-        pattern = "(" + "|".join(re.escape(p) for p in PLACEHOLDERS) + ")"
+    def prepare(cls, text: str, placeholders: Placeholders, escape_html: bool) -> _Body:
+        names = {marker: name for name, marker in placeholders.as_dict().items()}
+        pattern = "(" + "|".join(re.escape(m) for m in names) + ")"
         parts = re.split(pattern, _crlf(text))
         pieces: list[bytes | str] = []
         for i, part in enumerate(parts):
             if i % 2:
-                pieces.append(part)
+                pieces.append(names[part])
             elif part:
                 pieces.append(qp_encode(part.encode("utf-8"), soft_end=i < len(parts) - 1))
         return cls(tuple(pieces), escape_html)
@@ -343,6 +348,7 @@ class DigestMessage:
         list_id: str,
         html_body: str,
         text_body: str,
+        placeholders: Placeholders,
         reply_to: str = "",
         unsubscribe_mailto: str = "",
         dkim: DkimSigner | None = None,
@@ -377,8 +383,8 @@ class DigestMessage:
         self._text_open = part.format(b=self.boundary, kind="plain").encode()
         self._html_open = ("\r\n" + part.format(b=self.boundary, kind="html")).encode()
         self._close = f"\r\n--{self.boundary}--\r\n".encode()
-        self._text = _Body.prepare(text_body, escape_html=False)
-        self._html = _Body.prepare(html_body, escape_html=True)
+        self._text = _Body.prepare(text_body, placeholders, escape_html=False)
+        self._html = _Body.prepare(html_body, placeholders, escape_html=True)
         self._date_key = -1
         self._date_line = b""
 
@@ -393,9 +399,9 @@ class DigestMessage:
         """The complete message for one recipient (DKIM-signed when configured)."""
         message_id = make_msgid(domain=self.domain)
         values = {
-            "%%UNSUBSCRIBE_URL%%": recipient.unsubscribe_url,
-            "%%MANAGE_URL%%": recipient.manage_url,
-            "%%RECIPIENT%%": safe_header_value(recipient.name) or recipient.email,
+            "unsubscribe_url": recipient.unsubscribe_url,
+            "manage_url": recipient.manage_url,
+            "recipient": safe_header_value(recipient.name) or recipient.email,
         }
         unsubscribe = f"<{recipient.unsubscribe_url}>"
         if self.unsubscribe_mailto:
@@ -429,18 +435,7 @@ class DigestMessage:
         return self.return_path.header(recipient.delivery_id)
 
     def _to_line(self, recipient: Recipient) -> bytes:
-        if not _ADDRESS.fullmatch(recipient.email):
-            raise SendError(f"refusing to send to a malformed address {recipient.email!r}")
-        name = safe_header_value(recipient.name, 100)
-        if not name:
-            return b"To: " + recipient.email.encode("ascii") + b"\r\n"
-        if name.isascii():  # the common case, cheaply: formataddr quotes specials
-            line = f"To: {formataddr((name, recipient.email))}\r\n"
-            if len(line) <= 80:
-                check_single_header(line, "To")
-                return line.encode("ascii")
-        # long or non-ASCII names: the stdlib folds and RFC 2047-encodes them
-        return header_line("To", str(Address(display_name=name, addr_spec=recipient.email)))
+        return to_line(recipient.email, recipient.name)
 
     def _date(self, now: datetime) -> bytes:
         key = int(now.timestamp())
@@ -448,6 +443,29 @@ class DigestMessage:
             self._date_line = f"Date: {format_datetime(now)}\r\n".encode("ascii")
             self._date_key = key
         return self._date_line
+
+
+def to_line(email: str, name: str = "") -> bytes:
+    """The `To:` header of one recipient, built from the address as an address.
+
+    The stdlib's address header parser decodes RFC 2047 encoded words even inside an
+    address, so `=?utf-8?q?evil=40x.example=2C?=ann@example.com` would come out as two
+    recipients; the address is therefore written here verbatim, never parsed, and one
+    holding an encoded-word opener is refused (signup refuses them too).
+    """
+    if not _ADDRESS.fullmatch(email) or "=?" in email:
+        raise SendError(f"refusing to send to a malformed address {email!r}")
+    name = safe_header_value(name, 100)
+    if not name:
+        return b"To: " + email.encode("ascii") + b"\r\n"
+    if name.isascii():  # the common case, cheaply: formataddr quotes specials
+        line = f"To: {formataddr((name, email))}\r\n"
+        if len(line) <= 80:
+            check_single_header(line, "To")
+            return line.encode("ascii")
+    # long or non-ASCII names: the stdlib folds and RFC 2047-encodes the name only
+    local, domain = email.rsplit("@", 1)
+    return header_line("To", str(Address(display_name=name, username=local, domain=domain)))
 
 
 # addresses are validated on the way in; this guards the header against anything else
@@ -461,6 +479,7 @@ def build_message(
     subject: str,
     html_body: str,
     text_body: str,
+    placeholders: Placeholders,
     dkim: DkimSigner | None = None,
     unsubscribe_mailto: str = "",
     return_path: ReturnPath | None = None,
@@ -472,6 +491,7 @@ def build_message(
         list_id=list_id(list_config, config.site.name, config.site.url),
         html_body=html_body,
         text_body=text_body,
+        placeholders=placeholders,
         reply_to=list_config.reply_to,
         unsubscribe_mailto=unsubscribe_mailto,
         dkim=dkim,
@@ -494,6 +514,10 @@ def read_bodies(folder: str | Path) -> tuple[str, str]:
         ) from e
 
 
-def missing_placeholders(body: str, required: Sequence[str] = PLACEHOLDERS[:1]) -> list[str]:
-    """Required placeholders a body lacks (a digest without an unsubscribe link must not go)."""
-    return [p for p in required if p not in body]
+def missing_placeholders(
+    body: str, placeholders: Placeholders, required: Sequence[str] = ("unsubscribe_url",)
+) -> list[str]:
+    """The template variables of `required` whose marker a body lacks (a digest without an
+    unsubscribe link must not go)."""
+    markers = placeholders.as_dict()
+    return [name for name in required if markers[name] not in body]

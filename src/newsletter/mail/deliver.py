@@ -1,16 +1,19 @@
 """The resumable send loop: one digest to every confirmed subscriber of its list, once.
 
 Before any mail leaves, one delivery row per (digest, confirmed subscriber) is written in
-one transaction. Each row then moves pending -> sending -> sent | failed around its own
-SMTP transaction, each step its own short transaction (never held across network I/O, so
-the web app can keep writing to the same SQLite file). A subscriber who unsubscribed after
-the rows were written is skipped at their turn.
+one transaction. Each row then moves pending -> sending -> data_sent -> sent | failed
+around its own SMTP transaction, each step its own short transaction (never held across
+network I/O, so the web app can keep writing to the same SQLite file): 'data_sent' is
+written just before the final "." of the DATA. A subscriber who unsubscribed after the
+rows were written is skipped at their turn.
 
-After a crash, a rerun sends only the rows still pending. A row left in 'sending' was in
-flight when the sender died and may have been delivered: it is reported as "uncertain" and
-not resent, unless the operator passes `resend_uncertain=True` (CLI: --resend-uncertain),
-accepting a possible duplicate for that person. `retry_failed=True` gives failed rows
-another chance.
+After a crash, a rerun first settles what the dead sender held (see
+`newsletter.store.claims`): a row whose DATA never ended goes back to pending, since the
+server dropped that message, and is sent like any other; a row whose DATA ended with no
+reply recorded may have been delivered: it is "uncertain", not resent, and reported on
+every `send` and `run` until the operator resends it (`resend_uncertain=True`, CLI:
+--resend-uncertain, accepting a possible duplicate for that person) or dismisses it
+(`newsletter deliveries --dismiss`). `retry_failed=True` gives failed rows another chance.
 
 Temporary failures (4xx, a dropped link) are retried in rounds after growing pauses, at
 most `smtp.max_retries` times; permanent ones (5xx) are recorded at once, and a subscriber
@@ -21,9 +24,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -50,7 +55,9 @@ from newsletter.mail.sendloop import (
 from newsletter.mail.subject import subject_line
 from newsletter.mail.transport import smtp_factory
 from newsletter.model import utcnow as _utcnow
-from newsletter.store import Store
+from newsletter.render.placeholders import Placeholders, fill, read_placeholders
+from newsletter.render.renderer import public_links
+from newsletter.store import Store, UncertainDelivery
 from newsletter.store.deliveries import DigestRecord, PendingDelivery
 
 logger = logging.getLogger(__name__)
@@ -62,18 +69,27 @@ __all__ = [
     "digests_to_send",
     "dry_run_to",
     "prepare_message",
+    "recover",
     "send",
     "send_digest",
     "send_test",
+    "uncertain_lines",
 ]
 
 
 # -- choosing what to send ---------------------------------------------------------------
 def digests_to_send(
-    store: Store, list_name: str, digest: str | int | None = None
+    store: Store,
+    list_name: str,
+    digest: str | int | None = None,
+    *,
+    resend_uncertain: bool = False,
+    retry_failed: bool = False,
 ) -> list[DigestRecord]:
     """The digests a `send` means: an id, "latest", or (None) every digest of the list with
-    pending deliveries (crash recovery) followed by the latest one if never sent."""
+    pending deliveries (crash recovery) followed by the latest one if never sent; with
+    `resend_uncertain`, also every digest with uncertain rows, and with `retry_failed`
+    the latest digest with failed rows, sent or not."""
     if digest is not None and str(digest) != "latest":
         try:
             record = store.get_digest(int(digest))
@@ -96,7 +112,49 @@ def digests_to_send(
     if latest.sent_at is None and all(d.id != latest.id for d in chosen):
         if not store.has_deliveries(latest.id):
             chosen.append(latest)
-    return chosen
+    if resend_uncertain:
+        chosen.extend(store.digests_with(list_name, "uncertain"))
+    if retry_failed:
+        chosen.extend(store.digests_with(list_name, "failed")[-1:])
+    unique = {d.id: d for d in chosen}
+    return sorted(unique.values(), key=lambda d: (d.built_at, d.id))
+
+
+def uncertain_lines(list_name: str, rows: list[UncertainDelivery]) -> list[str]:
+    """One line per delivery in doubt, then how to settle them (commands that run as
+    printed); empty when there are none."""
+    if not rows:
+        return []
+    lines = [
+        f"{list_name}: UNCERTAIN digest {u.digest_id} to {u.email}: its DATA ended"
+        f"{_at(u.data_ended_at)} with no reply recorded (maybe delivered)"
+        for u in rows
+    ]
+    many = len(rows) != 1
+    lines.append(
+        f"{list_name}: {len(rows)} uncertain deliver{'ies are' if many else 'y is'} reported on "
+        f"every send and run until resent (newsletter send --list {list_name} "
+        f"--resend-uncertain) or dismissed (newsletter deliveries --list {list_name} "
+        '--dismiss all --reason "checked the mail server log")'
+    )
+    return lines
+
+
+def _at(moment: datetime | None) -> str:
+    return f" at {moment.strftime('%Y-%m-%d %H:%M:%S UTC')}" if moment else ""
+
+
+def recover(store: Store, exclusive: bool = False) -> None:
+    """Settle the rows dead senders left claimed (see `newsletter.store.claims`): those
+    whose lease lapsed or, when the caller holds the run lock (`exclusive`), all of them."""
+    released, uncertain = store.recover_claims(everything=exclusive)
+    if released or uncertain:
+        logger.warning(
+            "a sender stopped mid-send: %d deliveries whose DATA never ended are pending "
+            "again, %d whose DATA ended are uncertain",
+            released,
+            uncertain,
+        )
 
 
 def digest_folder(config: Config, record: DigestRecord) -> Path:
@@ -137,13 +195,31 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
     """The digest's shared message parts, from its rendered folder; SendError if the
     bodies lack an unsubscribe link."""
     list_config = config.list(record.list_name)
-    html_body, text_body = read_bodies(digest_folder(config, record))
+    folder = digest_folder(config, record)
+    html_body, text_body = read_bodies(folder)
+    placeholders = read_placeholders(folder)
+    legacy = placeholders is None
+    if placeholders is None:
+        # Built by an older version, whose fixed placeholders feed text could imitate: the
+        # bodies get the site's token-less pages instead of personal links (the
+        # List-Unsubscribe header, which no feed reaches, stays personal).
+        logger.warning(
+            "digest %s was built by an older version: its links to unsubscribe and manage "
+            "lead to the site's pages, not personal ones",
+            record.id,
+        )
+        public = public_links(config)
+        html_body = fill(html_body, None, public)
+        text_body = fill(text_body, None, public)
+        placeholders = Placeholders.fresh()  # in neither body: nothing is filled in
     for name, body in (("digest.html", html_body), ("digest.txt", text_body)):
-        missing = missing_placeholders(body)
+        missing = missing_placeholders(body, placeholders)
+        if legacy and public_links(config)["unsubscribe_url"] in body:
+            continue  # an older digest's unsubscribe link, now to the token-less page
         if missing:
             raise SendError(
-                f"{name} of digest {record.id} has no {missing[0]} placeholder; every message "
-                "needs a visible unsubscribe link: check the template"
+                f"{name} of digest {record.id} has no {{{{ {missing[0]} }}}} link; every "
+                "message needs a visible unsubscribe link: check the template"
             )
     return build_message(
         config,
@@ -151,6 +227,7 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
         digest_subject(config, list_config, record),
         html_body,
         text_body,
+        placeholders,
         dkim=DkimSigner.from_config(config),
         return_path=ReturnPath.from_config(config),
     )
@@ -169,8 +246,12 @@ def send_digest(
     sleep: Callable[[float], None] = time.sleep,
     resend_uncertain: bool = False,
     retry_failed: bool = False,
+    exclusive: bool = False,
 ) -> SendReport:
-    """Send (or with `dry_run`, write as .eml) one digest to its list; resumable."""
+    """Send (or with `dry_run`, write as .eml) one digest to its list; resumable.
+
+    `exclusive`: the caller holds the run lock, so any row another sender still holds was
+    left by a dead process and is settled now (otherwise only rows whose lease lapsed)."""
     started = time.monotonic()
     record = store.get_digest(digest_id)
     if record is None:
@@ -183,18 +264,22 @@ def send_digest(
         report.elapsed = time.monotonic() - started
         return report
     factory = transport_factory or smtp_factory(config)
+    recover(store, exclusive)
     if store.create_deliveries(digest_id):
         logger.info("digest %s: delivery rows written", digest_id)
     if resend_uncertain:
-        store.reset_deliveries(digest_id, "sending")
+        store.reset_deliveries(digest_id, "uncertain")
     if retry_failed:
         store.reset_deliveries(digest_id, "failed")
-    report.uncertain = store.delivery_counts(digest_id)["sending"]
     run = SendLoop(config, store, message, tokens, clock, progress, report, sleep)
-    run.send(store.pending_deliveries(digest_id), factory)
+    try:
+        run.send(store.pending_deliveries(digest_id), factory)
+    finally:
+        run.finish()
     store.mark_digest_sent(digest_id)
     report.totals = store.delivery_counts(digest_id)
     report.pending = report.totals["pending"]
+    report.uncertain = report.totals["uncertain"]
     report.elapsed = time.monotonic() - started
     logger.info("digest %s: %s", digest_id, report.summary_line())
     return report
@@ -222,7 +307,14 @@ def send_test(
     message = prepare_message(config, record)
     subscriber = store.get_subscriber((record.list_name, email))
     subscriber_id = subscriber.id if subscriber else 0
-    target = PendingDelivery(0, subscriber_id, email, subscriber.name if subscriber else "", 0)
+    target = PendingDelivery(
+        0,
+        subscriber_id,
+        email,
+        subscriber.name if subscriber else "",
+        0,
+        link_key=subscriber.link_key if subscriber else "",
+    )
     rendered = message.render(recipient_for(config, tokens, target), clock())
     transport = (transport_factory or smtp_factory(config))()
     try:
@@ -263,9 +355,13 @@ def _dry_run(
     clock: Clock,
     report: SendReport,
 ) -> None:
-    """Write what a send would send as .eml files; no state changes."""
+    """Write what a send would send as .eml files; no state changes.
+
+    The files hold working unsubscribe and manage links, so only their owner may read them.
+    """
     folder = digest_folder(config, record) / "dry-run"
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     if store.has_deliveries(record.id):
         targets = [
             p
@@ -274,14 +370,22 @@ def _dry_run(
         ]
     else:
         targets = [
-            PendingDelivery(0, s.id, s.email, s.name, 0)
+            PendingDelivery(0, s.id, s.email, s.name, 0, link_key=s.link_key)
             for s in store.list_subscribers(record.list_name, "confirmed")
         ]
     for target in targets:
         rendered = message.render(recipient_for(config, tokens, target), clock())
-        (folder / _eml_name(target)).write_bytes(rendered.data)
+        _write_private(folder / _eml_name(target), rendered.data)
         report.written += 1
     report.folder = str(folder)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (mode 0600, also when it existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(data)
 
 
 def _eml_name(target: PendingDelivery) -> str:
@@ -302,15 +406,25 @@ def send(
     clock: Clock = _utcnow,
     resend_uncertain: bool = False,
     retry_failed: bool = False,
+    exclusive: bool = False,
 ) -> list[SendReport]:
     """What `newsletter send` does: pick the digests (see `digests_to_send`) and send each.
 
     With `to`, the first chosen digest (else the latest) goes to that one address and
     nothing is recorded; the report then has sent=1. With `to` and `dry_run` that one
     message is written as .eml instead: a dry run never opens an SMTP connection.
+    `exclusive`: see `send_digest`.
     """
     list_config = config.list(list_name)
-    records = digests_to_send(store, list_config.name, digest)
+    if not dry_run and to is None:
+        recover(store, exclusive)  # rows a dead sender held may make a digest unfinished
+    records = digests_to_send(
+        store,
+        list_config.name,
+        digest,
+        resend_uncertain=resend_uncertain and not dry_run,
+        retry_failed=retry_failed and not dry_run,
+    )
     if to is not None:
         # a test copy of an already sent digest is fine: default to the latest one
         records = records or digests_to_send(store, list_config.name, "latest")
@@ -331,6 +445,7 @@ def send(
             clock=clock,
             resend_uncertain=resend_uncertain,
             retry_failed=retry_failed,
+            exclusive=exclusive,
         )
         for record in records
     ]

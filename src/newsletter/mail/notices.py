@@ -26,7 +26,7 @@ import jinja2
 
 from newsletter.audience import tokens as tokens_mod
 from newsletter.audience.signup import CONFIRM, MailJob
-from newsletter.audience.tokens import Tokens
+from newsletter.audience.tokens import DATA, DATA_HOURS, Tokens, link_url
 from newsletter.config import Config
 from newsletter.errors import ConfigError, SendError
 from newsletter.mail.compose import (
@@ -36,6 +36,7 @@ from newsletter.mail.compose import (
     list_id,
     parse_sender,
     safe_header_value,
+    to_line,
 )
 from newsletter.mail.transport import Transport
 from newsletter.render import archive
@@ -91,15 +92,22 @@ class MailComposer:
             "archive_url": archive.index_url(config),
             "latest_url": archive.latest_url(config, lst.name),
             "max_age_days": config.web.confirm_max_age_days,
+            "status": subscriber.status,
             "confirm_url": "",
             "unsubscribe_url": "",
             "manage_url": "",
+            "data_url": "",
+            "data_hours": DATA_HOURS,
         }
         if job.kind == CONFIRM:
-            context["confirm_url"] = tokens_mod.confirm_url(config, self.tokens, subscriber.id)
+            context["confirm_url"] = link_url(config, self.tokens, tokens_mod.CONFIRM, subscriber)
         else:
-            unsubscribe, manage = tokens_mod.subscriber_links(config, self.tokens, subscriber.id)
+            unsubscribe, manage = tokens_mod.subscriber_links(
+                config, self.tokens, subscriber.id, subscriber.link_key
+            )
             context.update(unsubscribe_url=unsubscribe, manage_url=manage)
+            if job.reason == "data":
+                context["data_url"] = link_url(config, self.tokens, DATA, subscriber)
         return context
 
     def compose(self, job: MailJob) -> OutgoingMail:
@@ -117,7 +125,6 @@ class MailComposer:
         sender = parse_sender(lst.sender)
         msg = EmailMessage(policy=SMTP)
         msg["From"] = sender
-        msg["To"] = job.subscriber.email
         if lst.reply_to:
             msg["Reply-To"] = safe_header_value(lst.reply_to)
         msg["Subject"] = subject
@@ -131,7 +138,9 @@ class MailComposer:
             msg["List-Unsubscribe-Post"] = ONE_CLICK
         msg.set_content(_crlf_text(str(text_module)), charset="utf-8")
         msg.add_alternative(html, subtype="html", charset="utf-8")
-        data = msg.as_bytes()
+        # the To header is written from the address as it is (see compose.to_line); the
+        # stdlib would parse it and decode encoded words into extra recipients
+        data = to_line(job.subscriber.email) + msg.as_bytes()
         if self.dkim is not None:
             data = self.dkim.sign(data)
         return OutgoingMail(job.kind, sender.addr_spec, job.subscriber.email, subject, data)

@@ -1,18 +1,24 @@
 """The send loop of one digest: worker threads, one reused SMTP connection each.
 
-Each worker takes the next pending row, builds its message, claims the row ('sending') in a
-short transaction, runs the SMTP transaction outside any transaction, and records the
-outcome. Temporary failures go back to 'pending' and into the next retry round; see
-`newsletter.mail.deliver` for the whole procedure and what a rerun does.
+Each worker takes the next pending row, builds its message, claims the row ('sending', a
+lease in this sender's name), sends MAIL, RCPT and the body, marks the row 'data_sent'
+just before the final ".", and records the reply ('sent', 'failed', or back to 'pending'
+for a 4xx) at once. Every step is its own short transaction; none is held across network
+I/O. Temporary failures go into the next retry round; see `newsletter.mail.deliver` for
+the whole procedure and `newsletter.store.claims` for what a dead sender leaves.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from newsletter.audience.tokens import Tokens, subscriber_links
 from newsletter.config import Config
@@ -22,7 +28,7 @@ from newsletter.mail.transport import (
     ConnectFailure,
     ConnectionLost,
     PermanentFailure,
-    RateLimiter,
+    SendPacer,
     TemporaryFailure,
     Transport,
     retry_delays,
@@ -47,7 +53,7 @@ class SendReport:
     failed: int = 0
     skipped_unsubscribed: int = 0
     skipped_other: int = 0  # bounced or no longer confirmed when their turn came
-    uncertain: int = 0  # rows in 'sending': in flight when a run died, maybe delivered
+    uncertain: int = 0  # the digest's rows in doubt (DATA ended, no reply): maybe delivered
     bounced: int = 0  # subscribers who became 'bounced' during this run
     retried: int = 0  # temporary failures sent again
     pending: int = 0  # rows still pending at the end (the run stopped early)
@@ -67,21 +73,38 @@ class SendReport:
         if self.failed:
             line += " (see 'newsletter deliveries --failed')"
         line += f", skipped {self.skipped_unsubscribed:,} unsubscribed"
+        if self.retried:
+            line += f", {self.retried:,} retried after a temporary failure"
         if self.skipped_other:
             line += f", {self.skipped_other:,} no longer confirmed"
         if self.uncertain:
             line += (
-                f", {self.uncertain:,} uncertain (in flight when a send stopped; not resent, "
-                "use --resend-uncertain to send again)"
+                f", {self.uncertain:,} uncertain (DATA ended, no reply recorded; maybe "
+                "delivered: see 'newsletter deliveries --uncertain')"
             )
         if self.stopped:
             line += f"; stopped: {self.stopped}; {self.pending:,} still pending, run send again"
         return line
 
 
+class ClaimLost(Exception):
+    """This sender's lease on a row lapsed and another sender took the row over."""
+
+
+def sender_id() -> str:
+    """Who holds a claim: host, process and a token unique to one send."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def lease_seconds(timeout: float) -> float:
+    """How long a claim lasts: ample for one SMTP transaction (connect, login, commands,
+    the body and the wait for the reply, each bounded by the socket timeout)."""
+    return max(60.0, 10 * timeout)
+
+
 def recipient_for(config: Config, tokens: Tokens, target: PendingDelivery) -> Recipient:
     """Who a delivery goes to, with their signed unsubscribe and manage links."""
-    unsubscribe, manage = subscriber_links(config, tokens, target.subscriber_id)
+    unsubscribe, manage = subscriber_links(config, tokens, target.subscriber_id, target.link_key)
     return Recipient(
         target.subscriber_id, target.email, target.name, unsubscribe, manage, target.id or None
     )
@@ -115,7 +138,7 @@ class SendLoop:
         self.clock = clock
         self.progress = progress
         self.report = report
-        self.lock = threading.RLock()  # re-entered: a claim and a 'sent' mark share one transaction
+        self.lock = threading.Lock()  # the store's one connection: one transaction at a time
         self.stop = threading.Event()
         self.done = 0
         self.total = 0
@@ -124,11 +147,21 @@ class SendLoop:
         self.last_failure: dict[int, tuple[str, str]] = {}
         self.retry: list[PendingDelivery] = []
         self.sleep = sleep
+        self.owner = sender_id()
+        self.lease = timedelta(seconds=lease_seconds(config.smtp.timeout))
+
+    def lease_until(self) -> datetime:
+        return self.store.clock() + self.lease
+
+    def finish(self) -> tuple[int, int]:
+        """Settle whatever this send still holds (a worker that died of a bug): rows whose
+        DATA never ended go back to pending, the others are in doubt."""
+        return self.store.release_claims(self.owner)
 
     def send(self, jobs: list[PendingDelivery], factory: TransportFactory) -> None:
         """Send every job, retrying temporary failures in rounds after a pause."""
         smtp = self.config.smtp
-        limiter = RateLimiter(smtp.rate, self.sleep)
+        limiter = SendPacer(smtp.rate, self.sleep)
         self.total = len(jobs)
         delays = retry_delays(smtp.max_retries)
         for round_no in range(len(delays) + 1):
@@ -155,7 +188,7 @@ class SendLoop:
                 self.report.stopped = text
 
     def _round(
-        self, jobs: list[PendingDelivery], factory: TransportFactory, limiter: RateLimiter
+        self, jobs: list[PendingDelivery], factory: TransportFactory, limiter: SendPacer
     ) -> list[PendingDelivery]:
         """One pass over `jobs`; returns those to try again (or still untried)."""
         todo: queue.SimpleQueue[PendingDelivery] = queue.SimpleQueue()
@@ -190,10 +223,9 @@ class SendLoop:
         self,
         todo: queue.SimpleQueue[PendingDelivery],
         factory: TransportFactory,
-        limiter: RateLimiter,
+        limiter: SendPacer,
     ) -> None:
         transport: Transport | None = None
-        accepted: tuple[PendingDelivery, str] | None = None  # sent, not yet marked 'sent'
         losses = 0
         try:
             while not self.stop.is_set() and losses < self.MAX_LOSSES:
@@ -203,9 +235,6 @@ class SendLoop:
                     return
                 delay = limiter.reserve()
                 if delay > 0:
-                    # never wait with an accepted message still marked 'sending'
-                    self._mark_sent(accepted)
-                    accepted = None
                     self.sleep(delay)  # before the claim: the row waits as 'pending'
                 try:
                     rendered = self.message.render(
@@ -214,20 +243,29 @@ class SendLoop:
                 except SendError as e:  # this one message cannot be built: record, go on
                     self._failed(job, str(e), bounce=False)
                     continue
-
-                # one short transaction marks the previous message sent and claims this one
-                with self.lock, self.store.transaction():
-                    self._mark_sent(accepted)
-                    accepted = None
-                    claim = self.store.claim_delivery(job.id)
-                    if claim != "claimed":
+                with self.lock:
+                    claim = self.store.claim_delivery(job.id, self.owner, self.lease_until())
+                if claim != "claimed":
+                    with self.lock:
                         self._skipped(claim)
-                        continue
+                    continue
                 try:
                     if transport is None:
                         transport = factory()
                     sender = self.message.envelope_sender(job.id)
-                    transport.send(sender, job.email, rendered.data, smtp_safe=True)
+                    transport.send(
+                        sender,
+                        job.email,
+                        rendered.data,
+                        smtp_safe=True,
+                        before_end=lambda job=job: self._data_ends(job),
+                    )
+                except ClaimLost:
+                    # another sender took the row over after our lease lapsed; the "." was
+                    # not sent, so the server dropped our copy: theirs is the only one
+                    logger.warning("delivery to %s was taken over by another sender", job.email)
+                    with self.lock:
+                        self._tick()
                 except ConnectFailure as e:
                     self._release(job, "link", str(e))
                     if e.permanent:
@@ -252,21 +290,23 @@ class SendLoop:
                     self._failed(job, str(e))
                 else:
                     losses = 0
-                    accepted = (job, rendered.message_id)
+                    self._mark_sent(job, rendered.message_id)
         except Exception as e:  # a bug, not a recipient's problem: stop, leave rows resumable
             logger.exception("send worker failed")
             self._halt(f"unexpected error {e!r}; see the log")
         finally:
-            self._mark_sent(accepted)
             if transport is not None:
                 transport.close()
 
-    def _mark_sent(self, accepted: tuple[PendingDelivery, str] | None) -> None:
-        if accepted is None:
-            return
-        job, message_id = accepted
+    def _data_ends(self, job: PendingDelivery) -> None:
+        """Just before the final ".": from now on the message may be delivered."""
         with self.lock:
-            self.store.mark_sent(job.id, message_id, reset_bounces=job.bounce_count > 0)
+            if not self.store.mark_data_sent(job.id, self.owner, self.lease_until()):
+                raise ClaimLost(job.email)
+
+    def _mark_sent(self, job: PendingDelivery, message_id: str) -> None:
+        with self.lock:
+            self.store.mark_sent(job.id, message_id, self.owner, reset_bounces=job.bounce_count > 0)
             self.report.sent += 1
             self._tick()
 
@@ -280,15 +320,15 @@ class SendLoop:
     def _release(self, job: PendingDelivery, kind: str, error: str) -> None:
         """A temporary failure: the row goes back to pending, the job to the next round."""
         with self.lock:
-            self.store.release_delivery(job.id, error)
+            self.store.release_delivery(job.id, self.owner, error)
             self.last_failure[job.id] = (kind, error)
             self.retry.append(job)
 
     def _uncertain(self, job: PendingDelivery, error: str) -> None:
-        """The link broke after the whole message went out: it stays 'sending'."""
+        """The link broke after the end of the DATA, before the reply: maybe delivered."""
         logger.warning("delivery to %s uncertain: %s", job.email, error)
         with self.lock:
-            self.report.uncertain += 1
+            self.store.mark_uncertain(job.id, self.owner, error)
             self._tick()
 
     def _failed(self, job: PendingDelivery, error: str, bounce: bool = True) -> None:

@@ -6,8 +6,8 @@ recipient). Failures are classified for the send loop:
 
 - `TemporaryFailure`: a 4xx reply or a connection lost before the message was handed over;
   retry later. `ConnectionLost(after_data=True)` is the one ambiguous case: the link broke
-  after the whole message was sent but before the server's reply, so it may have been
-  delivered.
+  after the end of the DATA (the final ".") but before the server's reply, so it may have
+  been delivered.
 - `PermanentFailure`: a 5xx reply; `stage` says whether the recipient ("RCPT"/"DATA") or the
   sender ("MAIL") was refused.
 - `ConnectFailure`: no usable connection (refused, TLS, login); `permanent` when retrying
@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import re
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 RETRY_BASE_SECONDS = 5.0
 RETRY_CAP_SECONDS = 300.0
 _EXPECTED = {"MAIL": (250,), "RCPT": (250, 251), "DATA": (354,)}
+END_OF_DATA = b".\r\n"  # after the body's last CRLF: the server now holds the message
 _UNSAFE_ADDRESS = re.compile(r"[\s<>]|^$")  # would break the command line it goes into
 
 
@@ -73,10 +75,22 @@ class ConnectFailure(SendError):
         self.permanent = permanent
 
 
+# called after a message's body went out and before its final ".": the last moment the
+# server would still drop the message if the sender died
+BeforeEnd = Callable[[], None]
+
+
 class Transport(Protocol):
     """What the send loop needs from a connection."""
 
-    def send(self, sender: str, recipient: str, data: bytes, smtp_safe: bool = False) -> None: ...
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        smtp_safe: bool = False,
+        before_end: BeforeEnd | None = None,
+    ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -118,14 +132,20 @@ def _classify(code: int, reply: bytes, stage: str) -> SendError:
 
 
 def smtp_payload(data: bytes, smtp_safe: bool = False) -> bytes:
-    """The DATA payload: CRLF line ends, dot-stuffed, with the terminating '.' line.
+    """The DATA payload: `smtp_body` and the terminating '.' line."""
+    return smtp_body(data, smtp_safe) + END_OF_DATA
+
+
+def smtp_body(data: bytes, smtp_safe: bool = False) -> bytes:
+    """The DATA payload without its terminating '.' line: CRLF line ends, dot-stuffed,
+    ending in CRLF.
 
     `smtp_safe` bytes are known to have CRLF line ends and no line starting with '.'
     (`newsletter.mail.compose` builds them so), which saves four scans of the message; any other
     bytes are corrected here rather than corrupted on the wire.
     """
     if smtp_safe:
-        return data + b".\r\n" if data.endswith(b"\r\n") else data + b"\r\n.\r\n"
+        return data if data.endswith(b"\r\n") else data + b"\r\n"
     crlf = data.count(b"\r\n")
     if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
@@ -135,7 +155,7 @@ def smtp_payload(data: bytes, smtp_safe: bool = False) -> bytes:
         data = data.replace(b"\n.", b"\n..")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return data + b".\r\n"
+    return data
 
 
 class SmtpTransport:
@@ -177,6 +197,10 @@ class SmtpTransport:
                 )
             else:
                 smtp = smtplib.SMTP(cfg.host, cfg.port, self.local_hostname, timeout=cfg.timeout)
+            # the final "." follows the body as its own small write (the send loop records
+            # its state in between): without this, Nagle's algorithm holds it back until
+            # the server's delayed ACK, some 40 ms per message
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo_or_helo_if_needed()
             if cfg.security == "starttls":
                 if not smtp.has_extn("starttls"):
@@ -223,10 +247,21 @@ class SmtpTransport:
         self.pipelining = self.allow_pipelining and smtp.has_extn("pipelining")
         logger.debug("connected to %s (%s)", self.where, cfg.security)
 
-    def send(self, sender: str, recipient: str, data: bytes, smtp_safe: bool = False) -> None:
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        smtp_safe: bool = False,
+        before_end: BeforeEnd | None = None,
+    ) -> None:
         """One SMTP transaction: MAIL, RCPT, DATA. Raises the failure classes above.
 
-        `smtp_safe`: see `smtp_payload`."""
+        The body goes out first, then `before_end` runs (the send loop records there that
+        the message is about to be complete), then the final "." and the reply. If
+        `before_end` raises, the connection is dropped without the "." (so the server
+        discards the message) and the exception propagates. `smtp_safe`: see `smtp_body`.
+        """
         for stage, address in (("MAIL", sender), ("RCPT", recipient)):
             if _UNSAFE_ADDRESS.search(address):
                 raise PermanentFailure(
@@ -238,18 +273,31 @@ class SmtpTransport:
         stage = "MAIL"
         try:
             self._open_data(smtp, sender, recipient)
-            smtp.send(smtp_payload(data, smtp_safe))
-            stage = "DATA-END"  # from here on the server may hold the message
-            code, reply = smtp.getreply()
-            if code != 250:
-                if code == 421:
-                    self.close()
-                raise _classify(code, reply, stage)
+            stage = "DATA"
+            smtp.send(smtp_body(data, smtp_safe))
         except (smtplib.SMTPServerDisconnected, OSError) as e:
-            self.close()
-            raise ConnectionLost(
-                f"{stage}: connection to {self.where} lost: {e}", after_data=stage == "DATA-END"
-            ) from e
+            raise self._lost(stage, e) from e
+        if before_end is not None:
+            try:
+                before_end()
+            except BaseException:
+                self.drop()  # never a QUIT here: it would become part of the message
+                raise
+        try:
+            smtp.send(END_OF_DATA)  # from here on the server may hold the message
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as e:
+            raise self._lost("DATA-END", e) from e
+        if code != 250:
+            if code == 421:
+                self.close()
+            raise _classify(code, reply, "DATA-END")
+
+    def _lost(self, stage: str, error: Exception) -> ConnectionLost:
+        self.drop()
+        return ConnectionLost(
+            f"{stage}: connection to {self.where} lost: {error}", after_data=stage == "DATA-END"
+        )
 
     def _open_data(self, smtp: smtplib.SMTP, sender: str, recipient: str) -> None:
         """MAIL, RCPT and DATA up to the server's 354, in one round trip when it offers
@@ -292,6 +340,11 @@ class SmtpTransport:
         """Send an EmailMessage (e.g. a confirmation mail) to one recipient."""
         self.send(sender, recipient, message.as_bytes(policy=policy.SMTP))
 
+    def drop(self) -> None:
+        """Close the socket without a word (mid-DATA, the server then discards the message)."""
+        smtp, self._smtp = self._smtp, None
+        _quietly_close(smtp)
+
     def close(self) -> None:
         """QUIT and close; safe to call twice."""
         smtp, self._smtp = self._smtp, None
@@ -323,7 +376,7 @@ def smtp_factory(config: Config) -> Callable[[], SmtpTransport]:
     return lambda: SmtpTransport(config.smtp, config.smtp_password)
 
 
-class RateLimiter:
+class SendPacer:
     """Spaces sends `1/rate` seconds apart across every thread (rate <= 0: no limit)."""
 
     def __init__(

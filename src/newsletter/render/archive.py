@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from newsletter.config import Config
+from newsletter.render.placeholders import read_placeholders
 from newsletter.render.renderer import web_version
 
 _LIST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -31,11 +32,12 @@ def web_copy(config: Config, list_name: str, stamp: str) -> str | None:
     if not valid_names(list_name, stamp):
         return None
     folder = Path(config.output_dir) / list_name / stamp
-    for name in ("index.html", "digest.html"):
-        path = folder / name
-        if path.is_file():
-            # web_version again is a no-op on a proper web copy and a safety net otherwise
-            return web_version(path.read_text(encoding="utf-8"), config)
+    copy = folder / "index.html"
+    if copy.is_file():
+        return copy.read_text(encoding="utf-8")
+    mail = folder / "digest.html"
+    if mail.is_file():
+        return web_version(mail.read_text(encoding="utf-8"), config, read_placeholders(folder))
     return None
 
 

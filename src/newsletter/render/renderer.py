@@ -2,9 +2,9 @@
 
 The HTML is rendered once per digest with Jinja2 (autoescaped: every feed string is
 untrusted), its CSS inlined once with css-inline, and trimmed to the size budget so Gmail
-does not clip it. Per-subscriber links stay as literal placeholders (`%%UNSUBSCRIBE_URL%%`,
-`%%MANAGE_URL%%`) that the sender fills by string replacement; the web copies get
-non-personal links instead (`web_version`).
+does not clip it. Per-subscriber links stay as placeholders drawn fresh for each render
+(see `newsletter.render.placeholders`) that the sender fills per subscriber; the web copies
+get non-personal links instead.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from newsletter.config import BUILTIN_TEMPLATES, Config
 from newsletter.errors import ConfigError
 from newsletter.model import Digest
 from newsletter.render.i18n import install
+from newsletter.render.placeholders import Placeholders, TemplateSource, fill
 from newsletter.render.shape import Shape, full_shape, plan_shape
 from newsletter.render.view import (
     OTHER_LABEL,
@@ -42,9 +43,6 @@ from newsletter.render.view import (
 
 logger = logging.getLogger(__name__)
 
-UNSUBSCRIBE_PLACEHOLDER = "%%UNSUBSCRIBE_URL%%"
-MANAGE_PLACEHOLDER = "%%MANAGE_URL%%"
-RECIPIENT_PLACEHOLDER = "%%RECIPIENT%%"
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
 
 # keep_at_rules leaves @media (mobile + dark mode) in one <style>; everything else is inlined.
@@ -60,6 +58,7 @@ class RenderedDigest:
 
     html: str  # mail HTML, CSS inlined, placeholders intact, trimmed to the budget
     text: str  # plain-text part, placeholders intact
+    placeholders: Placeholders  # the markers of this render (also in data["placeholders"])
     preheader: str
     data: dict[str, Any]  # JSON-able, written as digest.json
     list_name: str
@@ -87,7 +86,7 @@ def make_environment(template_dir: str | Path | None = None) -> jinja2.Environme
         loaders.append(jinja2.FileSystemLoader(str(folder)))
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=TemplateSource(jinja2.ChoiceLoader(loaders)),
         autoescape=_autoescape,
         undefined=jinja2.StrictUndefined,  # a typo in a template fails the build, not the mail
         keep_trailing_newline=True,
@@ -123,14 +122,20 @@ def archive_url(config: Config, list_name: str, built_at: datetime) -> str:
     return f"{config.site.url.rstrip('/')}/archive/{list_name}/{stamp(built_at)}/"
 
 
-def web_version(html: str, config: Config) -> str:
-    """Replace the per-subscriber placeholders with non-personal links for the web copy."""
+def public_links(config: Config) -> dict[str, str]:
+    """What a web copy shows where the mail has personal links: the token-less pages."""
     base = config.site.url.rstrip("/")
-    return (
-        html.replace(UNSUBSCRIBE_PLACEHOLDER, f"{base}/unsubscribe")
-        .replace(MANAGE_PLACEHOLDER, f"{base}/manage")
-        .replace(RECIPIENT_PLACEHOLDER, "")
-    )
+    return {
+        "unsubscribe_url": f"{base}/unsubscribe",
+        "manage_url": f"{base}/manage",
+        "recipient": "",
+    }
+
+
+def web_version(html: str, config: Config, placeholders: Placeholders | None) -> str:
+    """Mail HTML or text with its placeholders replaced by non-personal links (previews, and
+    web copies of folders written by older versions)."""
+    return fill(html, placeholders, public_links(config))
 
 
 def render_digest(
@@ -152,6 +157,7 @@ def render_digest(
     preheader = make_preheader(
         digest, config.site.name, date_display, lead["title"] if lead else "", tr
     )
+    placeholders = Placeholders.fresh()
     base = {
         "site": config.site,
         "language": tr.tag,
@@ -164,6 +170,7 @@ def render_digest(
         "web_url": web_url,
         "lead": lead,
         "other_label": tr.gettext(OTHER_LABEL),
+        **placeholders.as_dict(),
     }
 
     def views(caps: _Caps, chosen: Shape = shape) -> list[SectionView]:
@@ -179,21 +186,28 @@ def render_digest(
     full = views(_NO_CAPS, full_shape(digest, shape.lead))
     # The web copy has every story (it is the page "N more on the web" points to) and no
     # "View on the web" link to itself.
-    web_html = inline_css(_render(env, "digest.html", _context({**base, "web_url": ""}, full)))
+    public = {**base, "web_url": "", **public_links(config)}
+    web_html = inline_css(_render(env, "digest.html", _context(public, full)))
     in_mail = {(s, j) for s, js in enumerate(shape.shown) for j in js[: caps[0] or None]}
     in_mail = {(s, j) for s, j in in_mail if caps[1] is None or s < caps[1]}
     if shape.lead is not None:
         in_mail.add(shape.lead)
     data = digest_data(digest, config, base["list_title"], full, shape, in_mail)
-    data.update(preheader=preheader, web_url=web_url, trimmed=trimmed)
+    data.update(
+        preheader=preheader,
+        web_url=web_url,
+        trimmed=trimmed,
+        placeholders=placeholders.as_dict(),
+    )
     logger.debug("rendered %s: %d bytes of HTML, %d trimmed", digest.list_name, len(html), trimmed)
     return RenderedDigest(
         html=html,
         text=text,
+        placeholders=placeholders,
         preheader=preheader,
         data=data,
         trimmed=trimmed,
-        web_html=web_version(web_html, config),
+        web_html=web_html,
         web_url=web_url,
         list_name=digest.list_name,
         built_at=digest.built_at,
@@ -301,7 +315,7 @@ def write_digest(
     _atomic_write(folder / "digest.html", rendered.html)
     _atomic_write(folder / "digest.txt", rendered.text)
     _atomic_write(folder / "digest.json", json.dumps(rendered.data, indent=2, ensure_ascii=False))
-    web = rendered.web_html or web_version(rendered.html, config)
+    web = rendered.web_html or web_version(rendered.html, config, rendered.placeholders)
     _atomic_write(folder / "index.html", web)
     _atomic_write(out / "latest.html", web)
     write_index(config)

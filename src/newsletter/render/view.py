@@ -1,8 +1,9 @@
 """The view model of a rendered digest: plain dicts the templates and digest.json share.
 
 Everything that comes from a feed is treated as untrusted here: links must be absolute
-http(s), images https only (no data: URIs, no tracking over plain http), and text is passed
-to autoescaped templates unchanged.
+http(s) and at most URL_MAX characters, images https only (no data: URIs, no tracking over
+plain http), and text is cut to the limits below (so no feed can push a digest past its
+size budget with one field) and passed to autoescaped templates.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ PREHEADER_MAX = 140
 # The default leftover label (themes.other_label) is shown in the site's language.
 OTHER_LABEL = "More stories"
 FALLBACK_LABEL = "Stories"  # a section with no distinctive words (themes)
+
+# the most of each feed-derived string a digest shows (the web copy and digest.json too)
+TITLE_MAX = 300
+NAME_MAX = 100  # source names, authors
+LABEL_MAX = 80  # section labels
+SUMMARY_MAX = 1200
+CATEGORY_MAX = 100
+SOURCES_MAX = 10  # "Also in:" entries per story
+URL_MAX = 2048  # longer links and image URLs are dropped, never cut
 
 
 @dataclass
@@ -65,6 +75,8 @@ class SectionView:
 def safe_link(url: str) -> str:
     """The URL if it is an absolute http(s) link, else "" (never javascript:, data:, relative)."""
     url = (url or "").strip()
+    if len(url) > URL_MAX:
+        return ""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -98,9 +110,18 @@ def direction(*texts: str) -> str:
     return "rtl" if kinds["R"] + kinds["AL"] > kinds["L"] else "ltr"
 
 
-def _clean(text: str) -> str:
-    """One line of text: control characters and runs of whitespace collapsed."""
-    return re.sub(r"\s+", " ", "".join(c if c.isprintable() else " " for c in text or "")).strip()
+def _clean(text: str, limit: int = TITLE_MAX) -> str:
+    """One line of text: control characters and runs of whitespace collapsed, cut to
+    `limit` characters at a word boundary (with "…")."""
+    text = (text or "")[: limit * 4]  # nothing past this can survive: skip the work
+    text = re.sub(r"\s+", " ", "".join(c if c.isprintable() else " " for c in text)).strip()
+    return text if len(text) <= limit else _cut(text, limit - 1).rstrip() + "…"
+
+
+def _summary(text: str) -> str:
+    """A summary, cut to SUMMARY_MAX characters at a word boundary."""
+    text = (text or "").strip()
+    return text if len(text) <= SUMMARY_MAX else _cut(text, SUMMARY_MAX - 1).rstrip() + "…"
 
 
 def entry_sources(entry: Entry) -> list[dict[str, str]]:
@@ -110,8 +131,8 @@ def entry_sources(entry: Entry) -> list[dict[str, str]]:
         pairs = [(entry.item.source, entry.item.link)]
     seen: set[tuple[str, str]] = set()
     out = []
-    for name, link in pairs:
-        key = (_clean(name), safe_link(link))
+    for name, link in pairs[: SOURCES_MAX * 4]:
+        key = (_clean(name, NAME_MAX), safe_link(link))
         if key in seen or not key[0]:
             continue
         seen.add(key)
@@ -126,14 +147,15 @@ def item_view(entry: Entry, tz: ZoneInfo, tr: Translator | None = None) -> dict[
     tr = tr or translator("en")
     item = entry.item
     sources = entry_sources(entry)
-    primary = _clean(item.source) or (sources[0]["name"] if sources else "")
+    primary = _clean(item.source, NAME_MAX) or (sources[0]["name"] if sources else "")
     also = [{**s, "dir": direction(s["name"])} for s in sources if s["name"] != primary]
+    also = also[:SOURCES_MAX]
     date = tr.short_date(item.published, tz)
-    author = _clean(item.author)
+    author = _clean(item.author, NAME_MAX)
     by = tr.gettext("by %(author)s", author=author) if author else ""
     meta = " · ".join(p for p in (date, by) if p)
     title = _clean(item.title) or tr.gettext("(untitled)")
-    summary = (entry.summary or "").strip()
+    summary = _summary(entry.summary)
     return {
         "title": title,
         "link": safe_link(item.link),
@@ -177,7 +199,7 @@ def section_views(
         elif per_section is not None:
             entries = entries[:per_section]
         led = shape.lead is not None and shape.lead[0] == index
-        label = _clean(section.label) or tr.gettext("Stories")
+        label = _clean(section.label, LABEL_MAX) or tr.gettext("Stories")
         label = tr.gettext(label) if label in (OTHER_LABEL, FALLBACK_LABEL) else label
         views.append(
             SectionView(
@@ -286,10 +308,10 @@ def digest_data(
                     "link": safe_link(item.link),
                     "sources": entry_sources(entry),
                     "published": item.published.isoformat() if item.published else None,
-                    "summary": (entry.summary or "").strip(),
+                    "summary": _summary(entry.summary),
                     "image": safe_image(item.image),
-                    "author": _clean(item.author),
-                    "categories": list(item.categories),
+                    "author": _clean(item.author, NAME_MAX),
+                    "categories": [_clean(c, CATEGORY_MAX) for c in item.categories],
                     "lead": (s, j) == lead,
                     **({"in_mail": (s, j) in in_mail} if in_mail is not None else {}),
                 }

@@ -5,7 +5,9 @@ Exit codes (cron and systemd read them; 1 and 2 are the CLI's generic failure an
     0  done, or nothing to do (not due, nothing new)
     3  some feeds failed; everything else went fine (a digest may have gone out)
     4  deliveries did not all go out: failed addresses, rows left pending (SMTP down),
-       or a digest that could not be sent; the next run resumes what is pending
+       a digest that could not be sent, or deliveries in doubt (uncertain: their DATA
+       ended with no reply recorded) not yet resent or dismissed; the next run resumes
+       what is pending
     5  nothing could be done: every feed failed and nothing was sent, a digest could not
        be built, or the store is unusable
     6  another run holds the lock; this one did nothing
@@ -22,7 +24,9 @@ from typing import Any
 
 from newsletter.bounces.apply import Tally
 from newsletter.ingest.health import FeedHealth, should_remind
+from newsletter.mail.deliver import uncertain_lines
 from newsletter.mail.sendloop import SendReport
+from newsletter.store import UncertainDelivery
 from newsletter.store.runs import Adoption
 
 EXIT_OK = 0
@@ -74,6 +78,7 @@ class ListRun:
     folder: str = ""
     sent: SendReport | None = None
     note: str = ""  # why no digest was built
+    uncertain: list[UncertainDelivery] = field(default_factory=list)  # in doubt, any digest
     error: str = ""
     error_stage: str = ""  # build | send
 
@@ -83,8 +88,10 @@ class ListRun:
 
     @property
     def delivery_problem(self) -> bool:
-        return self.error_stage == "send" or any(
-            r.failed or r.pending or r.stopped for r in self.sends
+        return (
+            self.error_stage == "send"
+            or bool(self.uncertain)
+            or any(r.failed or r.pending or r.stopped for r in self.sends)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +116,14 @@ class ListRun:
             "folder": self.folder,
             "sent": _send_dict(self.sent) if self.sent else None,
             "note": self.note,
+            "uncertain": [
+                {
+                    "digest": u.digest_id,
+                    "email": u.email,
+                    "data_ended_at": u.data_ended_at.isoformat() if u.data_ended_at else None,
+                }
+                for u in self.uncertain
+            ],
             "error": self.error,
             "error_stage": self.error_stage,
         }
@@ -272,4 +287,5 @@ def _list_lines(lr: ListRun, verbose: bool) -> list[str]:
             lines.append(f"{name}: due ({lr.cadence}); {lr.note}")
     elif lr.note and lr.delivery_problem:
         lines.append(f"{name}: {lr.note}")
+    lines.extend(uncertain_lines(name, lr.uncertain))
     return lines

@@ -32,9 +32,11 @@ One run, under an exclusive lock (see `newsletter.run.lock`):
 
 Crash safety follows from the store: items count as sent from the moment a digest has
 delivery rows, those rows are written in one transaction before any mail leaves, and each
-row is sent at most once (a row caught in flight is "uncertain" and not resent unless the
-operator says so). A crash before the rows exist leaves a built, never-sent digest that
-consumed nothing; the next run builds afresh.
+row is sent at most once. A run holds the lock, so rows a killed sender left claimed are
+settled first: those whose DATA never ended are pending again (the server dropped them),
+those whose DATA ended with no reply recorded are "uncertain": reported, with exit code 4,
+on every run until the operator resends or dismisses them. A crash before the rows exist
+leaves a built, never-sent digest that consumed nothing; the next run builds afresh.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from newsletter.config import Config, FeedConfig, ListConfig
 from newsletter.errors import ConfigError, LockedError, NewsletterError, SendError, StoreError
 from newsletter.ingest.feeds import Fetcher, IngestReport, ingest
 from newsletter.ingest.health import feed_health
-from newsletter.mail.deliver import send_digest
+from newsletter.mail.deliver import recover, send_digest
 from newsletter.mail.sendloop import SendReport, TransportFactory
 from newsletter.model import Clock
 from newsletter.run.digest import plan_digest, write_plan
@@ -172,6 +174,7 @@ class _Run:
         self._bounces()
         runs = [ListRun(lst.name, cadence=parse_cadence(lst.cadence).describe()) for lst in lists]
         self.report.lists = runs
+        recover(self.store, exclusive=True)  # the lock is ours: no other sender is alive
         blocked = {lr.list_name for lr in runs if not self._resume(lr)}
         feeds = _feeds_of(self.config, lists)
         if feeds:
@@ -184,6 +187,8 @@ class _Run:
             self._due(lst, lr)
             if lr.due:
                 self._build_and_send(lst, lr)
+        for lst, lr in zip(lists, runs, strict=True):
+            lr.uncertain = self.store.uncertain_deliveries(lst.name)
         scope = {f.url for f in feeds}
         self.report.failing_feeds = [
             h
@@ -231,6 +236,7 @@ class _Run:
             digest_id,
             transport_factory=self.transport_factory,
             clock=self.clock,
+            exclusive=True,
             **options,
         )
 

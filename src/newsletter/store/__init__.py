@@ -1,8 +1,8 @@
 """The store: SQLite by default, PostgreSQL for many hosts. Only this package speaks SQL.
 
 `Store` is assembled from one mixin per aggregate (feeds and items, subscribers, digests
-and deliveries, run state, rate limits), all sharing one connection opened by
-`StoreBase`: a `SqliteConnection` or a `PgConnection`, which run the same SQL.
+and deliveries, delivery claims, run state, rate limits), all sharing one connection
+opened by `StoreBase`: a `SqliteConnection` or a `PgConnection`, which run the same SQL.
 """
 
 import sqlite3
@@ -13,6 +13,7 @@ from newsletter.config import Config
 from newsletter.model import utcnow
 from newsletter.store.base import StoreBase, from_iso, to_iso
 from newsletter.store.bounces import BouncesMixin
+from newsletter.store.claims import ClaimsMixin, UncertainDelivery
 from newsletter.store.deliveries import DeliveriesMixin
 from newsletter.store.dialect import IntegrityError
 from newsletter.store.items import ItemsMixin
@@ -25,13 +26,14 @@ class Store(
     ItemsMixin,
     SubscribersMixin,
     DeliveriesMixin,
+    ClaimsMixin,
     RunsMixin,
     BouncesMixin,
     RateLimitsMixin,
     StoreBase,
 ):
-    """One database: feeds, items, summaries, subscribers, digests, deliveries, bounce
-    events, rate-limit counts."""
+    """One database: feeds, items, summaries, subscribers, digests, deliveries and their
+    claims, bounce events, rate-limit counts."""
 
 
 def open_store(config: Config, clock: Callable[[], datetime] = utcnow) -> Store:
@@ -43,4 +45,12 @@ def open_store(config: Config, clock: Callable[[], datetime] = utcnow) -> Store:
 # failures arrive as StoreError)
 DatabaseError = sqlite3.DatabaseError
 
-__all__ = ["DatabaseError", "IntegrityError", "Store", "from_iso", "open_store", "to_iso"]
+__all__ = [
+    "DatabaseError",
+    "IntegrityError",
+    "Store",
+    "UncertainDelivery",
+    "from_iso",
+    "open_store",
+    "to_iso",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +16,9 @@ from newsletter.store.dialect import describe, is_url
 from newsletter.store.schema import MIGRATIONS
 from newsletter.store.sqlite import FileSendersLock, SqliteConnection
 from newsletter.store.sqlite import version_ok as sqlite_version_ok
+
+# seconds a statement waits for another process's write lock before giving up
+BUSY_TIMEOUT = 30.0
 
 
 def to_iso(dt: datetime | None) -> str | None:
@@ -39,6 +43,13 @@ class StoreBase:
 
     `self.db` is the connection every mixin runs its SQL on; both engines take the same
     SQL (see `newsletter.store.postgres` for the few translations).
+
+    Any number of processes may open the same store at once (the web app and a cron run
+    starting together, the first run after an upgrade): a store that needs a migration is
+    migrated inside one write transaction that re-reads the schema version after taking
+    the lock (SQLite's write lock, a PostgreSQL advisory lock), so exactly one process
+    upgrades it and the others find it done. A SQLite file another process keeps locked is
+    waited for `busy_timeout` seconds, then reported as busy.
     """
 
     def __init__(
@@ -46,8 +57,10 @@ class StoreBase:
         target: str | Path,
         clock: Callable[[], datetime] = utcnow,
         password: str = "",
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> None:
         self.clock = clock
+        self.busy_timeout = busy_timeout
         self.url = str(target) if is_url(target) else ""
         self.path = Path(target) if not self.url else None
         self.where = describe(self.url) if self.url else str(self.path)
@@ -63,12 +76,14 @@ class StoreBase:
             migrations = MIGRATIONS
         try:
             self._migrate(migrations)
+        except sqlite3.OperationalError as e:
+            self.db.close()
+            if is_busy(e):
+                raise self.busy_error() from e
+            raise self._open_error(e) from e
         except sqlite3.DatabaseError as e:
             self.db.close()
-            raise StoreError(
-                f"cannot open the store {self.where}: {e}; check the [store] path and that "
-                "the file is a newsletter database"
-            ) from e
+            raise self._open_error(e) from e
         except BaseException:
             self.db.close()
             raise
@@ -85,22 +100,50 @@ class StoreBase:
             # autocommit mode: transactions are explicit (see `transaction`)
             db = sqlite3.connect(
                 str(path),
-                timeout=30,
+                timeout=self.busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
                 factory=SqliteConnection,
             )
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            self._wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.OperationalError as e:
+            if is_busy(e):
+                raise self.busy_error() from e
+            raise self._open_error(e) from e
         except sqlite3.DatabaseError as e:
-            raise StoreError(
-                f"cannot open the store {path}: {e}; check the [store] path and that the file "
-                "is a newsletter database"
-            ) from e
+            raise self._open_error(e) from e
         return db
+
+    def _open_error(self, e: Exception) -> StoreError:
+        return StoreError(
+            f"cannot open the store {self.where}: {e}; check the [store] path and that the "
+            "file is a newsletter database"
+        )
+
+    def busy_error(self) -> StoreError:
+        """The error for a database that stayed locked through the whole busy timeout."""
+        return StoreError(
+            f"the store is busy (another newsletter process?): {self.where} stayed locked for "
+            f"{self.busy_timeout:g} s; try again, and check for a stuck process holding it"
+        )
+
+    def _wal(self, db: sqlite3.Connection) -> None:
+        """Switch to WAL (readers never wait for the writer). On a new file several
+        processes may try at once; the switch can answer "locked" without waiting for the
+        busy timeout, so it is retried until that timeout is spent."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if not is_busy(e) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     @property
     def dialect(self) -> str:
@@ -146,7 +189,12 @@ class StoreBase:
         if self.db.in_transaction:  # nested: join the outer transaction
             yield self.db
             return
-        self.db.begin()
+        try:
+            self.db.begin()
+        except sqlite3.OperationalError as e:
+            if is_busy(e):  # the busy timeout ran out: name the file, not "locked"
+                raise self.busy_error() from e
+            raise
         try:
             yield self.db
         except BaseException:
@@ -176,6 +224,12 @@ class StoreBase:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """True for "database is locked" / "busy": another connection holds the lock."""
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
 
 
 def in_marks(prefix: str, values: Sequence[str], params: dict[str, object]) -> str:

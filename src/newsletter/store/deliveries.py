@@ -1,24 +1,30 @@
-"""Digests, the items they carried, and per-subscriber deliveries.
+"""Digests, the items they carried, and per-subscriber delivery rows.
 
-A delivery row moves pending -> sending -> sent | failed (or pending -> skipped when the
-subscriber left before their turn). 'sending' is written just before the SMTP transaction
-and replaced just after it, each in its own short transaction, so a row found in 'sending'
-by a later run is the one that was in flight when the sender died: it may or may not have
-been delivered. Nothing here holds a transaction across network I/O.
+How a delivery row moves while it is sent (claims, leases, what a dead sender leaves) is
+`newsletter.store.claims`. Nothing here holds a transaction across network I/O.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from newsletter.errors import StoreError
 from newsletter.model import Delivery
 from newsletter.store.base import from_iso, to_iso
 
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+DELIVERY_STATUSES = (
+    "pending",
+    "sending",  # claimed by a sender, its DATA not ended
+    "data_sent",  # the final "." is being written or was: in doubt until the reply
+    "sent",
+    "failed",
+    "skipped",  # the subscriber left before their turn (why in last_error)
+    "uncertain",  # its sender died between the end of the DATA and the reply
+    "dismissed",  # an uncertain row the operator settled (dismissed_at, dismiss_reason)
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,10 @@ class PendingDelivery:
     name: str
     attempts: int
     bounce_count: int = 0  # the subscriber's, so a success only resets it when needed
+    link_key: str = field(default="", repr=False)  # what the subscriber's links carry
 
 
-def _row_to_digest(row: sqlite3.Row) -> DigestRecord:
+def row_to_digest(row: sqlite3.Row) -> DigestRecord:
     return DigestRecord(
         id=row["id"],
         list_name=row["list_name"],
@@ -74,7 +81,7 @@ def _row_to_delivery(row: sqlite3.Row) -> Delivery:
     )
 
 
-def _check_status(status: str) -> None:
+def check_status(status: str) -> None:
     if status not in DELIVERY_STATUSES:
         raise StoreError(
             f"unknown delivery status {status!r}; use one of: {', '.join(DELIVERY_STATUSES)}"
@@ -124,7 +131,7 @@ class DeliveriesMixin:
     def get_digest(self, digest_id: int) -> DigestRecord | None:
         """One digest by id, or None."""
         row = self.db.execute("SELECT * FROM digests WHERE id = :id", {"id": digest_id}).fetchone()
-        return None if row is None else _row_to_digest(row)
+        return None if row is None else row_to_digest(row)
 
     def latest_digest(self, list_name: str) -> DigestRecord | None:
         """The most recently built digest of a list that has files (baseline digests, which
@@ -134,7 +141,7 @@ class DeliveriesMixin:
             "ORDER BY built_at DESC, id DESC LIMIT 1",
             {"list": list_name},
         ).fetchone()
-        return None if row is None else _row_to_digest(row)
+        return None if row is None else row_to_digest(row)
 
     def list_digests(
         self, list_name: str | None = None, limit: int | None = None
@@ -148,7 +155,7 @@ class DeliveriesMixin:
         sql += " ORDER BY built_at DESC, id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [_row_to_digest(r) for r in self.db.execute(sql, params)]
+        return [row_to_digest(r) for r in self.db.execute(sql, params)]
 
     def digest_items(self, digest_id: int) -> list[tuple[int, str]]:
         """(item id, content hash) pairs a digest carried."""
@@ -175,12 +182,14 @@ class DeliveriesMixin:
         return from_iso(row[0])
 
     def mark_digest_sent(self, digest_id: int) -> bool:
-        """Stamp sent_at once no delivery is pending; True if it is (now or already) set."""
+        """Stamp sent_at once no delivery is pending or held by a sender; True if it is (now
+        or already) set. Uncertain rows do not hold it back: they are reported until settled."""
         with self.transaction():  # type: ignore[attr-defined]
             self.db.execute(
                 """UPDATE digests SET sent_at = :now
                    WHERE id = :d AND sent_at IS NULL AND NOT EXISTS
-                     (SELECT 1 FROM deliveries WHERE digest_id = :d AND status = 'pending')""",
+                     (SELECT 1 FROM deliveries WHERE digest_id = :d
+                        AND status IN ('pending', 'sending', 'data_sent'))""",
                 {"d": digest_id, "now": self.now()},  # type: ignore[attr-defined]
             )
         row = self.db.execute(
@@ -197,7 +206,7 @@ class DeliveriesMixin:
             sql += " AND d.list_name = :list"
             params["list"] = list_name
         sql += " ORDER BY d.built_at, d.id"
-        return [_row_to_digest(r) for r in self.db.execute(sql, params)]
+        return [row_to_digest(r) for r in self.db.execute(sql, params)]
 
     # -- deliveries ----------------------------------------------------------------------
     def create_deliveries(self, digest_id: int) -> int:
@@ -237,7 +246,7 @@ class DeliveriesMixin:
             where.append("dl.digest_id = :d")
             params["d"] = digest_id
         if status is not None:
-            _check_status(status)
+            check_status(status)
             where.append("dl.status = :status")
             params["status"] = status
         if list_name is not None:
@@ -277,98 +286,21 @@ class DeliveriesMixin:
     def pending_deliveries(self, digest_id: int) -> list[PendingDelivery]:
         """Rows still to send, in id order, with the subscriber's current name."""
         rows = self.db.execute(
-            """SELECT dl.id, dl.subscriber_id, dl.email, dl.attempts, s.name, s.bounce_count
+            """SELECT dl.id, dl.subscriber_id, dl.email, dl.attempts, s.name, s.bounce_count,
+                      s.link_key
                FROM deliveries dl JOIN subscribers s ON s.id = dl.subscriber_id
                WHERE dl.digest_id = :d AND dl.status = 'pending' ORDER BY dl.id""",
             {"d": digest_id},
         )
         return [
             PendingDelivery(
-                r["id"], r["subscriber_id"], r["email"], r["name"], r["attempts"], r["bounce_count"]
+                r["id"],
+                r["subscriber_id"],
+                r["email"],
+                r["name"],
+                r["attempts"],
+                r["bounce_count"],
+                r["link_key"],
             )
             for r in rows
         ]
-
-    def claim_delivery(self, delivery_id: int) -> str:
-        """Move a pending row to 'sending' right before its SMTP transaction.
-
-        Returns "claimed"; or the subscriber's status when they are no longer confirmed (the
-        row becomes 'skipped'); or "taken" when the row is not pending any more.
-        """
-        params = {"id": delivery_id, "now": self.now()}  # type: ignore[attr-defined]
-        with self.transaction():  # type: ignore[attr-defined]
-            # the subscriber check and the claim are one statement: an unsubscribe that
-            # commits before it is honoured, one that commits after it lands too late
-            cursor = self.db.execute(
-                """UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
-                     updated_at = :now
-                   WHERE id = :id AND status = 'pending' AND EXISTS
-                     (SELECT 1 FROM subscribers s WHERE s.id = deliveries.subscriber_id
-                        AND s.status = 'confirmed')""",
-                params,
-            )
-            if cursor.rowcount == 1:
-                return "claimed"
-            row = self.db.execute(
-                """SELECT dl.status, s.status AS subscriber_status FROM deliveries dl
-                   JOIN subscribers s ON s.id = dl.subscriber_id WHERE dl.id = :id""",
-                params,
-            ).fetchone()
-            if row is None or row["status"] != "pending":
-                return "taken"
-            params["why"] = row["subscriber_status"]
-            self.db.execute(
-                """UPDATE deliveries SET status = 'skipped', last_error = :why, updated_at = :now
-                   WHERE id = :id""",
-                params,
-            )
-            return str(row["subscriber_status"])
-
-    def mark_sent(self, delivery_id: int, message_id: str, reset_bounces: bool = True) -> None:
-        """The server accepted the message: 'sending' -> 'sent'; the bounce count restarts
-        (the caller may pass reset_bounces=False when it knows the count is 0)."""
-        params = {"id": delivery_id, "mid": message_id, "now": self.now()}  # type: ignore[attr-defined]
-        with self.transaction():  # type: ignore[attr-defined]
-            self.db.execute(
-                """UPDATE deliveries SET status = 'sent', message_id = :mid, last_error = '',
-                     sent_at = :now, updated_at = :now WHERE id = :id""",
-                params,
-            )
-            if reset_bounces:
-                # bounces count only when consecutive: a delivered message wipes the slate
-                self.db.execute(
-                    """UPDATE subscribers SET bounce_count = 0 WHERE bounce_count > 0
-                       AND id = (SELECT subscriber_id FROM deliveries WHERE id = :id)""",
-                    params,
-                )
-
-    def mark_failed(self, delivery_id: int, error: str) -> None:
-        """The message will not be delivered (permanent failure or retries exhausted)."""
-        self._set_delivery(delivery_id, "failed", error)
-
-    def release_delivery(self, delivery_id: int, error: str) -> None:
-        """A temporary failure: back to 'pending' so a retry (or a rerun) sends it."""
-        self._set_delivery(delivery_id, "pending", error)
-
-    def reset_deliveries(self, digest_id: int, status: str) -> int:
-        """Put every row of one status back to 'pending' (the operator's choice to resend
-        'sending' rows after a crash, or to retry 'failed' ones); the number reset."""
-        _check_status(status)
-        with self.transaction():  # type: ignore[attr-defined]
-            cursor = self.db.execute(
-                """UPDATE deliveries SET status = 'pending', updated_at = :now
-                   WHERE digest_id = :d AND status = :status""",
-                {"d": digest_id, "status": status, "now": self.now()},  # type: ignore[attr-defined]
-            )
-            if cursor.rowcount:
-                # a digest that gets pending rows again is not finished
-                self.db.execute("UPDATE digests SET sent_at = NULL WHERE id = :d", {"d": digest_id})
-        return cursor.rowcount
-
-    def _set_delivery(self, delivery_id: int, status: str, error: str) -> None:
-        with self.transaction():  # type: ignore[attr-defined]
-            self.db.execute(
-                """UPDATE deliveries SET status = :status, last_error = :error, updated_at = :now
-                   WHERE id = :id""",
-                {"id": delivery_id, "status": status, "error": error[:500], "now": self.now()},  # type: ignore[attr-defined]
-            )

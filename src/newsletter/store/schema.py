@@ -167,6 +167,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        41,
+        """
+        -- A signed link names one subscriber for good (issue 11). Each subscriber gets two
+        -- random keys that their links carry: link_key (unsubscribe, manage, data) and
+        -- confirm_key (confirmation links, replaced at every status change so an old
+        -- confirmation mail cannot act on a later state). Removing the row revokes every
+        -- link; a later subscriber never has the same keys. subscriber_ids keeps the
+        -- highest id ever given out, so a removed subscriber's id is never given again.
+        ALTER TABLE subscribers ADD COLUMN link_key TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscribers ADD COLUMN confirm_key TEXT NOT NULL DEFAULT '';
+        UPDATE subscribers SET link_key = lower(hex(randomblob(12))),
+                               confirm_key = lower(hex(randomblob(12)));
+        CREATE TABLE subscriber_ids (last_id INTEGER NOT NULL);
+        INSERT INTO subscriber_ids (last_id) SELECT COALESCE(MAX(id), 0) FROM subscribers;
+        """,
+    ),
+    (
         45,
         """
         -- The stories a digest shows, as `build` counts them: duplicates merged across feeds
@@ -174,6 +191,50 @@ MIGRATIONS: list[tuple[int, str]] = [
         -- NULL for digests built before this column: `newsletter digests` reads their
         -- digest.json instead.
         ALTER TABLE digests ADD COLUMN story_count INTEGER;
+        """,
+    ),
+    (
+        60,
+        """
+        -- Deliveries become leases, and "in doubt" shrinks to what SMTP itself leaves in
+        -- doubt. A sender claims a row ('sending', claimed_by, lease_until), marks it
+        -- 'data_sent' just before the final "." of its DATA, then records the reply. A row
+        -- a dead sender left 'sending' goes back to 'pending' (the server drops a message
+        -- whose DATA never ended); one left 'data_sent' becomes 'uncertain' (maybe
+        -- delivered), reported until it is resent or 'dismissed' (time and reason kept).
+        CREATE TABLE deliveries_new (
+            id INTEGER PRIMARY KEY,
+            digest_id INTEGER NOT NULL REFERENCES digests(id),
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+            email TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'data_sent', 'sent', 'failed',
+                                  'skipped', 'uncertain', 'dismissed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            updated_at TEXT,
+            sent_at TEXT,
+            claimed_by TEXT,                 -- the sender holding the row (host:pid:token)
+            lease_until TEXT,                -- the claim lapses after this (UTC ISO 8601)
+            data_ended_at TEXT,              -- when the final "." was about to be written
+            dismissed_at TEXT,
+            dismiss_reason TEXT NOT NULL DEFAULT '',
+            UNIQUE (digest_id, subscriber_id)
+        );
+        -- an old 'sending' row may have been anywhere in its SMTP transaction: in doubt
+        INSERT INTO deliveries_new (id, digest_id, subscriber_id, email, status, attempts,
+                                    last_error, message_id, updated_at, sent_at,
+                                    data_ended_at)
+            SELECT id, digest_id, subscriber_id, email,
+                   CASE status WHEN 'sending' THEN 'uncertain' ELSE status END,
+                   attempts, last_error, message_id, updated_at, sent_at,
+                   CASE status WHEN 'sending' THEN updated_at END
+            FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_new RENAME TO deliveries;
+        CREATE INDEX deliveries_status ON deliveries(digest_id, status);
+        CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
         """,
     ),
     # -- issue 14: bounces and complaints (self-contained; touches no earlier table) -------

@@ -3,10 +3,16 @@
 Addresses arrive here already validated and normalized (see `newsletter.audience.subscribers`); the
 store only keeps them. Status changes stamp their own time: `confirmed_at` when a subscriber
 is confirmed, `unsubscribed_at` when they leave.
+
+Ids are never reused (the highest one given out is kept in `subscriber_ids`), and each
+subscriber has two random keys that their signed links carry: `link_key` and
+`confirm_key`. Every status change draws a new confirm_key; a new link_key is drawn when
+asked (a subscription that starts again after an opt-out gets new links).
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
@@ -32,7 +38,14 @@ def row_to_subscriber(row: sqlite3.Row) -> Subscriber:
         confirmed_at=from_iso(row["confirmed_at"]),
         unsubscribed_at=from_iso(row["unsubscribed_at"]),
         bounce_count=row["bounce_count"],
+        link_key=row["link_key"],
+        confirm_key=row["confirm_key"],
     )
+
+
+def new_key() -> str:
+    """A fresh random link key (96 bits, hex)."""
+    return secrets.token_hex(12)
 
 
 def _check_status(status: str) -> None:
@@ -65,20 +78,31 @@ class SubscribersMixin:
             "now": now,
             "confirmed": now if status == "confirmed" else None,
             "unsubscribed": now if status == "unsubscribed" else None,
+            "link_key": new_key(),
+            "confirm_key": new_key(),
         }
         try:
             with self.transaction():  # type: ignore[attr-defined]
-                row = self.db.execute(
-                    """INSERT INTO subscribers (list_name, email, name, status, source,
-                         created_at, confirmed_at, unsubscribed_at)
-                       VALUES (:list, :email, :name, :status, :source, :now, :confirmed,
-                         :unsubscribed)
-                       RETURNING id""",
+                # past the highest id ever given: a removed subscriber's id is never reused,
+                # so nothing that named them can come to name someone else (one new id at a
+                # time: SQLite's write lock does that, PostgreSQL takes a lock for it)
+                self.db.serialize("subscriber_ids")
+                last = self.db.execute(
+                    "SELECT COALESCE(MAX(last_id), 0) FROM subscriber_ids"
+                ).fetchone()[0]
+                top = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0]
+                params["id"] = max(int(last), int(top)) + 1
+                self.db.execute(
+                    """INSERT INTO subscribers (id, list_name, email, name, status, source,
+                         created_at, confirmed_at, unsubscribed_at, link_key, confirm_key)
+                       VALUES (:id, :list, :email, :name, :status, :source, :now, :confirmed,
+                         :unsubscribed, :link_key, :confirm_key)""",
                     params,
-                ).fetchone()
+                )
+                self.db.execute("UPDATE subscriber_ids SET last_id = :id", params)
         except INTEGRITY_ERRORS as e:
             raise SubscriberError(f"{email} is already on the list {list_name!r}") from e
-        subscriber = self.get_subscriber(row["id"])
+        subscriber = self.get_subscriber(params["id"])  # type: ignore[arg-type]
         assert subscriber is not None
         return subscriber
 
@@ -96,13 +120,25 @@ class SubscribersMixin:
             ).fetchone()
         return None if row is None else row_to_subscriber(row)
 
-    def set_status(self, subscriber_id: int, status: str) -> Subscriber:
-        """Move a subscriber to `status`, stamping confirmed_at / unsubscribed_at."""
+    def set_status(self, subscriber_id: int, status: str, new_links: bool = False) -> Subscriber:
+        """Move a subscriber to `status`, stamping confirmed_at / unsubscribed_at.
+
+        A change of status draws a new confirm_key (confirmation links sent before stop
+        working); `new_links` also draws a new link_key (every link sent before stops)."""
         _check_status(status)
-        params = {"id": subscriber_id, "status": status, "now": self.now()}  # type: ignore[attr-defined]
+        params = {
+            "id": subscriber_id,
+            "status": status,
+            "now": self.now(),  # type: ignore[attr-defined]
+            "confirm_key": new_key(),
+            "link_key": new_key() if new_links else None,
+        }
         with self.transaction():  # type: ignore[attr-defined]
             cursor = self.db.execute(
                 """UPDATE subscribers SET
+                     confirm_key = CASE WHEN status != :status THEN :confirm_key
+                                        ELSE confirm_key END,
+                     link_key = COALESCE(:link_key, link_key),
                      status = :status,
                      confirmed_at = CASE WHEN :status = 'confirmed' AND status != 'confirmed'
                                          THEN :now ELSE confirmed_at END,
@@ -168,13 +204,18 @@ class SubscribersMixin:
 
     def record_bounce(self, subscriber_id: int, bounce_after: int) -> bool:
         """Count one permanent failure; True when this made the subscriber `bounced`."""
-        params = {"id": subscriber_id, "limit": max(1, bounce_after), "now": self.now()}  # type: ignore[attr-defined]
+        params = {
+            "id": subscriber_id,
+            "limit": max(1, bounce_after),
+            "now": self.now(),  # type: ignore[attr-defined]
+            "confirm_key": new_key(),
+        }
         with self.transaction():  # type: ignore[attr-defined]
             self.db.execute(
                 "UPDATE subscribers SET bounce_count = bounce_count + 1 WHERE id = :id", params
             )
             cursor = self.db.execute(
-                """UPDATE subscribers SET status = 'bounced'
+                """UPDATE subscribers SET status = 'bounced', confirm_key = :confirm_key
                    WHERE id = :id AND status = 'confirmed' AND bounce_count >= :limit""",
                 params,
             )

@@ -1,7 +1,8 @@
-"""What the web app's routes share: state, page rendering, the form context, token reading.
+"""What the web app's routes share: the app's state, page rendering, the form context, links.
 
-Used by newsletter.web.app (the app factory), web_forms (the form pages) and web_links (the pages
-reached through signed links).
+Routes are plain module-level functions in Blueprints (`forms`, `links`, `site`); what they
+need (config, store, tokens, mail) lives in one `WebState` stored as the app extension
+"newsletter" and reached through `state()`, so a Blueprint can be mounted and tested alone.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
-from flask import Response, request, session, url_for
+from flask import Response, current_app, request, session, url_for
 from itsdangerous import SignatureExpired
+from werkzeug.routing import BuildError
 
-from newsletter.audience.tokens import Tokens
+from newsletter.audience.signup import subscriber_for
+from newsletter.audience.tokens import OLD_LINK, Link, Tokens
 from newsletter.config import Config
 from newsletter.errors import ConfigError, TokenError
 from newsletter.mail.notices import Outbox
@@ -28,6 +31,7 @@ from newsletter.web.ratelimit import RateLimit
 
 HONEYPOT = "website"  # bots fill fields with tempting names; people never see this one
 MAX_EMAIL = 320
+EXTENSION = "newsletter"
 
 # Our pages load nothing but our stylesheet and post only to ourselves. Web copies of
 # digests carry inline styles and remote https images, and may not be framed elsewhere.
@@ -64,20 +68,40 @@ class WebState:
             yield self.store
 
 
+def state() -> WebState:
+    """The WebState of the app answering the current request."""
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def link_to(endpoint: str, **values: Any) -> str:
+    """url_for, or "" when the Blueprint with that endpoint is not mounted."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return ""
+
+
 def urls() -> dict[str, str]:
     """The app-relative links every page shows (they follow the mount point)."""
     return {
-        "home": url_for("subscribe_page"),
-        "subscribe": url_for("subscribe_post"),
-        "archive": url_for("archive_index"),
-        "manage": url_for("manage_help"),
-        "style": url_for("stylesheet"),
+        "home": link_to("forms.subscribe_page"),
+        "subscribe": link_to("forms.subscribe_post"),
+        "archive": link_to("site.archive_index"),
+        "manage": link_to("forms.manage_help"),
+        "style": link_to("site.stylesheet"),
     }
 
 
-def page(state: WebState, name: str, status: int = 200, **context: Any) -> Response:
+def here() -> str:
+    """The path of the current page as the browser sees it (with the mount point): the
+    action of a form that posts back to its own page."""
+    return request.script_root + request.path
+
+
+def page(name: str, status: int = 200, **context: Any) -> Response:
     """Render templates/web/<name>.html with the context every page shares."""
-    config = state.config
+    web = state()
+    config = web.config
     first = config.lists[0]
     base = {
         "site": config.site,
@@ -88,7 +112,7 @@ def page(state: WebState, name: str, status: int = 200, **context: Any) -> Respo
         "error": "",
     }
     try:
-        html = state.env.get_template(f"web/{name}.html").render({**base, **context})
+        html = web.env.get_template(f"web/{name}.html").render({**base, **context})
     except jinja2.TemplateError as e:
         raise ConfigError(
             f"template web/{name}.html failed: {e}; fix your override in digest.template_dir "
@@ -99,26 +123,27 @@ def page(state: WebState, name: str, status: int = 200, **context: Any) -> Respo
     return response
 
 
-def problem(state: WebState, kind: str, status: int, detail: str = "") -> Response:
+def problem(kind: str, status: int, detail: str = "") -> Response:
     """The one error page; `kind` picks its wording in templates/web/problem.html."""
-    return page(state, "problem", status, kind=kind, detail=detail)
+    return page("problem", status, kind=kind, detail=detail)
 
 
-def form_context(state: WebState, list_name: str | None = None) -> dict[str, Any]:
+def form_context(list_name: str | None = None) -> dict[str, Any]:
     """The subscribe form's token, honeypot and list choice."""
-    config = state.config
+    web = state()
+    config = web.config
     return {
         "csrf_field": CSRF_FIELD,
-        "csrf_token": state.csrf.token(session),
+        "csrf_token": web.csrf.token(session),
         "honeypot": HONEYPOT,
         "lists": [(lst.name, lst.title or config.site.name) for lst in config.lists],
         "selected_list": list_name or config.lists[0].name,
     }
 
 
-def list_name_from(state: WebState, value: str | None) -> str | None:
+def list_name_from(value: str | None) -> str | None:
     """The list a form names (the first by default); None if it names an unknown one."""
-    names = [lst.name for lst in state.config.lists]
+    names = [lst.name for lst in state().config.lists]
     if not value:
         return names[0]
     return value if value in names else None
@@ -129,26 +154,30 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def read_token(state: WebState, purpose: str, token: str) -> int | Response:
-    """The subscriber id in a token, or the problem page saying what is wrong with it."""
+def read_link(purpose: str, token: str) -> Link | Response:
+    """What a link's token names, or the problem page saying what is wrong with it."""
     try:
-        return state.tokens.read(purpose, token)
+        return state().tokens.read(purpose, token)
     except TokenError as e:
+        if str(e) == OLD_LINK:
+            return problem("old_link", 400, detail=str(e))
         expired = isinstance(e.__cause__, SignatureExpired)
-        return problem(state, "expired_link" if expired else "invalid_link", 400, detail=str(e))
+        return problem("expired_link" if expired else "invalid_link", 400, detail=str(e))
 
 
-def subscriber_or_page(state: WebState, subscriber_id: int) -> Subscriber | Response:
-    """The subscriber a link names, or the "no subscription for this link" page."""
-    with state.locked() as store:
-        found = store.get_subscriber(subscriber_id)
-    return found if found is not None else problem(state, "unknown_subscriber", 404)
+def subscriber_or_page(link: Link) -> Subscriber | Response:
+    """The subscriber a link names (with their current key), or the "no subscription for
+    this link" page."""
+    with state().locked() as store:
+        found = subscriber_for(store, link)
+    return found if found is not None else problem("unknown_subscriber", 404)
 
 
-def list_title(state: WebState, subscriber: Subscriber) -> str:
+def list_title(subscriber: Subscriber) -> str:
     """The human name of a subscriber's list."""
+    config = state().config
     try:
-        lst = state.config.list(subscriber.list_name)
+        lst = config.list(subscriber.list_name)
     except ConfigError:  # a list removed from the config: its people can still leave
         return subscriber.list_name
-    return lst.title or state.config.site.name
+    return lst.title or config.site.name

@@ -18,7 +18,9 @@ import secrets
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
 
-from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature
+
+from newsletter.audience.tokens import clocked_serializer
 
 SESSION_KEY = "csrf"
 FIELD = "csrf_token"
@@ -28,13 +30,7 @@ class Csrf:
     """Makes and checks form tokens bound to a session nonce."""
 
     def __init__(self, secret_key: str, clock: Callable[[], datetime], max_age: int = 6 * 3600):
-        class _ClockSigner(TimestampSigner):
-            def get_timestamp(self) -> int:
-                return int(clock().timestamp())
-
-        self._serializer = URLSafeTimedSerializer(
-            secret_key, salt="newsletter-csrf", signer=_ClockSigner
-        )
+        self._serializer = clocked_serializer(secret_key, "newsletter-csrf", clock)
         self.max_age = max_age
 
     def token(self, session: MutableMapping[str, object]) -> str:

@@ -23,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.render import archive
+from newsletter.render.placeholders import read_placeholders
 from newsletter.render.renderer import make_environment, render_digest, web_version
 from newsletter.run.digest import plan_digest
 from newsletter.store import Store, open_store
@@ -70,9 +71,10 @@ def latest_preview(config: Config, list_name: str | None = None) -> PreviewDiges
     html = (folder / "digest.html").read_text(encoding="utf-8")
     text_path = folder / "digest.txt"
     text = text_path.read_text(encoding="utf-8") if text_path.is_file() else ""
+    placeholders = read_placeholders(folder)
     return PreviewDigest(
-        html=web_version(html, config),
-        text=web_version(text, config),
+        html=web_version(html, config, placeholders),
+        text=web_version(text, config, placeholders),
         label=f"{newest[0]} · {newest[1]}",
         source=str(folder),
     )
@@ -88,8 +90,8 @@ def next_preview(
         return None
     rendered = render_digest(plan.digest, config)
     return PreviewDigest(
-        html=web_version(rendered.html, config),
-        text=web_version(rendered.text, config),
+        html=web_version(rendered.html, config, rendered.placeholders),
+        text=web_version(rendered.text, config, rendered.placeholders),
         label=f"{lst.name} · next digest",
         source=(
             f"planned from {config.store_target} now; not built, not saved "

@@ -2255,7 +2255,10 @@ be delivered to one or more recipients. It's attached below.
     (in reply to RCPT TO command)
 """,
     kind="bounce",
-    expected=[r("petra@grey.example.org", "soft", "4.2.0"), r("rolf@grey.example.org", "hard", "5.1.1")],
+    expected=[
+        r("petra@grey.example.org", "soft", "4.2.0"),
+        r("rolf@grey.example.org", "hard", "5.1.1"),
+    ],
 )
 mixed(
     "exchange-7",

@@ -1,0 +1,67 @@
+"""`newsletter send --retry-failed` and `deliveries --dismiss` from the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from support.sending import SECRET, add_people, make_digest, write_config_file
+from support.smtp import SmtpServer
+
+from newsletter.cli import cli
+from newsletter.run.report import EXIT_DELIVERY
+from newsletter.store import Store
+
+
+def _cli(*args: str):  # noqa: ANN202
+    return CliRunner(env={"NEWSLETTER_SECRET_KEY": SECRET}).invoke(cli, list(args))
+
+
+def test_retry_failed_finds_the_digest_after_it_was_marked_sent(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    add_people(store, 3)
+    make_digest(store, tmp_path)
+    with SmtpServer() as server:
+        config = str(write_config_file(tmp_path, server.port))
+        server.handler.reject.add("reader1@example.com")
+        first = _cli("send", "-c", config)
+        assert first.exit_code == EXIT_DELIVERY, first.output
+        assert "sent 2, failed 1 (see 'newsletter deliveries --failed')" in first.output
+        assert store.get_digest(1).sent_at is not None
+        failed = _cli("deliveries", "-c", config, "--failed")
+        assert failed.output.startswith("reader1@example.com\tfailed\t1\tRCPT: 550")
+
+        server.handler.reject.clear()  # the mailbox was fixed
+        assert "nothing to send" in _cli("send", "-c", config).output
+        retried = _cli("send", "-c", config, "--retry-failed")
+        assert retried.exit_code == 0, retried.output
+        assert retried.output.startswith("sent 1, failed 0")
+        assert server.counts() == {f"reader{i}@example.com": 1 for i in range(3)}
+
+
+def test_dismiss_needs_a_reason_and_an_uncertain_delivery(tmp_path: Path, clock) -> None:
+    store = Store(tmp_path / "store.sqlite", clock=clock)
+    add_people(store, 1)
+    digest_id = make_digest(store, tmp_path)
+    store.create_deliveries(digest_id)
+    lease = clock() + timedelta(minutes=5)
+    [row] = store.deliveries(digest_id)
+    store.claim_delivery(row.id, "dead", lease)
+    store.mark_data_sent(row.id, "dead", lease)
+    config = str(write_config_file(tmp_path, 25))  # nothing is left to send: no connection
+
+    no_reason = _cli("deliveries", "-c", config, "--dismiss", "all")
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+    # a run holds the lock, so the dead sender's row is settled as uncertain first
+    report = _cli("run", "-c", config, "--json")
+    assert report.exit_code == EXIT_DELIVERY, report.output
+    [listed] = json.loads(report.output)["lists"]
+    assert [u["email"] for u in listed["uncertain"]] == ["reader0@example.com"]
+
+    nobody = _cli("deliveries", "-c", config, "--dismiss", "x@example.com", "--reason", "r")
+    assert nobody.exit_code == 1 and "no uncertain delivery to x@example.com" in nobody.output
+    done = _cli("deliveries", "-c", config, "--dismiss", "reader0@example.com", "--reason", "ok")
+    assert done.exit_code == 0 and done.output == "dismissed 1 uncertain delivery\n"
+    assert _cli("deliveries", "-c", config, "--uncertain").output == ""
