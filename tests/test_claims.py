@@ -137,7 +137,7 @@ def test_a_sender_whose_claim_was_taken_over_never_ends_its_data(
         config = make_config(tmp_path, smtp=server.smtp_config())
         add_people(store, 3)
         digest_id = make_digest(store, tmp_path)
-        other = Store(store.path)
+        other = Store(target_of(store))
 
         def take_over(envelope) -> None:  # noqa: ANN001
             # while the first message's RCPT is out, another sender finds its lease

@@ -32,8 +32,9 @@ from newsletter.store.base import from_iso, to_iso
 from newsletter.store.deliveries import DigestRecord, check_status, row_to_digest
 
 # rows of a few states, found digest by digest through the (digest_id, status) index
-# instead of a scan of every delivery ever made (CROSS JOIN keeps digests the outer loop)
-_BY_DIGEST = "digests dg CROSS JOIN deliveries dl ON dl.digest_id = dg.id"
+# instead of a scan of every delivery ever made (SQLite's CROSS JOIN keeps digests the
+# outer loop; PostgreSQL's planner finds that order itself)
+_BY_DIGEST = "digests dg {join} deliveries dl ON dl.digest_id = dg.id"
 _LEFT_BEFORE_END = "its sender stopped before the end of its DATA; the server dropped it"
 _LEFT_AFTER_END = "its sender stopped after the end of its DATA, before the server's reply"
 
@@ -51,6 +52,9 @@ class UncertainDelivery:
 
 class ClaimsMixin:
     db: sqlite3.Connection
+
+    def _by_digest(self) -> str:
+        return _BY_DIGEST.format(join=self.db.cross_join)
 
     def claim_delivery(self, delivery_id: int, owner: str, lease_until: datetime) -> str:
         """Move a pending row to 'sending' for `owner` until `lease_until`, right before its
@@ -192,7 +196,7 @@ class ClaimsMixin:
         }
         with self.transaction():  # type: ignore[attr-defined]
             rows = self.db.execute(
-                f"""SELECT dl.id, dl.digest_id, dl.status FROM {_BY_DIGEST}
+                f"""SELECT dl.id, dl.digest_id, dl.status FROM {self._by_digest()}
                     WHERE dl.status IN ('sending', 'data_sent') AND {which}""",
                 params,
             ).fetchall()
@@ -221,7 +225,7 @@ class ClaimsMixin:
         params: dict[str, object] = {"list": list_name, "d": digest_id}
         rows = self.db.execute(
             f"""SELECT dl.id, dl.digest_id, dl.email, dl.data_ended_at, dl.last_error
-                FROM {_BY_DIGEST}
+                FROM {self._by_digest()}
                 WHERE dl.status = 'uncertain'
                   AND (:list IS NULL OR dg.list_name = :list)
                   AND (:d IS NULL OR dl.digest_id = :d)

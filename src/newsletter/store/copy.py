@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from newsletter.errors import StoreError
 from newsletter.store.base import StoreBase
 
+# tables a new store fills itself (the highest subscriber id given): the copy replaces them
+SEEDED = frozenset({"subscriber_ids"})
+
 
 @dataclass
 class CopyReport:
@@ -86,7 +89,7 @@ def copy_store(source: StoreBase, target: StoreBase) -> CopyReport:
         raise StoreError(
             f"the target's tables differ from the source's: {sorted(target.db.tables())}"
         )
-    held = {t: n for t, n in row_counts(target).items() if n}
+    held = {t: n for t, n in row_counts(target).items() if n and t not in SEEDED}
     if held:
         some = ", ".join(f"{n:,} in {t}" for t, n in sorted(held.items()))
         raise StoreError(
@@ -98,6 +101,8 @@ def copy_store(source: StoreBase, target: StoreBase) -> CopyReport:
     try:
         with target.transaction():
             for table in tables:
+                if table in SEEDED:
+                    target.db.execute(f'DELETE FROM "{table}"')
                 columns = source.db.columns(table)
                 if set(columns) != set(target.db.columns(table)):
                     raise StoreError(f"table {table} has other columns in the target")

@@ -112,6 +112,7 @@ class PgConnection:
     """One psycopg connection in autocommit mode; `BEGIN` opens a transaction."""
 
     dialect = "postgresql"
+    cross_join = "JOIN"  # SQLite's CROSS JOIN ... ON: PostgreSQL orders joins itself
 
     def __init__(self, url: str, password: str = "", application: str = "newsletter") -> None:
         self.url = url

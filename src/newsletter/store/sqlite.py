@@ -21,6 +21,7 @@ class SqliteConnection(sqlite3.Connection):
     """A sqlite3 connection in autocommit mode (isolation_level=None)."""
 
     dialect = "sqlite"
+    cross_join = "CROSS JOIN"  # a join whose left table SQLite's planner keeps outer
 
     def begin(self) -> None:
         """BEGIN IMMEDIATE: the write lock up front, so two writers never deadlock, and
