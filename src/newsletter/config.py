@@ -199,8 +199,7 @@ class Config:
     database_password: str = field(default="", repr=False)
 
     @property
-    def store_target(self) -> str | Path:
-        """What `Store` opens: the PostgreSQL URL when set, else the SQLite file."""
+    def store_target(self) -> str | Path:  # what `Store` opens
         return self.store_url or self.store_path
 
     def list(self, name: str | None = None) -> ListConfig:
@@ -262,6 +261,8 @@ def check_secret(key: str) -> str:
         )
     return key
 
+
+_T = typing.TypeVar("_T")
 
 _SECTIONS: dict[str, type] = {
     "site": SiteConfig,
@@ -337,8 +338,8 @@ class _Problems(list):
 
 
 def _build(
-    cls: type, table: object, where: str, problems: _Problems, rules: str | None = None
-) -> object:
+    cls: type[_T], table: object, where: str, problems: _Problems, rules: str | None = None
+) -> _T:
     """A section dataclass from a TOML table; every unknown key, wrong type or value that
     breaks its rule (see `config_rules`) is added to `problems` and left at its default."""
     if not isinstance(table, dict):
@@ -346,7 +347,7 @@ def _build(
         return cls()
     rules = rules or where
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values = {}
     for key, value in table.items():
         name = _RENAMED.get(key, key)
@@ -424,7 +425,7 @@ def config_from_dict(
     problems = _Problems()
     for key in sorted(set(data) - _TOP_KEYS):
         problems.append(f"unknown top-level key {key!r}; allowed: {', '.join(sorted(_TOP_KEYS))}")
-    sections = {
+    sections: dict[str, typing.Any] = {
         name: _build(cls, data.get(name, {}), name, problems) for name, cls in _SECTIONS.items()
     }
     if "list" in data and "lists" in data:
@@ -443,33 +444,25 @@ def config_from_dict(
         _build(FeedConfig, t, f"feeds[{n}]", problems, "feeds") for n, t in enumerate(raw_feeds)
     )
     for n, feed in enumerate(feeds):
-        if not feed.url and "url" not in raw_feeds[n]:  # type: ignore[attr-defined]
+        if not feed.url and "url" not in raw_feeds[n]:
             problems.append(
                 f'feeds[{n}] needs url = "..." (an http(s) URL, a file:// URL or a path)'
             )
-    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)  # type: ignore[attr-defined]
+    feeds = tuple(dataclasses.replace(f, url=_resolve_feed_url(f.url, base_dir)) for f in feeds)
     lists = tuple(
         dataclasses.replace(
-            lst,  # type: ignore[arg-type]
-            title=lst.title or sections["site"].name,  # type: ignore[attr-defined]
-            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),  # type: ignore[attr-defined]
+            lst,
+            title=lst.title or sections["site"].name,
+            feeds=tuple(_resolve_feed_url(u, base_dir) for u in lst.feeds),
         )
         for lst in lists
     )
-    store = typing.cast(_StoreTable, _build(_StoreTable, data.get("store", {}), "store", problems))
-    output = typing.cast(
-        _OutputTable, _build(_OutputTable, data.get("output", {}), "output", problems)
-    )
-    if store.path and store.url:
-        problems.append("[store] has both path (SQLite) and url (PostgreSQL): keep the one to use")
-    url_problem = config_rules.store_url_problem(store.url)
-    if url_problem:
-        problems.append(url_problem)
-    if store.path or store.url:  # a url: store_path stays unused, but named for messages
-        store_path, origin = (
-            _resolve(store.path or "newsletter.sqlite", base_dir),
-            STORE_FROM_CONFIG,
-        )
+    store = _build(_StoreTable, data.get("store", {}), "store", problems)
+    output = _build(_OutputTable, data.get("output", {}), "output", problems)
+    problems.extend(config_rules.store_problems(store.path, store.url))
+    if store.path or store.url:  # with a url, store_path is only named in messages
+        store_path = _resolve(store.path or "newsletter.sqlite", base_dir)
+        origin = STORE_FROM_CONFIG
     else:
         stem = source.stem if source is not None else "newsletter"
         store_path, origin = base_dir / f"{stem}.sqlite", STORE_BESIDE_CONFIG
@@ -477,11 +470,11 @@ def config_from_dict(
     # the file's every problem is reported at once
     config = Config(
         base_dir=base_dir,
-        lists=lists,  # type: ignore[arg-type]
+        lists=lists,
         feeds=feeds,
         store_path=store_path,
         store_origin=origin,
-        store_url="" if url_problem else store.url,
+        store_url="" if config_rules.store_url_problem(store.url) else store.url,
         output_dir=_resolve(output.dir, base_dir),
         source=source,
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
@@ -489,7 +482,7 @@ def config_from_dict(
         bounces_password=env.get("NEWSLETTER_BOUNCES_PASSWORD", ""),
         database_password=env.get("NEWSLETTER_DATABASE_PASSWORD", ""),
         webhook_secrets=WebhookSecrets.from_env(env),
-        **sections,  # type: ignore[arg-type]
+        **sections,
     )
     problems.extend(config_rules.config_problems(config))
     problems.raise_any(source)
@@ -621,9 +614,7 @@ trusted_proxies = 0                       # behind a reverse proxy: how many pro
 
 # [store]
 # path = "newsletter.sqlite"              # default: this file's name, .sqlite, beside it
-# url = "postgresql://newsletter@db.example.org:5432/newsletter"
-#                                         # PostgreSQL instead of path, for several hosts;
-#                                         # its password: NEWSLETTER_DATABASE_PASSWORD
+# url = "postgresql://news@db.example.org/news"  # PostgreSQL instead (password: environment)
 
 [output]
 dir = "output"

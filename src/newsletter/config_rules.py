@@ -119,7 +119,7 @@ def address(value: str) -> str | None:
     """One mail address with a domain, with or without a display name."""
     try:
         header = policy.SMTP.header_factory("From", value)
-        found = header.addresses  # type: ignore[attr-defined]
+        found = header.addresses
     except Exception:  # the header parser raises several types on garbage
         found = ()
     if (
@@ -327,6 +327,14 @@ def store_url_problem(url: str) -> str | None:
             "pg_service.conf file)"
         )
     return None
+
+
+def store_problems(path: str, url: str) -> list[str]:
+    """What is wrong with a [store] table's path and url together."""
+    found = [store_url_problem(url)]
+    if path and url:
+        found.append("[store] has both path (SQLite) and url (PostgreSQL): keep the one to use")
+    return [p for p in found if p]
 
 
 # -- whole-config rules --------------------------------------------------------------------

@@ -135,7 +135,7 @@ def _verp_token(scan: Scan, mail_from: str = "") -> str | None:
     return find_token(match.group(0)[:-1] + "@x.invalid") if match else None
 
 
-def _safe(func, *args):  # type: ignore[no-untyped-def]
+def _safe(func, *args):
     """Run one detector; a bug on odd input must not hide what the other detectors find."""
     try:
         return func(*args)

@@ -114,7 +114,7 @@ class Mailbox(Protocol):
     def close(self) -> None: ...
 
 
-def tls_context(bounces: BouncesConfig, resolve=None) -> ssl.SSLContext:  # type: ignore[no-untyped-def]
+def tls_context(bounces: BouncesConfig, resolve=None) -> ssl.SSLContext:
     """Certificate-checking TLS; `ca_file` (resolved by the caller) trusts a private CA."""
     cafile = str(resolve(bounces.ca_file)) if bounces.ca_file and resolve else bounces.ca_file
     try:
@@ -251,7 +251,7 @@ class ImapMailbox:
         if self.uidplus:
             self._ok(self.imap.uid("EXPUNGE", uid), "UID EXPUNGE")
 
-    def _ok(self, answer: tuple[str, list], what: str) -> None:  # type: ignore[type-arg]
+    def _ok(self, answer: tuple[str, list], what: str) -> None:
         status, data = answer
         if status != "OK":
             raise MailboxError(f"{self.url}: {what} failed: {_text(data)}")

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from .addresses import normalize
-from .model import BounceReport, OriginalHeaders, Recipient
+from .model import BounceReport, Kind, OriginalHeaders, Recipient
 from .ses import bounced_recipients, complained_recipients
 from .severity import best_status, classify
 from .verp import find_token
@@ -56,6 +56,7 @@ def ses_events(message_id: str, notification: Any) -> list[Pair]:
         if isinstance(header, dict) and str(header.get("name", "")).lower() == _HEADER:
             delivery = str(header.get("value", ""))[:100]
     original = OriginalHeaders(message_id=mail.get("messageId"), delivery=delivery)
+    report_kind: Kind
     if kind == "bounce":
         recipients = bounced_recipients(data.get("bounce"))
         report_kind = "bounce"

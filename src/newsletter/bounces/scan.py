@@ -81,7 +81,8 @@ class Scan:
     def leaf_texts(self, *, inside: bool = False) -> list[str]:
         """Texts of the text/* leaves in (or, with inside=True, only below) attached
         messages. text/plain wins; HTML is used only when there is no plain text."""
-        plain, htmls = [], []
+        plain: list[str] = []
+        htmls: list[str] = []
         total = 0
         for part, _, in_attached in self.parts:
             if in_attached != inside:
@@ -168,8 +169,8 @@ class Scan:
         """Sender-side addresses: the report's From/To/envelope and the original's From.
         Why: generic scans would otherwise report our own bounce box or list address."""
         values: list[str] = []
-        names = ("From", "Sender", "Reply-To", "Return-Path", "To", "Cc", "Delivered-To")
-        names += ("X-Original-To", "Envelope-To", "X-Envelope-To")
+        names: tuple[str, ...] = ("From", "Sender", "Reply-To", "Return-Path", "To", "Cc")
+        names += ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
         for name in names:
             values += mime.header_all(self.msg, name)
         orig = self.original_message

@@ -9,7 +9,7 @@ from typing import Any
 
 from .addresses import normalize
 from .limits import MAX_RECIPIENTS
-from .model import Kind, Recipient
+from .model import Kind, Recipient, Severity
 from .scan import Scan
 from .severity import best_status, classify
 
@@ -61,6 +61,7 @@ def bounced_recipients(bounce: Any) -> tuple[Recipient, ...]:
             continue
         diagnostic = str(item.get("diagnosticCode") or "") or None
         status = best_status(str(item.get("status") or ""), diagnostic)
+        cls: Severity
         if bounce_type == "permanent":
             cls = "hard" if classify(status, diagnostic) == "hard" or not status else "soft"
             # a Permanent bounce whose code says "mailbox full" stays soft (see severity.py)

@@ -189,7 +189,7 @@ def subscribers_show(
         click.echo(f"      {e.source}" + (f": {detail}" if detail else ""))
 
 
-def _when(moment) -> str:  # type: ignore[no-untyped-def]
+def _when(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 

@@ -169,10 +169,8 @@ def _fetch_http(
                 current = target
                 continue
             resp_headers = {k.lower(): v for k, v in response.getheaders()}
-            validators = {
-                "etag": resp_headers.get("etag", ""),
-                "last_modified": resp_headers.get("last-modified", ""),
-            }
+            etag = resp_headers.get("etag", "")
+            last_modified = resp_headers.get("last-modified", "")
             if status == 304:
                 return FetchResponse(
                     url=url,
@@ -180,7 +178,8 @@ def _fetch_http(
                     headers=resp_headers,
                     final_url=current,
                     not_modified=True,
-                    **validators,
+                    etag=etag,
+                    last_modified=last_modified,
                 )
             if status >= 400 or status < 200:
                 raise _Failed(_status_reason(status, response.reason, resp_headers), status)
@@ -191,7 +190,8 @@ def _fetch_http(
                 body=body,
                 headers=resp_headers,
                 final_url=current,
-                **validators,
+                etag=etag,
+                last_modified=last_modified,
             )
         finally:
             response.close()

@@ -167,7 +167,7 @@ def _entry(e: Any, limit: int) -> RawEntry:
         ],
         images=_images(e),
         body=str(detail.get("value") or "") if detail else "",
-        body_is_html=bool(detail) and _is_html(detail.get("type")),
+        body_is_html=_is_html(detail.get("type")) if detail else False,
         body_base=body_base,  # only an explicit xml:base: we give feedparser no base URL
         language=str(language or ""),
     )
@@ -362,7 +362,8 @@ def _json_entry(item: dict[str, Any], limit: int) -> RawEntry:
         body, is_html = _plain(item["content_html"]), True
     else:
         body, is_html = _plain(item.get("content_text")) or _plain(item.get("summary")), False
-    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    raw_tags = item.get("tags")
+    tags = raw_tags if isinstance(raw_tags, list) else []
     return RawEntry(
         id=_plain(item.get("id")),
         link=_plain(item.get("url")) or _plain(item.get("external_url")),

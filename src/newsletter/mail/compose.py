@@ -134,7 +134,7 @@ def parse_sender(sender: str) -> Address:
     """The list's From address; ConfigError unless it is one address with a domain."""
     try:
         header = policy.SMTP.header_factory("From", safe_header_value(sender))
-        addresses = header.addresses  # type: ignore[attr-defined]
+        addresses = header.addresses
     except Exception as e:  # the header parser raises several types on garbage
         raise ConfigError(f"list from = {sender!r} is not an address: {e}") from e
     if len(addresses) != 1 or not addresses[0].domain or not addresses[0].username:

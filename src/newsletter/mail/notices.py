@@ -225,15 +225,18 @@ class Outbox:
             except (SendError, ConfigError) as e:
                 self.failed += 1
                 logger.error("could not send the %s message to %s: %s", kind, to, e)
-                transport = _close(transport)
+                _close(transport)
+                transport = None
             except Exception:  # one message must never stop the thread
                 self.failed += 1
                 logger.exception("could not send the %s message to %s", kind, to)
-                transport = _close(transport)
+                _close(transport)
+                transport = None
             finally:
                 # idle: give the connection back rather than hold it open indefinitely
                 if self._queue.empty():
-                    transport = _close(transport)
+                    _close(transport)
+                    transport = None
                 self._queue.task_done()
 
 
@@ -243,4 +246,3 @@ def _close(transport: Transport | None) -> None:
             transport.close()
         except Exception:  # closing a broken link must not raise
             logger.debug("closing the SMTP connection failed", exc_info=True)
-    return None

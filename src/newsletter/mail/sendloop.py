@@ -10,6 +10,7 @@ the whole procedure and `newsletter.store.claims` for what a dead sender leaves.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -258,7 +259,7 @@ class SendLoop:
                         job.email,
                         rendered.data,
                         smtp_safe=True,
-                        before_end=lambda job=job: self._data_ends(job),
+                        before_end=functools.partial(self._data_ends, job),
                     )
                 except ClaimLost:
                     # another sender took the row over after our lease lapsed; the "." was

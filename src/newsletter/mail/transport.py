@@ -200,7 +200,8 @@ class SmtpTransport:
             # the final "." follows the body as its own small write (the send loop records
             # its state in between): without this, Nagle's algorithm holds it back until
             # the server's delayed ACK, some 40 ms per message
-            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo_or_helo_if_needed()
             if cfg.security == "starttls":
                 if not smtp.has_extn("starttls"):

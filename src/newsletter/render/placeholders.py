@@ -59,10 +59,12 @@ class Placeholders:
         """The markers recorded in a digest.json, or None when absent or malformed."""
         if not isinstance(data, Mapping):
             return None
-        values = []
+        values: list[str] = []
         for name in LEGACY:
             value = data.get(name)
-            match = _FRESH.fullmatch(value) if isinstance(value, str) else None
+            if not isinstance(value, str):
+                return None
+            match = _FRESH.fullmatch(value)
             if match is None or match.group(1).lower() != name:
                 return None
             values.append(value)

@@ -192,7 +192,7 @@ def render_digest(
     in_mail = {(s, j) for s, j in in_mail if caps[1] is None or s < caps[1]}
     if shape.lead is not None:
         in_mail.add(shape.lead)
-    data = digest_data(digest, config, base["list_title"], full, shape, in_mail)
+    data = digest_data(digest, config, str(base["list_title"]), full, shape, in_mail)
     data.update(
         preheader=preheader,
         web_url=web_url,

@@ -229,7 +229,6 @@ class _Run:
         return True
 
     def _send(self, digest_id: int) -> SendReport:
-        options = {"sleep": self.sleep} if self.sleep is not None else {}
         return send_digest(
             self.config,
             self.store,
@@ -237,7 +236,7 @@ class _Run:
             transport_factory=self.transport_factory,
             clock=self.clock,
             exclusive=True,
-            **options,
+            sleep=self.sleep or time.sleep,
         )
 
     # -- 3. new feeds ------------------------------------------------------------------------

@@ -24,12 +24,12 @@ SQLite has one writer, so the send loop claims one row at a time.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter.store.base import from_iso, to_iso
 from newsletter.store.deliveries import DigestRecord, check_status, row_to_digest
+from newsletter.store.dialect import Connection
 
 # rows of a few states, found digest by digest through the (digest_id, status) index
 # instead of a scan of every delivery ever made (SQLite's CROSS JOIN keeps digests the
@@ -51,7 +51,7 @@ class UncertainDelivery:
 
 
 class ClaimsMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     def _by_digest(self) -> str:
         return _BY_DIGEST.format(join=self.db.cross_join)

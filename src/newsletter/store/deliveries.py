@@ -14,6 +14,7 @@ from datetime import datetime
 from newsletter.errors import StoreError
 from newsletter.model import Delivery
 from newsletter.store.base import from_iso, to_iso
+from newsletter.store.dialect import Connection
 
 DELIVERY_STATUSES = (
     "pending",
@@ -89,7 +90,7 @@ def check_status(status: str) -> None:
 
 
 class DeliveriesMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     # -- digests -------------------------------------------------------------------------
     def create_digest(
@@ -218,7 +219,7 @@ class DeliveriesMixin:
         with self.transaction():  # type: ignore[attr-defined]
             # two senders starting the same digest at once: the second waits here, then
             # finds the rows the first wrote
-            self.db.serialize("create_deliveries", digest_id)
+            self.db.xact_lock("create_deliveries", digest_id)
             if self.db.execute(
                 "SELECT 1 FROM deliveries WHERE digest_id = :d LIMIT 1", {"d": digest_id}
             ).fetchone():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from newsletter.errors import StoreError
@@ -51,3 +52,21 @@ def describe(url: str) -> str:
     port = f":{parts.port}" if parts.port else ""
     user = f"{parts.username}@" if parts.username else ""
     return f"postgresql://{user}{host}{port}{parts.path}"
+
+
+class Connection(Protocol):
+    """What the store's mixins use of `self.db` on either engine: sqlite3's own interface
+    (`SqliteConnection`) or its twin over psycopg (`PgConnection`)."""
+
+    dialect: str  # "sqlite" | "postgresql"
+    cross_join: str  # SQLite's join that keeps its left table outer; JOIN elsewhere
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
+
+    def xact_lock(self, *names: object) -> None:
+        """Inside a write transaction: hold these names until it ends."""

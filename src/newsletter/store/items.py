@@ -10,6 +10,7 @@ from datetime import datetime
 
 from newsletter.model import FeedResult, Item
 from newsletter.store.base import from_iso, in_marks, to_iso
+from newsletter.store.dialect import Connection
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _row_to_item(row: sqlite3.Row) -> Item:
 
 
 class ItemsMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, url: str) -> FeedState:

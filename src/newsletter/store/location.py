@@ -120,7 +120,8 @@ def _other_configs(config: Config, legacy: Path, lists: set[str]) -> tuple[list[
     owners: list[str] = []
     sharers: list[str] = []
     for path, data in _siblings(config):
-        store = data.get("store") if isinstance(data.get("store"), dict) else {}
+        raw = data.get("store")
+        store = raw if isinstance(raw, dict) else {}
         named = store.get("path") if isinstance(store.get("path"), str) else ""
         if named:
             if _resolve(config, named) == legacy.resolve():
@@ -138,7 +139,8 @@ def _sharing(config: Config) -> list[str]:
     mine = {lst.name for lst in config.lists}
     found = []
     for path, data in _siblings(config):
-        store = data.get("store") if isinstance(data.get("store"), dict) else {}
+        raw = data.get("store")
+        store = raw if isinstance(raw, dict) else {}
         named = store.get("path") if isinstance(store.get("path"), str) else ""
         if named and _resolve(config, named) == Path(config.store_path).resolve():
             if _list_names(data) & mine:

@@ -68,7 +68,7 @@ class Row(Sequence[Any]):
         self._values = tuple(values)
         self._names = names
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             try:
                 return self._values[self._names[key]]
@@ -153,14 +153,14 @@ class PgConnection:
         self._heal()
         query = to_pyformat(sql) if params is not None else sql
         try:
-            return self._conn.execute(query, params)  # type: ignore[arg-type]
+            return self._conn.execute(query, params)
         except psycopg.OperationalError as e:
             # a connection the server dropped is only found when used: a read outside any
             # transaction is safe to run again on a fresh one
             if self._conn.broken and not self.in_transaction and _is_read(sql):
                 self._heal()
                 try:
-                    return self._conn.execute(query, params)  # type: ignore[arg-type]
+                    return self._conn.execute(query, params)
                 except psycopg.Error as again:
                     raise _translate(again, self.where) from again
             raise _translate(e, self.where) from e
@@ -218,7 +218,7 @@ class PgConnection:
             logger.warning("rollback on %s failed; the connection is replaced", self.where)
             self._conn.close()
 
-    def serialize(self, *names: object) -> None:
+    def xact_lock(self, *names: object) -> None:
         """Inside a transaction: wait until no other transaction holds the same names, and
         hold them until this one ends (SQLite: every write transaction is already alone)."""
         a, b = lock_key(*names)
@@ -242,7 +242,7 @@ class PgConnection:
     def lock_schema(self) -> None:
         """Inside the migration transaction: one process migrates, the others wait, then
         re-read the version and find the work done."""
-        self.serialize("schema")
+        self.xact_lock("schema")
         self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
 
     def set_schema_version(self, version: int) -> None:

@@ -29,7 +29,7 @@ class RateLimitsMixin:
             "expires": to_iso(now + timedelta(seconds=window)),
         }
         with self.transaction() as db:  # type: ignore[attr-defined]
-            db.serialize("rate", bucket)
+            db.xact_lock("rate", bucket)
             db.execute(
                 "DELETE FROM rate_limit_hits WHERE bucket = :b AND expires_at <= :now", params
             )

@@ -28,7 +28,7 @@ class SqliteConnection(sqlite3.Connection):
         every write transaction runs alone."""
         self.execute("BEGIN IMMEDIATE")
 
-    def serialize(self, *names: object) -> None:
+    def xact_lock(self, *names: object) -> None:
         """Nothing to do: a write transaction here already excludes every other."""
 
     # -- schema versions --------------------------------------------------------------------

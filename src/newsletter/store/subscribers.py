@@ -20,7 +20,7 @@ from datetime import datetime
 from newsletter.errors import SubscriberError
 from newsletter.model import Subscriber
 from newsletter.store.base import from_iso
-from newsletter.store.dialect import INTEGRITY_ERRORS
+from newsletter.store.dialect import INTEGRITY_ERRORS, Connection
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
 
@@ -56,7 +56,7 @@ def _check_status(status: str) -> None:
 
 
 class SubscribersMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     def add_subscriber(
         self,
@@ -86,7 +86,7 @@ class SubscribersMixin:
                 # past the highest id ever given: a removed subscriber's id is never reused,
                 # so nothing that named them can come to name someone else (one new id at a
                 # time: SQLite's write lock does that, PostgreSQL takes a lock for it)
-                self.db.serialize("subscriber_ids")
+                self.db.xact_lock("subscriber_ids")
                 last = self.db.execute(
                     "SELECT COALESCE(MAX(last_id), 0) FROM subscriber_ids"
                 ).fetchone()[0]
@@ -102,7 +102,7 @@ class SubscribersMixin:
                 self.db.execute("UPDATE subscriber_ids SET last_id = :id", params)
         except INTEGRITY_ERRORS as e:
             raise SubscriberError(f"{email} is already on the list {list_name!r}") from e
-        subscriber = self.get_subscriber(params["id"])  # type: ignore[arg-type]
+        subscriber = self.get_subscriber(params["id"])
         assert subscriber is not None
         return subscriber
 

@@ -116,7 +116,7 @@ def create_app(
     for blueprint in (forms.bp, links.bp, site.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(webhooks.blueprint)  # /webhooks/<provider>: bounces and complaints
-    app.wsgi_app = _front(app.wsgi_app, config)  # type: ignore[method-assign]
+    app.wsgi_app = _front(app.wsgi_app, config)  # type: ignore[method-assign,assignment]
     return app
 
 

@@ -70,7 +70,7 @@ class WebState:
 
 def state() -> WebState:
     """The WebState of the app answering the current request."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION]
 
 
 def link_to(endpoint: str, **values: Any) -> str:

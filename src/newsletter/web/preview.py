@@ -235,9 +235,11 @@ def preview(
         on_start(server)
     if open_browser:
         # webbrowser.open returns False when there is no browser to open: nothing to do then
-        threading.Timer(
-            0.3, lambda: opener(url) or logger.info("no browser found; open %s", url)
-        ).start()
+        def open_or_say() -> None:
+            if not opener(url):
+                logger.info("no browser found; open %s", url)
+
+        threading.Timer(0.3, open_or_say).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -40,7 +40,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from newsletter.errors import NewsletterError
 
 SNS_HOST = re.compile(r"sns\.[a-z0-9-]{1,40}\.amazonaws\.com(?:\.cn)?")
-_NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+_NOTIFICATION_FIELDS: tuple[str, ...] = (
+    "Message",
+    "MessageId",
+    "Subject",
+    "Timestamp",
+    "TopicArn",
+    "Type",
+)
 _SUBSCRIPTION_FIELDS = (
     "Message",
     "MessageId",

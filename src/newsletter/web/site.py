@@ -70,7 +70,8 @@ def stylesheet() -> Response:
     response = Response(source, mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=3600"
     response.set_etag(hashlib.sha256(source.encode("utf-8")).hexdigest()[:32])
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place: a 304 when the ETag matches
+    return response
 
 
 @bp.get("/healthz")
@@ -97,8 +98,9 @@ def security_headers(response: Response) -> Response:
 def http_error(error: HTTPException) -> Response:
     kinds = {404: "not_found", 405: "method", 413: "too_large"}
     response = problem(kinds.get(error.code or 400, "bad_request"), error.code or 400)
-    if error.code == 405 and isinstance(error.valid_methods, list | tuple):
-        response.headers["Allow"] = ", ".join(error.valid_methods)
+    allowed = getattr(error, "valid_methods", None)  # set on 405 (MethodNotAllowed)
+    if error.code == 405 and isinstance(allowed, list | tuple):
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 

@@ -142,7 +142,8 @@ def mailgun() -> Response:
     body = _json_body()
     if not isinstance(body, dict):
         return _text("expected Mailgun's JSON webhook", 400)
-    signature = body.get("signature") if isinstance(body.get("signature"), dict) else {}
+    raw = body.get("signature")
+    signature: dict[str, Any] = raw if isinstance(raw, dict) else {}
     try:
         verify_mailgun(
             key,

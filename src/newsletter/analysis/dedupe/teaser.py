@@ -27,6 +27,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -223,6 +224,7 @@ def teaser_pairs(
     for i, it in enumerate(items):
         if not dated[i]:  # undated items never merge on words
             continue
+        roots: AbstractSet[str]
         if i in profiles or titles is None or bodies is None:
             roots = full(i).roots & wanted
         else:

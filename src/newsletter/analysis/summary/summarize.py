@@ -198,7 +198,7 @@ def select(article: Article, algorithm: str, max_words: int = 50, sentences: int
         probs = summary_rank.probabilities(
             article.sentences, article.paragraph, lengths, article.language
         )
-        chosen = extract(article, probs, max_words, allowed, opener_ok)
+        chosen = extract(article, list(probs), max_words, allowed, opener_ok)
         if chosen:
             return chosen
     ranking = [i for i in rank(article, algorithm) if i in allowed]
@@ -410,6 +410,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         return _POOL[1]
     _close_pool()
     methods = multiprocessing.get_all_start_methods()
+    context: multiprocessing.context.BaseContext
     if "fork" in methods and threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
     elif "forkserver" in methods:

@@ -241,7 +241,7 @@ def _surface(term: str, texts: Sequence[str]) -> str:
 
 def _numbered(fallback: str, count: int, used: set[str] | None = None) -> list[str]:
     used = used or set()
-    out = []
+    out: list[str] = []
     n = 1
     while len(out) < count:
         taken = fallback.casefold() in used
