@@ -7,6 +7,7 @@ from pathlib import Path
 
 from support.sending import add_people, make_config, make_digest
 from support.smtp import SmtpServer
+from support.stores import target_of
 
 from newsletter.mail.deliver import digests_to_send, send_digest
 from newsletter.store import Store

@@ -1,9 +1,8 @@
 """Load and validate `newsletter.toml`. All defaults live here, in one place.
 
 Settings resolve as: defaults < file < command-line flags. Secrets never come from the
-file: `NEWSLETTER_SMTP_PASSWORD`, `NEWSLETTER_SECRET_KEY`, `NEWSLETTER_BOUNCES_PASSWORD`,
-`NEWSLETTER_DATABASE_PASSWORD` and the webhook keys (see `WebhookSecrets`) are read from
-the environment mapping passed to `load_config`.
+file: `NEWSLETTER_SECRET_KEY`, the `NEWSLETTER_*_PASSWORD` variables and the webhook keys
+(see `WebhookSecrets`) are read from the environment mapping passed to `load_config`.
 """
 
 from __future__ import annotations
@@ -283,7 +282,8 @@ _RENAMED = {"from": "sender"}  # TOML key -> field name (from is a Python keywor
 STORE_FROM_CONFIG = "config"  # [store] path
 STORE_BESIDE_CONFIG = "default"  # <config file stem>.sqlite beside the config file
 STORE_IN_OUTPUT = "output"  # no config file, or --feed: under the output folder
-SCRATCH_STORE = Path(".newsletter") / "newsletter.sqlite"  # relative to the output folder
+SQLITE = "newsletter.sqlite"
+SCRATCH_STORE = Path(".newsletter") / SQLITE  # relative to the output folder
 
 
 @dataclass(frozen=True)
@@ -461,8 +461,7 @@ def config_from_dict(
     output = _build(_OutputTable, data.get("output", {}), "output", problems)
     problems.extend(config_rules.store_problems(store.path, store.url))
     if store.path or store.url:  # with a url, store_path is only named in messages
-        store_path = _resolve(store.path or "newsletter.sqlite", base_dir)
-        origin = STORE_FROM_CONFIG
+        store_path, origin = _resolve(store.path or SQLITE, base_dir), STORE_FROM_CONFIG
     else:
         stem = source.stem if source is not None else "newsletter"
         store_path, origin = base_dir / f"{stem}.sqlite", STORE_BESIDE_CONFIG
