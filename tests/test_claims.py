@@ -151,9 +151,11 @@ def test_a_sender_whose_claim_was_taken_over_never_ends_its_data(
         report = send_digest(config, store, digest_id)
         other.close()
 
-        assert taken == [(1, 0)]
-        assert server.counts().get("reader0@example.com", 0) == 0  # dropped mid-DATA
-        assert report.sent == 2 and report.totals["pending"] == 1
-        again = send_digest(config, store, digest_id)
-        assert again.sent == 1
+        # released: the row in flight and the one claimed behind it in the same batch
+        ((released, in_doubt),) = taken
+        assert released >= 1 and in_doubt == 0
+        # the first copy was dropped mid-DATA; the row, pending again, was claimed anew
+        assert server.handler.rcpt_attempts["reader0@example.com"] == 2
+        assert report.sent == 3 and report.totals["sent"] == 3
+        assert send_digest(config, store, digest_id).sent == 0
         assert server.counts() == {f"reader{i}@example.com": 1 for i in range(3)}

@@ -359,7 +359,6 @@ def send(
             to=to,
             resend_uncertain=resend_uncertain,
             retry_failed=retry_failed,
-            exclusive=True,  # the run lock is ours: claims left in the store are a dead run's
         )
         doubts = [] if dry_run or to else store.uncertain_deliveries(list_config.name)
     if to is not None:

@@ -174,7 +174,7 @@ class _Run:
         self._bounces()
         runs = [ListRun(lst.name, cadence=parse_cadence(lst.cadence).describe()) for lst in lists]
         self.report.lists = runs
-        recover(self.store, exclusive=True)  # the lock is ours: no other sender is alive
+        recover(self.store)  # rows a dead sender held (all of them, if no sender is alive)
         blocked = {lr.list_name for lr in runs if not self._resume(lr)}
         feeds = _feeds_of(self.config, lists)
         if feeds:
@@ -235,7 +235,6 @@ class _Run:
             digest_id,
             transport_factory=self.transport_factory,
             clock=self.clock,
-            exclusive=True,
             sleep=self.sleep or time.sleep,
         )
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from newsletter.config import Config
 from newsletter.model import utcnow
 from newsletter.store.base import StoreBase, from_iso, to_iso
+from newsletter.store.batches import BatchesMixin
 from newsletter.store.bounces import BouncesMixin
 from newsletter.store.claims import ClaimsMixin, UncertainDelivery
 from newsletter.store.deliveries import DeliveriesMixin
@@ -27,6 +28,7 @@ class Store(
     SubscribersMixin,
     DeliveriesMixin,
     ClaimsMixin,
+    BatchesMixin,
     RunsMixin,
     BouncesMixin,
     RateLimitsMixin,

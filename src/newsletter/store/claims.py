@@ -10,16 +10,16 @@ the claim lapses (`lease_until`). Each step is one short transaction and a compa
 on the claimant, so a sender whose lease lapsed and was taken over finds out at the next
 step and stops before the end of its DATA: the server never gets that copy.
 
-A sender that dies leaves its rows claimed. Found later (the lease lapsed, or the caller
-holds the run lock so no other sender can be alive), a 'sending' row goes back to 'pending'
-(its DATA never ended, so the server dropped it: send it again, no duplicate possible) and
-a 'data_sent' row becomes 'uncertain' (the server may hold it): reported on every run until
-the operator resends it (back to 'pending') or dismisses it ('dismissed', with time and
-reason).
+A sender that dies leaves its rows claimed. Found later (the lease lapsed, or the finder
+holds the senders lock alone so no other sender can be alive), a 'sending' row goes back
+to 'pending' (its DATA never ended, so the server dropped it: send it again, no duplicate
+possible) and a 'data_sent' row becomes 'uncertain' (the server may hold it): reported on
+every run until the operator resends it (back to 'pending') or dismisses it ('dismissed',
+with time and reason).
 
-A backend for many sending processes can hand out several pending rows in one statement
-(`... WHERE id IN (SELECT id ... FOR UPDATE SKIP LOCKED)`) under the same lease columns;
-SQLite has one writer, so the send loop claims one row at a time.
+Several senders (processes, hosts) share a digest by claiming pending rows in batches under
+the same lease columns (`newsletter.store.batches`); a row released after a temporary
+failure keeps its time of retry in `lease_until`, so only its own sender retries it early.
 """
 
 from __future__ import annotations
@@ -139,15 +139,20 @@ class ClaimsMixin:
         message that could not be built)."""
         self._settle(delivery_id, "failed", error, "status IN ('pending', 'sending', 'data_sent')")
 
-    def release_delivery(self, delivery_id: int, owner: str, error: str) -> None:
+    def release_delivery(
+        self, delivery_id: int, owner: str, error: str, retry_at: datetime | None = None
+    ) -> None:
         """A temporary failure (the server said "later", or the link broke before the end
-        of the DATA): back to 'pending' so a retry (or a rerun) sends it."""
+        of the DATA): back to 'pending' so a retry (or a rerun) sends it. With `retry_at`,
+        other senders' batches leave it alone until then (`claim_batch`): its own sender
+        retries it after its pause."""
         self._settle(
             delivery_id,
             "pending",
             error,
             "status IN ('sending', 'data_sent') AND claimed_by = :owner",
             owner,
+            retry_at,
         )
 
     def mark_uncertain(self, delivery_id: int, owner: str, error: str) -> None:
@@ -157,18 +162,25 @@ class ClaimsMixin:
         )
 
     def _settle(
-        self, delivery_id: int, status: str, error: str, where: str, owner: str = ""
+        self,
+        delivery_id: int,
+        status: str,
+        error: str,
+        where: str,
+        owner: str = "",
+        not_before: datetime | None = None,
     ) -> None:
         with self.transaction():  # type: ignore[attr-defined]
             self.db.execute(
                 f"""UPDATE deliveries SET status = :status, last_error = :error,
-                      lease_until = NULL, updated_at = :now
+                      lease_until = :lease, updated_at = :now
                     WHERE id = :id AND {where}""",
                 {
                     "id": delivery_id,
                     "status": status,
                     "error": error[:500],
                     "owner": owner,
+                    "lease": to_iso(not_before),
                     "now": self.now(),  # type: ignore[attr-defined]
                 },
             )
@@ -181,7 +193,7 @@ class ClaimsMixin:
 
     def recover_claims(self, everything: bool = False) -> tuple[int, int]:
         """Settle the rows dead senders left: those whose lease lapsed or, with
-        `everything` (the caller holds the run lock, so no other sender is alive), every
+        `everything` (the caller is the only live sender: `senders_lock().alone()`), every
         claimed row. (released to pending, now uncertain)."""
         if everything:
             return self._abandon("1 = 1", {})

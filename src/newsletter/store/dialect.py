@@ -60,6 +60,7 @@ class Connection(Protocol):
 
     dialect: str  # "sqlite" | "postgresql"
     cross_join: str  # SQLite's join that keeps its left table outer; JOIN elsewhere
+    skip_locked: str  # PostgreSQL's " FOR UPDATE SKIP LOCKED"; "" on SQLite
 
     @property
     def in_transaction(self) -> bool: ...

@@ -113,6 +113,7 @@ class PgConnection:
 
     dialect = "postgresql"
     cross_join = "JOIN"  # SQLite's CROSS JOIN ... ON: PostgreSQL orders joins itself
+    skip_locked = " FOR UPDATE SKIP LOCKED"  # senders take different rows, never queue
 
     def __init__(self, url: str, password: str = "", application: str = "newsletter") -> None:
         self.url = url

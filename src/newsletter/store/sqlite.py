@@ -22,6 +22,7 @@ class SqliteConnection(sqlite3.Connection):
 
     dialect = "sqlite"
     cross_join = "CROSS JOIN"  # a join whose left table SQLite's planner keeps outer
+    skip_locked = ""  # the write lock already gives each batch claim its turn
 
     def begin(self) -> None:
         """BEGIN IMMEDIATE: the write lock up front, so two writers never deadlock, and
