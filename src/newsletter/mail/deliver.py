@@ -157,14 +157,17 @@ def joined(store: Store, senders: Any = None) -> Iterator[Any]:
         yield held
 
 
-def recover(store: Store, senders: Any = None) -> None:
+def recover(store: Store, senders: Any = None, digest_id: int | None = None) -> None:
     """Settle the rows dead senders left claimed (see `newsletter.store.claims`): every one
     when no other sender is alive (this process alone holds the senders lock, so any claim
-    left is a dead process's), else those whose lease lapsed."""
+    left is a dead process's, and no one will retry the rows of `digest_id` it released
+    for later), else those whose lease lapsed."""
     with joined(store, senders) as held:
         alone = held.alone()
         try:
             released, uncertain = store.recover_claims(everything=alone)
+            if alone and digest_id is not None:
+                store.clear_retry_times(digest_id)
         finally:
             if alone:
                 held.settled()
@@ -286,14 +289,14 @@ def send_digest(
         return report
     factory = transport_factory or smtp_factory(config)
     with joined(store, senders) as held:
-        recover(store, held)
+        recover(store, held, digest_id)
         if store.create_deliveries(digest_id):
             logger.info("digest %s: delivery rows written", digest_id)
         if resend_uncertain:
             store.reset_deliveries(digest_id, "uncertain")
         if retry_failed:
             store.reset_deliveries(digest_id, "failed")
-        run = SendLoop(config, store, message, tokens, clock, progress, report, sleep)
+        run = SendLoop(config, store, message, tokens, clock, progress, report, sleep, held)
         try:
             run.send(digest_id, factory)
         finally:

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from newsletter.audience.tokens import Tokens, subscriber_links
 from newsletter.config import Config
@@ -32,6 +33,7 @@ from newsletter.mail.transport import (
     ConnectionLost,
     PermanentFailure,
     SendPacer,
+    RETRY_BASE_SECONDS,
     TemporaryFailure,
     Transport,
     retry_delays,
@@ -133,8 +135,10 @@ class SendLoop:
         progress: Progress | None,
         report: SendReport,
         sleep: Callable[[float], None],
+        senders: Any = None,
     ) -> None:
         self.config = config
+        self.senders = senders  # the store's senders lock, held shared by this process
         self.store = store
         self.message = message
         self.tokens = tokens
@@ -153,20 +157,45 @@ class SendLoop:
         self.owner = sender_id()
         self.lease = timedelta(seconds=lease_seconds(config.smtp.timeout))
         self.retry_at: datetime | None = None  # when this round's failures are retried
+        self.digest_id: int | None = None
 
     def lease_until(self) -> datetime:
         return self.store.clock() + self.lease
 
+    def recover(self) -> int:
+        """When nothing is left to claim: settle what dead senders hold (every claim but
+        ours, if no other sender is alive; else those whose lease lapsed); the number of
+        rows that became pending again. Called under the lock."""
+        alone = self.senders is not None and self.senders.alone()
+        try:
+            released, uncertain = self.store.recover_claims(everything=alone, keep=self.owner)
+        finally:
+            if alone:
+                self.senders.settled()
+        if released or uncertain:
+            logger.warning(
+                "another sender stopped mid-send: %d of its deliveries are pending again, %d "
+                "uncertain",
+                released,
+                uncertain,
+            )
+        return released
+
     def finish(self) -> tuple[int, int]:
         """Settle whatever this send still holds (a worker that died of a bug): rows whose
-        DATA never ended go back to pending, the others are in doubt."""
-        return self.store.release_claims(self.owner)
+        DATA never ended go back to pending, the others are in doubt; rows it left pending
+        for a retry it will not make are free for the next send at once."""
+        settled = self.store.release_claims(self.owner)
+        if self.digest_id is not None:
+            self.store.clear_retry_times(self.digest_id, self.owner)
+        return settled
 
     def send(self, digest_id: int, factory: TransportFactory) -> None:
         """Send the digest's pending rows (shared with any other sender of it), retrying
         temporary failures in rounds after a pause."""
         smtp = self.config.smtp
         limiter = SendPacer(smtp.rate, self.sleep)
+        self.digest_id = digest_id
         self.total = self.store.delivery_counts(digest_id)["pending"]
         delays = retry_delays(smtp.max_retries)
         jobs: list[PendingDelivery] = []
@@ -179,10 +208,11 @@ class SendLoop:
                 logger.info("retrying %d deliveries in %.0f s", len(jobs), delays[round_no - 1])
                 self.sleep(delays[round_no - 1])
                 self.report.retried += len(jobs)
-            # this sender retries its own failures after the pause; meanwhile other
-            # senders' batches leave those rows alone
-            pause = delays[round_no] if round_no < len(delays) else 0.0
-            self.retry_at = self.clock() + timedelta(seconds=pause) if pause else None
+            # this sender retries its own failures after the pause; meanwhile batches (its
+            # own and other senders') leave those rows alone. After the last round they
+            # wait as long again, for a later send.
+            pause = delays[min(round_no, len(delays) - 1)] if delays else RETRY_BASE_SECONDS
+            self.retry_at = self.store.clock() + timedelta(seconds=pause)
             source = _Source(self, digest_id, jobs, _batch_size(smtp.connections, smtp.rate))
             jobs = self._round(source, factory, limiter)
         if self.stop.is_set():
@@ -394,6 +424,11 @@ class _Source:
             batch = loop.store.claim_batch(
                 self.digest_id, loop.owner, loop.lease_until(), self.size
             )
+            if not batch and loop.recover():
+                # rows a dead sender held are pending again: take them too
+                batch = loop.store.claim_batch(
+                    self.digest_id, loop.owner, loop.lease_until(), self.size
+                )
             for status, count in batch.skipped.items():
                 for _ in range(count):
                     loop._skipped(status)

@@ -97,3 +97,17 @@ class BatchesMixin:
             for r in rows
         ]
         return batch
+
+    def clear_retry_times(self, digest_id: int, owner: str | None = None) -> int:
+        """Pending rows of a digest that wait for their sender's retry (a future
+        `lease_until`) become claimable at once: those `owner` released, as it stops
+        retrying them, or without `owner` every one (no sender is alive to retry them)."""
+        mine = "AND claimed_by = :owner" if owner is not None else ""
+        with self.transaction():  # type: ignore[attr-defined]
+            cursor = self.db.execute(
+                f"""UPDATE deliveries SET lease_until = NULL
+                    WHERE digest_id = :d AND status = 'pending' AND lease_until IS NOT NULL
+                    {mine}""",
+                {"d": digest_id, "owner": owner},
+            )
+        return int(cursor.rowcount)

@@ -191,13 +191,14 @@ class ClaimsMixin:
         'data_sent' -> 'uncertain'. (released, uncertain)."""
         return self._abandon("dl.claimed_by = :owner", {"owner": owner})
 
-    def recover_claims(self, everything: bool = False) -> tuple[int, int]:
+    def recover_claims(self, everything: bool = False, keep: str = "") -> tuple[int, int]:
         """Settle the rows dead senders left: those whose lease lapsed or, with
         `everything` (the caller is the only live sender: `senders_lock().alone()`), every
-        claimed row. (released to pending, now uncertain)."""
-        if everything:
-            return self._abandon("1 = 1", {})
-        return self._abandon("dl.lease_until < :now", {"now": self.now()})  # type: ignore[attr-defined]
+        claimed row but those of `keep` (the caller's own). (released to pending, now
+        uncertain)."""
+        mine = "AND (dl.claimed_by IS NULL OR dl.claimed_by != :keep)" if keep else ""
+        which = "1 = 1" if everything else "dl.lease_until < :now"
+        return self._abandon(f"{which} {mine}", {"now": self.now(), "keep": keep})  # type: ignore[attr-defined]
 
     def _abandon(self, which: str, params: dict[str, object]) -> tuple[int, int]:
         params = {

@@ -90,7 +90,12 @@ class FileSendersLock:
     """Who is sending from this store right now, as a lock beside it (`<store>.senders`):
     every sender holds it shared while it works; `alone` asks for it exclusively, which
     only succeeds when no other sender is alive (the kernel drops a dead process's lock).
-    The PostgreSQL twin is `postgres.PgSendersLock`."""
+    The PostgreSQL twin is `postgres.PgSendersLock`.
+
+    It only spares waiting for leases to lapse: exactly-once never depends on it, since
+    every step of a delivery is a compare-and-set on its claimant (`store.claims`). (flock
+    drops the shared hold for an instant when the upgrade fails, so another sender may
+    wrongly think itself alone then; the claimant checks make that harmless.)"""
 
     def __init__(self, store_path: Path | None) -> None:
         memory = store_path is None or str(store_path) == ":memory:"
