@@ -265,11 +265,11 @@ class Child:
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
-    def wait_with_rusage(self) -> tuple[int, int]:
-        """Wait for the child: (exit code, peak RSS in KiB)."""
+    def wait_with_rusage(self) -> tuple[int, int, float]:
+        """Wait for the child: (exit code, peak RSS in KiB, CPU seconds)."""
         _, status, usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
-        return self.proc.returncode, usage.ru_maxrss
+        return self.proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
     def stop(self) -> None:
         if self.proc.stdin is not None and not self.proc.stdin.closed:
@@ -384,6 +384,7 @@ class Result:
     web_p50: float = 0.0
     web_p95: float = 0.0
     peak_rss_mb: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
     prepare_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -423,9 +424,10 @@ def measure(
     started = time.perf_counter()
     procs = [Child(argv, env, port=False) for _ in range(senders)]
     for proc in procs:
-        code, rss = proc.wait_with_rusage()
+        code, rss, cpu = proc.wait_with_rusage()
         result.exit_codes.append(code)
         result.peak_rss_mb.append(rss / 1024)
+        result.cpu_seconds.append(cpu)
         if code != 0:
             result.notes.append(f"a sender exited {code}: {' | '.join(proc.err[-3:])}")
     result.seconds = time.perf_counter() - started
@@ -451,8 +453,9 @@ def table(results: list[Result]) -> list[str]:
     base = next((r.rate for r in results if r.engine == "postgresql" and r.senders == 1), 0.0)
     lines = [
         "| store | senders | seconds | messages/s | vs 1 sender | exactly once | "
-        "web p50 ms | web p95 ms | web requests (errors) | peak RSS per sender MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "web p50 ms | web p95 ms | web requests (errors) | peak RSS per sender MB | "
+        "sender CPU ms per message |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         speedup = f"{r.rate / base:.2f}x" if base and r.engine == "postgresql" else "-"
@@ -461,7 +464,8 @@ def table(results: list[Result]) -> list[str]:
             f"{'yes' if r.exactly_once else 'NO'} ({r.readers:,} of {r.subscribers:,}, "
             f"{r.duplicates} twice) | {r.web_p50 * 1000:.0f} | {r.web_p95 * 1000:.0f} | "
             f"{r.web_requests:,} ({r.web_errors}) | "
-            f"{', '.join(f'{m:.0f}' for m in r.peak_rss_mb)} |"
+            f"{', '.join(f'{m:.0f}' for m in r.peak_rss_mb)} | "
+            f"{sum(r.cpu_seconds) * 1000 / max(r.sent, 1):.2f} |"
         )
     return lines
 

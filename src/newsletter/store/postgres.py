@@ -121,6 +121,7 @@ class PgConnection:
         self._password = password
         self._application = application
         self._in_transaction = False  # ours, not the server's: a lost one stays lost
+        self._begin_with: str | None = None  # a BEGIN sent with the transaction's first statement
         self._closed = False
         self._conn = self._connect()
 
@@ -153,6 +154,8 @@ class PgConnection:
     def execute(self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
         self._heal()
         query = to_pyformat(sql) if params is not None else sql
+        if self._begin_with is not None:
+            return self._first(query, params)
         try:
             return self._conn.execute(query, params)
         except psycopg.OperationalError as e:
@@ -170,6 +173,8 @@ class PgConnection:
 
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any] | Sequence[Any]]) -> Any:
         self._heal()
+        if self._begin_with is not None:
+            self._first("SELECT 1", None)
         cursor = self._conn.cursor()
         try:
             cursor.executemany(to_pyformat(sql), list(rows))
@@ -183,25 +188,43 @@ class PgConnection:
 
     # -- transactions -----------------------------------------------------------------------
     def begin(self) -> None:
-        """BEGIN (read committed). Writers that must not interleave take a `serialize`
-        lock inside; SQLite's BEGIN IMMEDIATE serializes every writer anyway."""
+        """BEGIN (read committed), sent together with the transaction's first statement:
+        one round trip less for each of the many short transactions of a send. Writers
+        that must not interleave take an `xact_lock` inside; SQLite's BEGIN IMMEDIATE
+        serializes every writer anyway."""
         self._begin("BEGIN")
 
     def _begin(self, statement: str) -> None:
         self._heal()
-        try:
-            self._conn.execute(statement)
-        except psycopg.OperationalError as e:
-            if not self._conn.broken:
-                raise _translate(e, self.where) from e
-            self._heal()  # nothing was done yet: a fresh connection may begin again
-            try:
-                self._conn.execute(statement)
-            except psycopg.Error as again:
-                raise _translate(again, self.where) from again
         self._in_transaction = True
+        self._begin_with = statement
+
+    def _first(self, query: str, params: Any) -> Any:
+        """The transaction's first statement, with its BEGIN in the same round trip. If the
+        connection turns out to be lost, nothing of the transaction happened: a fresh
+        connection may begin it again."""
+        statement, self._begin_with = self._begin_with, None
+        combined = f"{statement}; {query}"
+        try:
+            try:
+                cursor = self._conn.execute(combined, params)
+            except psycopg.OperationalError:
+                if not self._conn.broken:
+                    raise
+                self._in_transaction = False
+                self._heal()
+                self._in_transaction = True
+                cursor = self._conn.execute(combined, params)
+        except psycopg.Error as e:
+            raise _translate(e, self.where) from e
+        cursor.nextset()  # past the BEGIN's result, to the statement's
+        return cursor
 
     def commit(self) -> None:
+        if self._begin_with is not None:  # nothing was done: nothing to commit
+            self._begin_with = None
+            self._in_transaction = False
+            return
         try:
             self._conn.execute("COMMIT")
         except psycopg.Error as e:
@@ -211,6 +234,9 @@ class PgConnection:
 
     def rollback(self) -> None:
         self._in_transaction = False
+        if self._begin_with is not None:  # nothing was sent
+            self._begin_with = None
+            return
         if self._conn.broken or self._conn.closed:
             return  # the server ended the transaction with the connection
         try:
