@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.postgres import PostgresServer
 
 from newsletter.store import Store
 
@@ -32,8 +34,33 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def pg_template(postgres_server: PostgresServer) -> str:
+    """A database with the store's schema, copied for each test (faster than migrating)."""
+    name = postgres_server.create_database()
+    Store(postgres_server.url(name)).close()
+    return name
+
+
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> Store:
-    s = Store(tmp_path / "store.sqlite", clock=clock)
+def pg_store_url(postgres_server: PostgresServer, pg_template: str) -> Iterator[str]:
+    """The URL of a fresh, migrated PostgreSQL store for one test (superuser, no password)."""
+    name = postgres_server.create_database(template=pg_template)
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a test's store lives: a SQLite file, then a PostgreSQL database. Tests that
+    use it (or `store`) run once on each engine."""
+    if request.param == "sqlite":
+        return tmp_path / "store.sqlite"
+    return request.getfixturevalue("pg_store_url")
+
+
+@pytest.fixture
+def store(store_target: str | Path, clock: FakeClock) -> Iterator[Store]:
+    s = Store(store_target, clock=clock)
     yield s
     s.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from support.sending import add_people, make_config, make_digest
 from support.smtp import SmtpServer
+from support.stores import target_of
 
 from newsletter.mail.deliver import digests_to_send, send_digest
 from newsletter.store import Store
@@ -137,7 +138,7 @@ def test_a_sender_whose_claim_was_taken_over_never_ends_its_data(
         config = make_config(tmp_path, smtp=server.smtp_config())
         add_people(store, 3)
         digest_id = make_digest(store, tmp_path)
-        other = Store(store.path)
+        other = Store(target_of(store))
 
         def take_over(envelope) -> None:  # noqa: ANN001
             # while the first message's RCPT is out, another sender finds its lease
@@ -150,9 +151,11 @@ def test_a_sender_whose_claim_was_taken_over_never_ends_its_data(
         report = send_digest(config, store, digest_id)
         other.close()
 
-        assert taken == [(1, 0)]
-        assert server.counts().get("reader0@example.com", 0) == 0  # dropped mid-DATA
-        assert report.sent == 2 and report.totals["pending"] == 1
-        again = send_digest(config, store, digest_id)
-        assert again.sent == 1
+        # released: the row in flight and the one claimed behind it in the same batch
+        ((released, in_doubt),) = taken
+        assert released >= 1 and in_doubt == 0
+        # the first copy was dropped mid-DATA; the row, pending again, was claimed anew
+        assert server.handler.rcpt_attempts["reader0@example.com"] == 2
+        assert report.sent == 3 and report.totals["sent"] == 3
+        assert send_digest(config, store, digest_id).sent == 0
         assert server.counts() == {f"reader{i}@example.com": 1 for i in range(3)}

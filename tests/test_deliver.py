@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from support.sending import SITE_URL, add_people, make_config, make_digest
 from support.smtp import SmtpServer
+from support.stores import impatient, target_of
 
 from newsletter.audience.tokens import MANAGE, UNSUBSCRIBE, Tokens
 from newsletter.config import SmtpConfig
@@ -269,14 +269,13 @@ def test_people_who_leave_after_the_rows_are_written_are_skipped(
     # the web app unsubscribes someone while the send is under way, from its own connection;
     # every write it makes mid-send must get the lock at once (no transaction is held
     # across network I/O)
-    web = sqlite3.connect(store.path, timeout=0.5, isolation_level=None, check_same_thread=False)
+    web = impatient(store, 0.5)
 
     def web_app_writes(envelope) -> None:
-        web.execute("BEGIN IMMEDIATE")
-        web.execute(
-            "UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'reader5@example.com'"
-        )
-        web.execute("COMMIT")
+        with web.transaction():
+            web.db.execute(
+                "UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'reader5@example.com'"
+            )
 
     server.handler.on_data = web_app_writes
     try:
@@ -313,13 +312,15 @@ def test_killed_mid_send_then_rerun_sends_everyone_once(
         "from support.sending import make_config\n"
         "base, port, digest_id = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])\n"
         "smtp = SmtpConfig(host='127.0.0.1', port=port, security='none', rate=25, connections=1)\n"
-        "send_digest(make_config(base, smtp=smtp), Store(base / 'store.sqlite'), digest_id)\n"
+        "send_digest(make_config(base, smtp=smtp), Store(sys.argv[4]), digest_id)\n"
     )
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
     )
     child = subprocess.Popen(
-        [sys.executable, "-c", script, str(tmp_path), str(server.port), str(digest_id)], env=env
+        [sys.executable, "-c", script, str(tmp_path), str(server.port), str(digest_id)]
+        + [target_of(store)],
+        env=env,
     )
     try:
         assert server.wait_for(8, timeout=30), "the child never got going"
@@ -332,7 +333,7 @@ def test_killed_mid_send_then_rerun_sends_everyone_once(
 
     config = make_config(tmp_path, smtp=server.smtp_config())
     # holding the run (as `newsletter send` does): the dead child's claim is settled at once
-    report = send_digest(config, store, digest_id, exclusive=True)
+    report = send_digest(config, store, digest_id)  # alone: the killed sender's rows settle
 
     rows = _rows(store, digest_id)
     assert report.totals["sending"] == report.totals["data_sent"] == 0
@@ -526,8 +527,7 @@ def test_the_store_stays_writable_during_a_slow_send(
     config = _config(tmp_path, server, connections=2, rate=20)
     add_people(store, 20)
     digest_id = make_digest(store, tmp_path)
-    other = Store(tmp_path / "store.sqlite")
-    other.db.execute("PRAGMA busy_timeout = 200")
+    other = impatient(store, 0.2)
     added = []
 
     def subscribe_meanwhile(envelope) -> None:

@@ -26,12 +26,12 @@ def _routes() -> dict[str, tuple[bytes, str]]:
     }
 
 
-def test_build_over_http_then_304s_cost_no_parsing(tmp_path):
+def test_build_over_http_then_304s_cost_no_parsing(tmp_path, store_target):
     routes = _routes()
     with FeedServer(routes) as server:
         server.set_status("/gone.xml", 404)
         config = _served_config(tmp_path, server, [*(r[1:] for r in routes), "gone.xml"])
-        store = Store(config.store_path)
+        store = Store(store_target)
 
         report, result = build(config, store)
         assert report.failed == [(server.url("/gone.xml"), report.failed[0][1])]
@@ -56,7 +56,7 @@ def test_build_over_http_then_304s_cost_no_parsing(tmp_path):
         assert reused.reused and reused.folder == result.folder
 
 
-def test_new_item_between_runs_is_parsed_and_summarized_alone(tmp_path):
+def test_new_item_between_runs_is_parsed_and_summarized_alone(tmp_path, store_target):
     routes = _routes()
     name = next(path for path, (data, _) in routes.items() if b"</channel>" in data)  # an RSS feed
     body = routes[name][0].decode("utf-8")
@@ -69,7 +69,7 @@ def test_new_item_between_runs_is_parsed_and_summarized_alone(tmp_path):
     )
     with FeedServer(routes) as server:
         config = _served_config(tmp_path, server, [r[1:] for r in routes])
-        store = Store(config.store_path)
+        store = Store(store_target)
         build(config, store)
         server.set(name, body.replace("</channel>", extra + "</channel>").encode("utf-8"))
         report, result = build(config, store)
@@ -89,9 +89,9 @@ def test_plan_digest_changes_nothing_in_output(tmp_path):
     assert sorted(p.name for p in (tmp_path / "output").rglob("*")) == before
 
 
-def test_sample_stories_told_by_two_feeds_appear_once(tmp_path):
+def test_sample_stories_told_by_two_feeds_appear_once(tmp_path, store_target):
     config = default_config(tmp_path)
-    store = Store(config.store_path)
+    store = Store(store_target)
     _, result = build(config, store)
     merged = [e for e in result.plan.digest.entries if len(e.sources) > 1]
     # seeds/README.md lists four stories carried by two feeds each

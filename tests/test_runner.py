@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.common import wait_until
 from support.feedserver import FeedServer
 from support.run import (
     START,
@@ -23,12 +24,13 @@ from support.run import (
     story_numbers,
 )
 from support.smtp import SmtpServer
+from support.stores import target_of
 
 from newsletter.config import SmtpConfig
 from newsletter.errors import ConfigError
 from newsletter.mail.deliver import send_digest
 from newsletter.run.digest import build
-from newsletter.run.lock import RunLock
+from newsletter.run.lock import lock_for
 from newsletter.run.runner import (
     EXIT_DELIVERY,
     EXIT_LOCKED,
@@ -63,10 +65,13 @@ def received(smtp: SmtpServer, email: str) -> list[list[int]]:
     return [sorted(story_numbers(raw)) for raw in smtp.messages.get(email, [])]
 
 
-def spawn(tmp_path: Path, smtp_port: int, urls: list[str], wait: bool = False) -> subprocess.Popen:
-    """A child process doing one `run` on the same store (clock fixed at START)."""
+def spawn(
+    tmp_path: Path, smtp_port: int, target: str | Path, urls: list[str], wait: bool = False
+) -> subprocess.Popen:
+    """A child process doing one `run` on the store `target` (clock fixed at START)."""
     script = "import sys, support.run; sys.exit(support.run.child_run(sys.argv[1:]))"
-    args = [str(tmp_path), str(smtp_port), START.isoformat(), "wait" if wait else "go", *urls]
+    mode = "wait" if wait else "go"
+    args = [str(tmp_path), str(smtp_port), START.isoformat(), mode, str(target), *urls]
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
         env=CHILD_ENV,
@@ -115,11 +120,13 @@ def test_a_run_while_another_holds_the_lock_does_nothing_and_says_who(
 ) -> None:
     add_readers(store, 1)
     config = make_run_config(tmp_path, [feeds.url("/a.xml")], smtp.smtp_config())
-    with RunLock(lock_path(config)):
+    with lock_for(store, lock_path(config)) as lock:
         report = run(config, store)
     assert report.exit_code == EXIT_LOCKED
     message = format_run_report(report)
-    assert f"pid {os.getpid()}" in message and str(lock_path(config)) in message
+    assert f"pid {os.getpid()}" in message and lock.where in message
+    if store.dialect == "postgresql":  # the database's lock, not a file
+        assert "advisory lock in postgresql://" in message and not lock_path(config).exists()
     assert feeds.hits() == 0 and smtp.handler.total == 0
     assert lock_path(config) == tmp_path / "store.sqlite.lock"  # next to the store
     assert run(config, store).exit_code == EXIT_OK  # released: the next run works
@@ -131,13 +138,15 @@ def test_the_lock_file_setting_is_relative_to_the_config(tmp_path: Path) -> None
 
 
 def test_two_runs_started_together_one_works_the_other_exits_locked(
-    tmp_path: Path, smtp: SmtpServer
+    tmp_path: Path, smtp: SmtpServer, store_target: str | Path
 ) -> None:
     with FeedServer({"/a.xml": rss([1, 2])}, latency=1.0) as feeds:  # the winner holds on
-        setup = Store(tmp_path / "store.sqlite")
+        setup = Store(store_target)
         emails = add_readers(setup, 2)
         setup.close()
-        children = [spawn(tmp_path, smtp.port, [feeds.url("/a.xml")], wait=True) for _ in "ab"]
+        children = [
+            spawn(tmp_path, smtp.port, store_target, [feeds.url("/a.xml")], wait=True) for _ in "ab"
+        ]
         try:
             for child in children:  # both have imported everything and wait at the start line
                 assert child.stdout.readline().strip() == "ready", child.stderr.read()
@@ -168,8 +177,11 @@ def test_a_lock_left_by_a_killed_process_is_recovered(
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom newsletter.run.lock import RunLock\n"
-            "RunLock(sys.argv[1]).acquire()\nprint('held', flush=True)\ntime.sleep(120)\n",
+            "import sys, time\nfrom newsletter.run.lock import lock_for\n"
+            "from newsletter.store import Store\n"
+            "lock = lock_for(Store(sys.argv[1]), sys.argv[2])\nlock.acquire()\n"
+            "print('held', flush=True)\ntime.sleep(120)\n",
+            target_of(store),
             str(lock_path(config)),
         ],
         stdout=subprocess.PIPE,
@@ -182,7 +194,14 @@ def test_a_lock_left_by_a_killed_process_is_recovered(
     finally:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(timeout=30)
-    assert lock_path(config).exists()  # the file stays; the kernel dropped the lock
+    if store.dialect == "postgresql":  # the server ends the dead session a moment later
+        session = store.session_lock("newsletter run")
+        wait_until(
+            lambda: session.holder() is None, timeout=30, alive=lambda: True, what="lock release"
+        )
+    # SQLite: the file stays, the kernel dropped the lock; PostgreSQL: the server dropped it
+    # with the dead holder's connection
+    assert lock_path(config).exists() == (store.dialect == "sqlite")
     report = run(config, store)
     assert report.exit_code == EXIT_OK and report.digests_sent == 1
 
@@ -192,7 +211,7 @@ def test_a_run_killed_while_sending_is_finished_first_by_the_next_run(
     tmp_path: Path, store: Store, clock, feeds: FeedServer, smtp: SmtpServer
 ) -> None:
     emails = add_readers(store, 12)
-    child = spawn(tmp_path, smtp.port, [feeds.url("/a.xml")])
+    child = spawn(tmp_path, smtp.port, target_of(store), [feeds.url("/a.xml")])
     killed = threading.Event()
 
     def kill_during_the_fifth(envelope: object) -> None:

@@ -92,10 +92,11 @@ def test_killed_before_the_end_of_data_the_next_send_delivers_it_with_no_flag(
         held = 0 if point == "connect" else GATED - 1
         # the server dropped the unfinished message: only those before it arrived
         assert server.handler.total == held
-        # the dead sender left its row claimed, its DATA not ended
-        assert _statuses(store) == ["sent"] * held + ["sending"] + ["pending"] * (
-            READERS - held - 1
-        )
+        # the dead sender left its row claimed, its DATA not ended (and the rest of the
+        # batch it had claimed, not begun)
+        statuses = _statuses(store)
+        assert statuses[: held + 1] == ["sent"] * held + ["sending"]
+        assert set(statuses[held + 1 :]) <= {"sending", "pending"}
 
         rerun = _cli("send", "-c", str(config))
 
@@ -117,9 +118,9 @@ def test_killed_after_the_end_of_data_the_delivery_is_named_until_settled(
     doubtful = f"reader{GATED - 1}@example.com"
     try:
         assert server.handler.total == GATED  # the server holds the third message
-        assert _statuses(store) == ["sent"] * (GATED - 1) + ["data_sent"] + ["pending"] * (
-            READERS - GATED
-        )
+        statuses = _statuses(store)
+        assert statuses[:GATED] == ["sent"] * (GATED - 1) + ["data_sent"]
+        assert set(statuses[GATED:]) <= {"sending", "pending"}  # claimed in its batch, or not
 
         rerun = _cli("send", "-c", str(config))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from support.inbox import make_config as render_config
 from support.inbox import sample_digest
 from support.sending import SECRET, make_digest
 from support.smtp import SmtpServer
+from support.stores import impatient, snapshot
 from support.web import (
     Web,
     csrf_token,
@@ -35,8 +37,10 @@ from newsletter.config import WebConfig
 from newsletter.errors import ConfigError
 from newsletter.mail import deliver
 from newsletter.render.renderer import render_digest, stamp, write_digest
+from newsletter.store import Store
+from newsletter.store.ratelimits import SWEEP_EVERY
 from newsletter.web.app import create_app, make_wsgi_app
-from newsletter.web.ratelimit import SlidingWindow
+from newsletter.web.ratelimit import RateLimit
 
 ANN = "ann@example.com"
 
@@ -49,11 +53,11 @@ def smtp():
 
 @pytest.fixture
 def make(tmp_path: Path, store, clock, smtp):
-    """Builds Web apps; at teardown each sends what it queued and stops, so no message
-    from one test can arrive during the next."""
+    """Builds Web apps (on the test's store, unless given another); at teardown each sends
+    what it queued and stops, so no message from one test can arrive during the next."""
     made: list[Web] = []
 
-    def build(**web: object) -> Web:
+    def build(store: Store = store, **web: object) -> Web:
         made.append(make_web(tmp_path, store, clock, smtp, **web))
         return made[-1]
 
@@ -272,13 +276,54 @@ def test_per_address_rate_limit(make) -> None:
     assert response.status_code == 429 and "Too many attempts" in response.text
 
 
-def test_sliding_window(clock) -> None:
-    window = SlidingWindow(2, 60, clock)
+def test_sliding_window(store, clock) -> None:
+    window = RateLimit("t", 2, 60, SECRET, lambda: nullcontext(store))
     assert window.hit("a") and window.hit("a") and not window.hit("a")
+    clock.advance(seconds=30)
     assert window.hit("b") and window.remaining("b") == 1
-    clock.advance(seconds=61)
+    clock.advance(seconds=31)  # a's hits left the window, b's has not
     assert window.hit("a") and window.remaining("a") == 1
-    assert SlidingWindow(0, 60, clock).hit("x")  # 0 = no limit
+    assert window.remaining("b") == 1
+    assert RateLimit("t", 0, 60, SECRET, lambda: nullcontext(store)).hit("x")  # 0 = no limit
+
+
+def test_rate_limit_buckets_hold_no_address_and_expired_hits_are_swept(store, clock) -> None:
+    window = RateLimit("address", 3, 60, SECRET, lambda: nullcontext(store))
+    window.hit("daily\nann@example.com")
+    stored = snapshot(store)["rate_limit_hits"]
+    assert len(stored) == 1 and "ann" not in repr(stored)
+    assert stored[0][0] == window.bucket("daily\nann@example.com")
+    assert window.bucket("x") != RateLimit("address", 3, 60, "other", None).bucket("x")
+    for n in range(SWEEP_EVERY):  # one-off keys, each hit once
+        window.hit(f"one-off-{n}")
+        clock.advance(seconds=1)
+    # the sweep at the 100th hit deleted every hit older than its 60 s window
+    assert store.rate_limit_rows() <= 61
+
+
+def test_several_processes_enforce_one_limit(make, store_target) -> None:
+    """Two apps (two worker processes) on one store: the per-IP limit is shared, and a
+    form token one of them issued is accepted by the other (the same secret key)."""
+    first = make(subscribe_per_ip_per_hour=3)
+    other = impatient(first.store, 5)  # the second process's own connection
+    second = make(store=other, subscribe_per_ip_per_hour=3)
+    # one browser behind a load balancer: its requests reach either process, with one cookie
+    to_first, to_second = first.client(ip="192.0.2.80"), second.client(ip="192.0.2.80")
+    token = csrf_token(to_first.get("/subscribe").text)
+    to_second.set_cookie("newsletter_session", to_first.get_cookie("newsletter_session").value)
+    codes = [
+        (to_first, to_second)[n % 2]
+        .post("/subscribe", data={"csrf_token": token, "email": f"s{n}@example.com"})
+        .status_code
+        for n in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]  # one limit of 3, not 3 per process
+    assert first.store.count_subscribers() == 3
+    forged = to_second.post(
+        "/subscribe", data={"csrf_token": token[:-2] + "xx", "email": "f@x.org"}
+    )
+    assert forged.status_code == 400
+    other.close()
 
 
 def test_security_headers(web: Web) -> None:

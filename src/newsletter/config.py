@@ -1,9 +1,8 @@
 """Load and validate `newsletter.toml`. All defaults live here, in one place.
 
 Settings resolve as: defaults < file < command-line flags. Secrets never come from the
-file: `NEWSLETTER_SMTP_PASSWORD`, `NEWSLETTER_SECRET_KEY`, `NEWSLETTER_BOUNCES_PASSWORD`
-and the webhook keys (see `WebhookSecrets`) are read from the environment mapping passed
-to `load_config`.
+file: `NEWSLETTER_SECRET_KEY`, the `NEWSLETTER_*_PASSWORD` variables and the webhook keys
+(see `WebhookSecrets`) are read from the environment mapping passed to `load_config`.
 """
 
 from __future__ import annotations
@@ -190,12 +189,18 @@ class Config:
     webhooks: WebhooksConfig = WebhooksConfig()
     store_path: Path = Path("newsletter.sqlite")
     store_origin: str = "config"  # config | default | output: see STORE_FROM_CONFIG below
+    store_url: str = ""  # postgresql://user@host:port/db: a PostgreSQL store instead
     output_dir: Path = Path("output")
     source: Path | None = None  # the TOML file, None for built-in defaults
     secret_key: str = field(default="", repr=False)
     smtp_password: str = field(default="", repr=False)
     bounces_password: str = field(default="", repr=False)
     webhook_secrets: WebhookSecrets = WebhookSecrets()
+    database_password: str = field(default="", repr=False)
+
+    @property
+    def store_target(self) -> str | Path:  # what `Store` opens
+        return self.store_url or self.store_path
 
     def list(self, name: str | None = None) -> ListConfig:
         """The list called `name`, or the first one."""
@@ -278,12 +283,14 @@ _RENAMED = {"from": "sender"}  # TOML key -> field name (from is a Python keywor
 STORE_FROM_CONFIG = "config"  # [store] path
 STORE_BESIDE_CONFIG = "default"  # <config file stem>.sqlite beside the config file
 STORE_IN_OUTPUT = "output"  # no config file, or --feed: under the output folder
-SCRATCH_STORE = Path(".newsletter") / "newsletter.sqlite"  # relative to the output folder
+SQLITE = "newsletter.sqlite"
+SCRATCH_STORE = Path(".newsletter") / SQLITE  # relative to the output folder
 
 
 @dataclass(frozen=True)
 class _StoreTable:
     path: str = ""  # default: <config file stem>.sqlite beside the config file
+    url: str = ""  # a PostgreSQL database instead (postgresql://user@host:port/dbname)
 
 
 @dataclass(frozen=True)
@@ -453,8 +460,9 @@ def config_from_dict(
     )
     store = _build(_StoreTable, data.get("store", {}), "store", problems)
     output = _build(_OutputTable, data.get("output", {}), "output", problems)
-    if store.path:
-        store_path, origin = _resolve(store.path, base_dir), STORE_FROM_CONFIG
+    problems.extend(config_rules.store_problems(store.path, store.url))
+    if store.path or store.url:  # with a url, store_path is only named in messages
+        store_path, origin = _resolve(store.path or SQLITE, base_dir), STORE_FROM_CONFIG
     else:
         stem = source.stem if source is not None else "newsletter"
         store_path, origin = base_dir / f"{stem}.sqlite", STORE_BESIDE_CONFIG
@@ -466,11 +474,13 @@ def config_from_dict(
         feeds=feeds,
         store_path=store_path,
         store_origin=origin,
+        store_url="" if config_rules.store_url_problem(store.url) else store.url,
         output_dir=_resolve(output.dir, base_dir),
         source=source,
         secret_key=env.get("NEWSLETTER_SECRET_KEY", ""),
         smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD", ""),
         bounces_password=env.get("NEWSLETTER_BOUNCES_PASSWORD", ""),
+        database_password=env.get("NEWSLETTER_DATABASE_PASSWORD", ""),
         webhook_secrets=WebhookSecrets.from_env(env),
         **sections,
     )
@@ -515,96 +525,9 @@ def with_feeds(config: Config, urls: typing.Iterable[str]) -> Config:
         lists=lists,
         store_path=config.output_dir / SCRATCH_STORE,
         store_origin=STORE_IN_OUTPUT,
+        store_url="",  # not the list's PostgreSQL database either
     )
 
 
-INIT_TEMPLATE = """\
-# newsletter.toml: configuration for `newsletter`. Relative paths resolve against this file.
-# Secrets never go here: set NEWSLETTER_SECRET_KEY (signs links), NEWSLETTER_SMTP_PASSWORD
-# and NEWSLETTER_BOUNCES_PASSWORD in the environment. Every key is checked when the file loads.
-
-[site]
-name = "My Site"
-url = "https://news.example.org"          # public base URL of `newsletter serve`
-language = "en"                           # a BCP 47 tag: en, de, fr, es, pt-BR, ...
-address = ""                              # postal address for the footer (CAN-SPAM)
-
-[list]                                    # several lists: use [[lists]] tables instead
-name = "daily"                            # letters, digits, - and _; what --list takes
-from = "My Site <digest@news.example.org>"
-# subject: default "{site}: {headline} and {more} more ({date})" in the site's language
-# "every run" | "daily at HH:MM" | "weekly on monday at HH:MM"
-cadence = "daily at 07:00"
-timezone = "UTC"
-min_items = 1                             # fewer new stories than this: nothing is sent
-# first run: "days:N" | "none" (start from the next story) | "all"
-backlog = "days:7"
-resend_edited = false                     # an edited story already sent is not sent again
-
-[[feeds]]
-url = "https://example.org/feed.xml"      # an http(s) URL, a file:// URL or a path
-# name = "Example"                        # shown as the source; default: the feed's title
-
-[fetch]
-concurrency = 16
-per_host = 2                              # requests at once to one site
-timeout = 20
-connect_timeout = 5
-max_bytes = 10000000
-max_field_chars = 500                     # longer titles, authors, categories are cut
-
-[summary]
-# newsletter | lead | textrank | lexrank | lsa | luhn | reduction | sumbasic | kl | edmundson
-algorithm = "newsletter"
-max_words = 50
-sentences = 0                             # > 0: a fixed number of sentences instead
-
-[themes]
-max_sections = 7                          # themed sections; "More stories" comes on top
-min_section_size = 2
-other_label = "More stories"
-
-[digest]
-max_items = 60                            # stories per digest, the web copy (0: no limit)
-max_per_feed = 0                          # 0: feeds take turns, a fair share each; N: at most N
-mail_items = 10                           # stories in the mail, lead included (0: all)
-per_section = 3                           # stories per section in the mail (0: no limit)
-lead = true                               # the top story first, larger, with its image
-since_days = 0                            # 0: no age limit
-html_budget_kb = 90                       # larger mails keep fewer stories, the rest on the web
-# template_dir = "my-templates"           # any single file there overrides the built-in one
-
-[smtp]
-host = "smtp.example.org"
-port = 587
-security = "starttls"                     # "starttls" | "tls" | "none" (loopback only)
-username = "digest"
-connections = 2
-rate = 0                                  # messages per second; 0 = no limit
-
-[web]
-confirm_max_age_days = 7                  # confirmation links expire
-subscribe_per_ip_per_hour = 10
-subscribe_per_address_per_hour = 3
-trusted_proxies = 0                       # behind a reverse proxy: how many proxies to trust
-
-# [bounces]                              # bounces and complaints (see the README)
-# address = "bounces@news.example.org"    # envelope sender: bounces+<signed id>@news.example.org
-# mailbox = "imaps://bounces@mail.example.org/INBOX"   # password: NEWSLETTER_BOUNCES_PASSWORD
-# move_to = ""                            # IMAP folder for processed messages (default: flag them)
-# delete_processed = false
-# hard_after = 1                          # hard bounces before an address is "bounced"
-# soft_after = 3                          # soft bounces within soft_days before it is
-# soft_days = 14
-
-# [dkim]
-# selector = "mail"
-# domain = "news.example.org"
-# key_file = "dkim.key"
-
-# [store]
-# path = "newsletter.sqlite"              # default: this file's name, .sqlite, beside it
-
-[output]
-dir = "output"
-"""
+# what `newsletter init` writes: every key with its default and a comment
+INIT_TEMPLATE = (PACKAGE_DIR / "init.toml").read_text(encoding="utf-8")

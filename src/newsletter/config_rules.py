@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from email import policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from newsletter.cadence import parse_cadence
 from newsletter.errors import ConfigError
@@ -302,6 +302,40 @@ def key_problems(rule_key: str, where: str, value: object) -> Iterator[str]:
         if problem:
             yield f"{where} = {value!r}: {problem}"
             return  # the first problem of a key is enough
+
+
+# -- [store] url: checked apart, so no message ever repeats a password it holds ---------
+def store_url_problem(url: str) -> str | None:
+    """What is wrong with a [store] url (or `store copy --to`), or None. A URL carrying a
+    password is refused: config files get copied, pasted and committed."""
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        return (
+            "[store] url must be a PostgreSQL URL such as postgresql://user@host:5432/dbname, "
+            f"got {url.split('@')[-1]!r}; for SQLite set [store] path instead"
+        )
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError as e:
+        return f"[store] url has a bad port: {e}"
+    query = {k.lower() for k, _ in parse_qsl(parts.query)}
+    if parts.password is not None or "password" in query:
+        return (
+            "[store] url must not contain the database password: remove it from the URL and "
+            "set NEWSLETTER_DATABASE_PASSWORD in the environment (or use a ~/.pgpass or "
+            "pg_service.conf file)"
+        )
+    return None
+
+
+def store_problems(path: str, url: str) -> list[str]:
+    """What is wrong with a [store] table's path and url together."""
+    found = [store_url_problem(url)]
+    if path and url:
+        found.append("[store] has both path (SQLite) and url (PostgreSQL): keep the one to use")
+    return [p for p in found if p]
 
 
 # -- whole-config rules --------------------------------------------------------------------

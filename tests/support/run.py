@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 from newsletter.config import Config, SmtpConfig, config_from_dict
 from newsletter.run.runner import format_run_report, run
 from newsletter.store import Store
+from support.stores import store_table
 
 SECRET = "run-tests-secret-key-0123456789abcdef"
 START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)  # the conftest FakeClock's start
@@ -117,9 +118,11 @@ def make_run_config(
     feed_urls: list[str],
     smtp: SmtpConfig | None = None,
     run: dict[str, Any] | None = None,
+    store: str | Path | None = None,
     **list_options: Any,
 ) -> Config:
-    """A config for list "daily" reading `feed_urls`; store and output under `base`."""
+    """A config for list "daily" reading `feed_urls`; output under `base`, the store in
+    `store` (a PostgreSQL URL or a SQLite path), by default base/store.sqlite."""
     data: dict[str, Any] = {
         "site": {"name": "Town Crier", "url": "https://crier.example.org"},
         "list": {
@@ -132,7 +135,7 @@ def make_run_config(
         "feeds": [{"url": u} for u in feed_urls],
         # every story in the mail: these tests count what reaches the reader's inbox
         "digest": {"mail_items": 0, "per_section": 0},
-        "store": {"path": "store.sqlite"},
+        "store": store_table(store),
         "output": {"dir": "output"},
         "run": run or {},
     }
@@ -167,14 +170,15 @@ def story_numbers(raw: bytes) -> list[int]:
 
 def child_run(argv: list[str]) -> int:
     """A whole `run` in a child process: base dir, SMTP port, fixed clock (ISO), "wait" (read
-    a line from stdin first, so several children start together) or "go", feed URLs."""
-    base, port, when, mode, *urls = argv
+    a line from stdin first, so several children start together) or "go", the store (a
+    path or a URL), feed URLs."""
+    base, port, when, mode, target, *urls = argv
     smtp = SmtpConfig(
         host="127.0.0.1", port=int(port), security="none", timeout=10.0, connections=1
     )
-    config = make_run_config(Path(base), urls, smtp)
+    config = make_run_config(Path(base), urls, smtp, store=target)
     fixed = datetime.fromisoformat(when)
-    store = Store(config.store_path, clock=lambda: fixed)
+    store = Store(config.store_target, clock=lambda: fixed)
     if mode == "wait":
         print("ready", flush=True)
         sys.stdin.readline()

@@ -21,7 +21,7 @@ import click
 from newsletter import __version__
 from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, NewsletterError
-from newsletter.store import Store
+from newsletter.store import Store, open_store
 from newsletter.store.location import settle_store, sharing_warning
 
 EXIT_FAILED = 1
@@ -77,7 +77,7 @@ def _load(ctx: click.Context, feeds: tuple[str, ...] = ()) -> Config:
 
 def _open_store(config: Config) -> Store:
     with errors_to_exit():
-        return Store(config.store_path)
+        return open_store(config)
 
 
 def _hint(ctx: click.Context, rest: str) -> str:
@@ -143,4 +143,4 @@ def main() -> None:
 
 
 # the command modules register themselves on `cli`; imported last because they import it
-from newsletter.cli import bounces, build, mailing, running, serving  # noqa: E402,F401
+from newsletter.cli import bounces, build, mailing, running, serving, stores  # noqa: E402,F401

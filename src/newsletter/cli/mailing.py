@@ -304,6 +304,13 @@ def subscribers_export(
     is_flag=True,
     help="Try the failed deliveries of the latest digest that has some again.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="Processes sending the digest at once, each with [smtp] connections of its own.",
+)
 @click.pass_context
 def send(
     ctx: click.Context,
@@ -314,8 +321,14 @@ def send(
     to: str | None,
     resend_uncertain: bool,
     retry_failed: bool,
+    workers: int,
 ) -> None:
     """Send a built digest to every confirmed subscriber, exactly once.
+
+    Several senders may work one digest at once (--workers N on this host, or `newsletter
+    send` on other hosts with a PostgreSQL store): each claims a few pending deliveries at
+    a time, so every subscriber gets one copy; a sender that dies leaves its deliveries to
+    the others once its lease lapses (at once, when no other sender is alive).
 
     A rerun finishes an interrupted send: only deliveries still pending are sent, and a
     message a killed send had not finished (its DATA never ended) is pending again.
@@ -331,6 +344,7 @@ def send(
       newsletter send --dry-run --to me@example.org
       newsletter send --to me@example.org
       newsletter send
+      newsletter send --workers 4
     """
     _config_after_group(ctx, config_path)
     if to is not None and (resend_uncertain or retry_failed):
@@ -338,29 +352,41 @@ def send(
             "--to sends one copy to one address and records nothing; --resend-uncertain "
             "and --retry-failed act on the list's deliveries: use them without --to"
         )
+    if workers > 1 and (to is not None or dry_run):
+        raise UsageError("--workers shares out a real send: use it without --to and --dry-run")
     config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
-    from newsletter.run.lock import RunLock
-    from newsletter.run.runner import lock_path
-
     list_config = _list(config, list_name)
-    with errors_to_exit(), RunLock(lock_path(config)):
+    # no run lock: senders share a digest through their claims, and a run may send too
+    with errors_to_exit():
         config.require_secret()
         name = config.list(list_name).name
         if to is None and _nobody_to_send_to(store, name, digest):
             click.echo(_empty_list_message(ctx, name, dry_run), err=True)
             ctx.exit(EXIT_FAILED)
-        reports = deliver.send(
-            config,
-            store,
-            list_name,
-            digest,
-            dry_run=dry_run,
-            to=to,
-            resend_uncertain=resend_uncertain,
-            retry_failed=retry_failed,
-            exclusive=True,  # the run lock is ours: claims left in the store are a dead run's
-        )
+        if workers > 1:
+            from newsletter.mail.workers import send_in_parallel
+
+            reports = send_in_parallel(
+                config,
+                store,
+                list_name,
+                digest,
+                workers,
+                resend_uncertain=resend_uncertain,
+                retry_failed=retry_failed,
+            )
+        else:
+            reports = deliver.send(
+                config,
+                store,
+                list_name,
+                digest,
+                dry_run=dry_run,
+                to=to,
+                resend_uncertain=resend_uncertain,
+                retry_failed=retry_failed,
+            )
         doubts = [] if dry_run or to else store.uncertain_deliveries(list_config.name)
     if to is not None:
         if dry_run:

@@ -52,7 +52,7 @@ def run(
     """
     from newsletter.run.runner import format_run_report
     from newsletter.run.runner import run as run_lists
-    from newsletter.store import Store
+    from newsletter.store import open_store
 
     _config_after_group(ctx, config_path)
     verbose = run_verbose or ctx.obj.get("verbose", 0) > 0
@@ -61,7 +61,7 @@ def run(
         logging.getLogger("newsletter").setLevel(logging.ERROR)
     config = _load_any(ctx, note_sample=True)
     try:
-        store = Store(config.store_path)
+        store = open_store(config)
     except StoreError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_NOTHING_DONE)

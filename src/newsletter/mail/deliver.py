@@ -27,9 +27,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from newsletter.audience.subscribers import normalize_email
@@ -144,10 +146,31 @@ def _at(moment: datetime | None) -> str:
     return f" at {moment.strftime('%Y-%m-%d %H:%M:%S UTC')}" if moment else ""
 
 
-def recover(store: Store, exclusive: bool = False) -> None:
-    """Settle the rows dead senders left claimed (see `newsletter.store.claims`): those
-    whose lease lapsed or, when the caller holds the run lock (`exclusive`), all of them."""
-    released, uncertain = store.recover_claims(everything=exclusive)
+@contextmanager
+def joined(store: Store, senders: Any = None) -> Iterator[Any]:
+    """The store's senders lock, held shared (this process counts as a live sender): the
+    one given, already held, or a new one for the block."""
+    if senders is not None:
+        yield senders
+        return
+    with store.senders_lock() as held:
+        yield held
+
+
+def recover(store: Store, senders: Any = None, digest_id: int | None = None) -> None:
+    """Settle the rows dead senders left claimed (see `newsletter.store.claims`): every one
+    when no other sender is alive (this process alone holds the senders lock, so any claim
+    left is a dead process's, and no one will retry the rows of `digest_id` it released
+    for later), else those whose lease lapsed."""
+    with joined(store, senders) as held:
+        alone = held.alone()
+        try:
+            released, uncertain = store.recover_claims(everything=alone)
+            if alone and digest_id is not None:
+                store.clear_retry_times(digest_id)
+        finally:
+            if alone:
+                held.settled()
     if released or uncertain:
         logger.warning(
             "a sender stopped mid-send: %d deliveries whose DATA never ended are pending "
@@ -246,12 +269,13 @@ def send_digest(
     sleep: Callable[[float], None] = time.sleep,
     resend_uncertain: bool = False,
     retry_failed: bool = False,
-    exclusive: bool = False,
+    senders: Any = None,
 ) -> SendReport:
-    """Send (or with `dry_run`, write as .eml) one digest to its list; resumable.
+    """Send (or with `dry_run`, write as .eml) one digest to its list; resumable. Other
+    senders (processes, hosts) may work the same digest at once: each row goes to one.
 
-    `exclusive`: the caller holds the run lock, so any row another sender still holds was
-    left by a dead process and is settled now (otherwise only rows whose lease lapsed)."""
+    While it sends, the process holds the store's senders lock shared (`senders`, if the
+    caller already does); rows a dead sender left are settled first (see `recover`)."""
     started = time.monotonic()
     record = store.get_digest(digest_id)
     if record is None:
@@ -264,18 +288,19 @@ def send_digest(
         report.elapsed = time.monotonic() - started
         return report
     factory = transport_factory or smtp_factory(config)
-    recover(store, exclusive)
-    if store.create_deliveries(digest_id):
-        logger.info("digest %s: delivery rows written", digest_id)
-    if resend_uncertain:
-        store.reset_deliveries(digest_id, "uncertain")
-    if retry_failed:
-        store.reset_deliveries(digest_id, "failed")
-    run = SendLoop(config, store, message, tokens, clock, progress, report, sleep)
-    try:
-        run.send(store.pending_deliveries(digest_id), factory)
-    finally:
-        run.finish()
+    with joined(store, senders) as held:
+        recover(store, held, digest_id)
+        if store.create_deliveries(digest_id):
+            logger.info("digest %s: delivery rows written", digest_id)
+        if resend_uncertain:
+            store.reset_deliveries(digest_id, "uncertain")
+        if retry_failed:
+            store.reset_deliveries(digest_id, "failed")
+        run = SendLoop(config, store, message, tokens, clock, progress, report, sleep, held)
+        try:
+            run.send(digest_id, factory)
+        finally:
+            run.finish()
     store.mark_digest_sent(digest_id)
     report.totals = store.delivery_counts(digest_id)
     report.pending = report.totals["pending"]
@@ -406,18 +431,16 @@ def send(
     clock: Clock = _utcnow,
     resend_uncertain: bool = False,
     retry_failed: bool = False,
-    exclusive: bool = False,
 ) -> list[SendReport]:
     """What `newsletter send` does: pick the digests (see `digests_to_send`) and send each.
 
     With `to`, the first chosen digest (else the latest) goes to that one address and
     nothing is recorded; the report then has sent=1. With `to` and `dry_run` that one
     message is written as .eml instead: a dry run never opens an SMTP connection.
-    `exclusive`: see `send_digest`.
     """
     list_config = config.list(list_name)
     if not dry_run and to is None:
-        recover(store, exclusive)  # rows a dead sender held may make a digest unfinished
+        recover(store)  # rows a dead sender held may make a digest unfinished
     records = digests_to_send(
         store,
         list_config.name,
@@ -445,7 +468,6 @@ def send(
             clock=clock,
             resend_uncertain=resend_uncertain,
             retry_failed=retry_failed,
-            exclusive=exclusive,
         )
         for record in records
     ]

@@ -1,11 +1,13 @@
 """The send loop of one digest: worker threads, one reused SMTP connection each.
 
-Each worker takes the next pending row, builds its message, claims the row ('sending', a
-lease in this sender's name), sends MAIL, RCPT and the body, marks the row 'data_sent'
-just before the final ".", and records the reply ('sent', 'failed', or back to 'pending'
-for a 4xx) at once. Every step is its own short transaction; none is held across network
-I/O. Temporary failures go into the next retry round; see `newsletter.mail.deliver` for
-the whole procedure and `newsletter.store.claims` for what a dead sender leaves.
+Each worker takes the next row claimed for this sender ('sending', a lease in its name:
+rows are claimed a few at a time, so any number of senders, on any hosts, can share one
+digest, each row going to one of them), builds its message, sends MAIL, RCPT and the body,
+marks the row 'data_sent' just before the final ".", and records the reply ('sent',
+'failed', or back to 'pending' for a 4xx) at once. Every step is its own short
+transaction; none is held across network I/O. Temporary failures go into the next retry
+round; see `newsletter.mail.deliver` for the whole procedure and `newsletter.store.claims`
+for what a dead sender leaves.
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import queue
 import secrets
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from newsletter.audience.tokens import Tokens, subscriber_links
 from newsletter.config import Config
 from newsletter.errors import SendError
 from newsletter.mail.compose import DigestMessage, Recipient
 from newsletter.mail.transport import (
+    RETRY_BASE_SECONDS,
     ConnectFailure,
     ConnectionLost,
     PermanentFailure,
@@ -131,8 +135,10 @@ class SendLoop:
         progress: Progress | None,
         report: SendReport,
         sleep: Callable[[float], None],
+        senders: Any = None,
     ) -> None:
         self.config = config
+        self.senders = senders  # the store's senders lock, held shared by this process
         self.store = store
         self.message = message
         self.tokens = tokens
@@ -150,29 +156,65 @@ class SendLoop:
         self.sleep = sleep
         self.owner = sender_id()
         self.lease = timedelta(seconds=lease_seconds(config.smtp.timeout))
+        self.retry_at: datetime | None = None  # when this round's failures are retried
+        self.digest_id: int | None = None
 
     def lease_until(self) -> datetime:
         return self.store.clock() + self.lease
 
+    def recover(self) -> int:
+        """When nothing is left to claim: settle what dead senders hold (every claim but
+        ours, if no other sender is alive; else those whose lease lapsed); the number of
+        rows that became pending again. Called under the lock."""
+        alone = self.senders is not None and self.senders.alone()
+        try:
+            released, uncertain = self.store.recover_claims(everything=alone, keep=self.owner)
+        finally:
+            if alone:
+                self.senders.settled()
+        if released or uncertain:
+            logger.warning(
+                "another sender stopped mid-send: %d of its deliveries are pending again, %d "
+                "uncertain",
+                released,
+                uncertain,
+            )
+        return released
+
     def finish(self) -> tuple[int, int]:
         """Settle whatever this send still holds (a worker that died of a bug): rows whose
-        DATA never ended go back to pending, the others are in doubt."""
-        return self.store.release_claims(self.owner)
+        DATA never ended go back to pending, the others are in doubt; rows it left pending
+        for a retry it will not make are free for the next send at once."""
+        settled = self.store.release_claims(self.owner)
+        if self.digest_id is not None:
+            self.store.clear_retry_times(self.digest_id, self.owner)
+        return settled
 
-    def send(self, jobs: list[PendingDelivery], factory: TransportFactory) -> None:
-        """Send every job, retrying temporary failures in rounds after a pause."""
+    def send(self, digest_id: int, factory: TransportFactory) -> None:
+        """Send the digest's pending rows (shared with any other sender of it), retrying
+        temporary failures in rounds after a pause."""
         smtp = self.config.smtp
         limiter = SendPacer(smtp.rate, self.sleep)
-        self.total = len(jobs)
+        self.digest_id = digest_id
+        self.total = self.store.delivery_counts(digest_id)["pending"]
         delays = retry_delays(smtp.max_retries)
+        jobs: list[PendingDelivery] = []
         for round_no in range(len(delays) + 1):
-            if not jobs or self.stop.is_set():
+            if self.stop.is_set():
                 break
             if round_no:
+                if not jobs:
+                    break
                 logger.info("retrying %d deliveries in %.0f s", len(jobs), delays[round_no - 1])
                 self.sleep(delays[round_no - 1])
                 self.report.retried += len(jobs)
-            jobs = self._round(jobs, factory, limiter)
+            # this sender retries its own failures after the pause; meanwhile batches (its
+            # own and other senders') leave those rows alone. After the last round they
+            # wait as long again, for a later send.
+            pause = delays[min(round_no, len(delays) - 1)] if delays else RETRY_BASE_SECONDS
+            self.retry_at = self.store.clock() + timedelta(seconds=pause)
+            source = _Source(self, digest_id, jobs, _batch_size(smtp.connections, smtp.rate))
+            jobs = self._round(source, factory, limiter)
         if self.stop.is_set():
             return  # halted: what is left stays pending, the reason is in the report
         for job in jobs:
@@ -189,18 +231,16 @@ class SendLoop:
                 self.report.stopped = text
 
     def _round(
-        self, jobs: list[PendingDelivery], factory: TransportFactory, limiter: SendPacer
+        self, source: _Source, factory: TransportFactory, limiter: SendPacer
     ) -> list[PendingDelivery]:
-        """One pass over `jobs`; returns those to try again (or still untried)."""
-        todo: queue.SimpleQueue[PendingDelivery] = queue.SimpleQueue()
-        for job in jobs:
-            todo.put(job)
+        """One pass: this sender's retries, then rows claimed batch by batch until none is
+        left; returns the jobs to try again (or still untried)."""
         self.retry = []
         workers = [
             threading.Thread(
-                target=self._worker, args=(todo, factory, limiter), name=f"send-{i}", daemon=True
+                target=self._worker, args=(source, factory, limiter), name=f"send-{i}", daemon=True
             )
-            for i in range(max(1, min(self.config.smtp.connections, len(jobs))))
+            for i in range(max(1, self.config.smtp.connections))
         ]
         for worker in workers:
             worker.start()
@@ -213,42 +253,35 @@ class SendLoop:
             for worker in workers:
                 worker.join()
             raise
-        left = self.retry
-        while True:  # jobs no connection got to (all of them failed) are still pending
-            try:
-                left.append(todo.get_nowait())
-            except queue.Empty:
-                return left
+        # jobs no connection got to (all of them failed): pending again, tried next round
+        for job in source.drain():
+            self._release(job, "link", "no connection took it")
+        return self.retry
 
-    def _worker(
-        self,
-        todo: queue.SimpleQueue[PendingDelivery],
-        factory: TransportFactory,
-        limiter: SendPacer,
-    ) -> None:
+    def _worker(self, source: _Source, factory: TransportFactory, limiter: SendPacer) -> None:
         transport: Transport | None = None
         losses = 0
         try:
             while not self.stop.is_set() and losses < self.MAX_LOSSES:
-                try:
-                    job = todo.get_nowait()
-                except queue.Empty:
+                job = source.next()
+                if job is None:
                     return
                 delay = limiter.reserve()
                 if delay > 0:
-                    self.sleep(delay)  # before the claim: the row waits as 'pending'
+                    self.sleep(delay)
+                if job.id in source.unclaimed:  # a retry: claimed again one by one
+                    with self.lock:
+                        claim = self.store.claim_delivery(job.id, self.owner, self.lease_until())
+                    if claim != "claimed":
+                        with self.lock:
+                            self._skipped(claim)
+                        continue
                 try:
                     rendered = self.message.render(
                         recipient_for(self.config, self.tokens, job), self.clock()
                     )
                 except SendError as e:  # this one message cannot be built: record, go on
                     self._failed(job, str(e), bounce=False)
-                    continue
-                with self.lock:
-                    claim = self.store.claim_delivery(job.id, self.owner, self.lease_until())
-                if claim != "claimed":
-                    with self.lock:
-                        self._skipped(claim)
                     continue
                 try:
                     if transport is None:
@@ -321,7 +354,7 @@ class SendLoop:
     def _release(self, job: PendingDelivery, kind: str, error: str) -> None:
         """A temporary failure: the row goes back to pending, the job to the next round."""
         with self.lock:
-            self.store.release_delivery(job.id, self.owner, error)
+            self.store.release_delivery(job.id, self.owner, error, self.retry_at)
             self.last_failure[job.id] = (kind, error)
             self.retry.append(job)
 
@@ -354,3 +387,60 @@ class SendLoop:
         self.done += 1
         if self.progress is not None:
             self.progress(self.done, self.total)
+
+
+def _batch_size(connections: int, rate: float) -> int:
+    """Rows to claim at a time: enough to keep every connection busy between claims, few
+    enough that a paced send (`smtp.rate`) sends them well within their lease."""
+    size = 2 * max(1, connections)
+    if rate > 0:
+        size = min(size, max(1, int(rate * 15)))
+    return size
+
+
+class _Source:
+    """Where a round's workers take their next job: first this sender's own retries (rows
+    it released, claimed again one by one), then the digest's pending rows, claimed in
+    batches under the loop's lock, skipped subscribers counted as they are found."""
+
+    def __init__(self, loop: SendLoop, digest_id: int, retries: list[PendingDelivery], size: int):
+        self.loop = loop
+        self.digest_id = digest_id
+        self.size = size
+        self.unclaimed = {job.id for job in retries}
+        self.ready: deque[PendingDelivery] = deque(retries)
+        self.exhausted = False
+        self.guard = threading.Lock()
+
+    def next(self) -> PendingDelivery | None:
+        with self.guard:
+            while not self.ready and not self.exhausted:  # a batch may hold only skips
+                self._claim()
+            return self.ready.popleft() if self.ready else None
+
+    def _claim(self) -> None:
+        loop = self.loop
+        with loop.lock:
+            batch = loop.store.claim_batch(
+                self.digest_id, loop.owner, loop.lease_until(), self.size
+            )
+            if not batch and loop.recover():
+                # rows a dead sender held are pending again: take them too
+                batch = loop.store.claim_batch(
+                    self.digest_id, loop.owner, loop.lease_until(), self.size
+                )
+            for status, count in batch.skipped.items():
+                for _ in range(count):
+                    loop._skipped(status)
+        if not batch:
+            self.exhausted = True
+        self.ready.extend(batch.claimed)
+
+    def drain(self) -> list[PendingDelivery]:
+        """Claimed jobs no worker took (every connection failed)."""
+        with self.guard:
+            left = [job for job in self.ready if job.id not in self.unclaimed]
+            untried = [job for job in self.ready if job.id in self.unclaimed]
+            self.ready.clear()
+        self.loop.retry.extend(untried)  # still pending: claimed again next round
+        return left

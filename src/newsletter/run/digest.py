@@ -127,7 +127,7 @@ def plan_digest(
 
     lst = config.list(list_name)
     items = select_items(config, store, lst.name, since, max_items)
-    groups, _ = story_groups(items, _cache_dir(store, "dedupe"))
+    groups, _ = story_groups(items, _cache_dir(config, store, "dedupe"))
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:
         groups = _fair_groups(items, groups, limit, config.digest.max_per_feed)
@@ -138,7 +138,7 @@ def plan_digest(
     entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
         store.item_texts(VOCABULARY_SIZE) if entries else [],
-        cache_dir=_cache_dir(store, "themes"),
+        cache_dir=_cache_dir(config, store, "themes"),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
     digest = Digest(
@@ -158,12 +158,14 @@ def plan_digest(
     )
 
 
-def _cache_dir(store: Store, name: str) -> Path | None:
+def _cache_dir(config: Config, store: Store, name: str) -> Path | None:
     """Where derived data (the story index, the theme model) learned from this store is
-    kept: beside the store and named after it, so two stores in one folder never trade."""
-    if store.path.name == ":memory:":
+    kept: beside the store and named after it, so two stores in one folder never trade.
+    A PostgreSQL store's is kept on this host, where the config would keep a SQLite one."""
+    path = config.store_path if store.path is None else store.path
+    if path.name == ":memory:":
         return None
-    return store.path.with_name(f"{store.path.stem}.{name}")
+    return path.with_name(f"{path.stem}.{name}")
 
 
 def _unique_build_time(store: Store, list_name: str) -> datetime:

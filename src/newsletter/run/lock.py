@@ -1,4 +1,5 @@
-"""One run at a time: an exclusive `flock` on a lock file, with the holder written inside.
+"""One run at a time: an exclusive `flock` on a lock file, with the holder written inside
+(SQLite stores), or an advisory lock in the database (PostgreSQL stores, see `StoreLock`).
 
 The kernel drops a `flock` when its process dies, however it dies (SIGKILL, the OOM
 killer, a crash), so a lock left by a killed run never blocks the next one: the file
@@ -25,6 +26,7 @@ from types import TracebackType
 
 from newsletter.errors import ConfigError, LockedError
 from newsletter.model import Clock, utcnow
+from newsletter.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,10 @@ class RunLock:
     @property
     def held(self) -> bool:
         return self._fd is not None
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
     def acquire(self) -> None:
         """Take the lock now, or raise LockedError naming the holder and the lock file
@@ -161,3 +167,51 @@ class RunLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+class StoreLock:
+    """The same lock for a PostgreSQL store, shared by every host that uses the database:
+    a session advisory lock, held by a connection of its own. The server drops it when
+    that connection ends, however its process dies (or the host vanishes: once the server
+    notices the dead connection, by TCP keepalive)."""
+
+    def __init__(self, store: Store, name: str = "newsletter run") -> None:
+        session = store.session_lock(name)
+        if session is None:
+            raise ValueError("a SQLite store is locked with RunLock (a file)")
+        self._session = session
+        self.name = name
+        self.where = f"advisory lock in {store.where}"
+
+    @property
+    def held(self) -> bool:
+        return bool(self._session.held)
+
+    def acquire(self) -> None:
+        """Take the lock now, or raise LockedError naming the holder."""
+        if self._session.try_acquire():
+            logger.debug("%s taken", self.where)
+            return
+        found = self._session.holder()
+        who = LockHolder(*found).describe() if found else "another process"
+        raise LockedError(
+            f"another `{self.name}` is in progress ({who}; {self.where}); exiting. It is "
+            "released when that run ends or dies."
+        )
+
+    def release(self) -> None:
+        self._session.release()
+
+    def __enter__(self) -> StoreLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_for(store: Store, path: str | Path, clock: Clock = utcnow) -> RunLock | StoreLock:
+    """`newsletter run`'s lock: the database's own for PostgreSQL, else the file `path`."""
+    if store.dialect == "postgresql":
+        return StoreLock(store)
+    return RunLock(path, clock)

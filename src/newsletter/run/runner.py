@@ -57,7 +57,7 @@ from newsletter.mail.deliver import recover, send_digest
 from newsletter.mail.sendloop import SendReport, TransportFactory
 from newsletter.model import Clock
 from newsletter.run.digest import plan_digest, write_plan
-from newsletter.run.lock import RunLock
+from newsletter.run.lock import lock_for
 from newsletter.run.report import (
     EXIT_DELIVERY,
     EXIT_FEEDS_FAILED,
@@ -121,13 +121,12 @@ def run(
         if lst.backlog not in ("none", "all"):
             _backlog_days(lst.backlog)
     config.require_secret()  # every mail carries signed links: fail before building
-    path = lock_path(config)
+    lock = lock_for(store, lock_path(config))
     report = RunReport(
         started_at=clock(),
-        lock_file=str(path),
+        lock_file=lock.where,
         failing_threshold=config.run.failing_feed_runs,
     )
-    lock = RunLock(path)
     try:
         lock.acquire()
     except LockedError as e:
@@ -141,9 +140,10 @@ def run(
         run.go(lists)
     except (StoreError, DatabaseError) as e:
         logger.exception("run stopped by a store error")
-        report.error = (
-            f"store error: {e}; check that {config.store_path} is writable and not "
-            "on a network file system"
+        report.error = f"store error: {e}; " + (
+            f"check that {store.where} is writable and not on a network file system"
+            if store.path is not None
+            else "check that the database server is up and reachable"
         )
     finally:
         lock.release()
@@ -179,7 +179,7 @@ class _Run:
         self._bounces()
         runs = [ListRun(lst.name, cadence=parse_cadence(lst.cadence).describe()) for lst in lists]
         self.report.lists = runs
-        recover(self.store, exclusive=True)  # the lock is ours: no other sender is alive
+        recover(self.store)  # rows a dead sender held (all of them, if no sender is alive)
         blocked = {lr.list_name for lr in runs if not self._resume(lr)}
         feeds = _feeds_of(self.config, lists)
         if feeds:
@@ -242,7 +242,6 @@ class _Run:
             digest_id,
             transport_factory=self.transport_factory,
             clock=self.clock,
-            exclusive=True,
             sleep=self.sleep or time.sleep,
         )
 

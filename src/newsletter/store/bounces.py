@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter.store.base import from_iso, to_iso
+from newsletter.store.dialect import Connection
 
 SEVERITIES = ("hard", "soft", "delay", "")  # "" for complaints
 ACTIONS = ("", "bounced", "unsubscribed")  # what the event did to the subscriber
@@ -92,7 +93,7 @@ def _row_to_target(row: sqlite3.Row | None) -> DeliveryTarget | None:
 
 
 class BouncesMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     def delivery_target(self, delivery_id: int) -> DeliveryTarget | None:
         """The delivery with this id and its subscriber; None if there is none (any more)."""

@@ -10,30 +10,31 @@ the claim lapses (`lease_until`). Each step is one short transaction and a compa
 on the claimant, so a sender whose lease lapsed and was taken over finds out at the next
 step and stops before the end of its DATA: the server never gets that copy.
 
-A sender that dies leaves its rows claimed. Found later (the lease lapsed, or the caller
-holds the run lock so no other sender can be alive), a 'sending' row goes back to 'pending'
-(its DATA never ended, so the server dropped it: send it again, no duplicate possible) and
-a 'data_sent' row becomes 'uncertain' (the server may hold it): reported on every run until
-the operator resends it (back to 'pending') or dismisses it ('dismissed', with time and
-reason).
+A sender that dies leaves its rows claimed. Found later (the lease lapsed, or the finder
+holds the senders lock alone so no other sender can be alive), a 'sending' row goes back
+to 'pending' (its DATA never ended, so the server dropped it: send it again, no duplicate
+possible) and a 'data_sent' row becomes 'uncertain' (the server may hold it): reported on
+every run until the operator resends it (back to 'pending') or dismisses it ('dismissed',
+with time and reason).
 
-A backend for many sending processes can hand out several pending rows in one statement
-(`... WHERE id IN (SELECT id ... FOR UPDATE SKIP LOCKED)`) under the same lease columns;
-SQLite has one writer, so the send loop claims one row at a time.
+Several senders (processes, hosts) share a digest by claiming pending rows in batches under
+the same lease columns (`newsletter.store.batches`); a row released after a temporary
+failure keeps its time of retry in `lease_until`, so only its own sender retries it early.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter.store.base import from_iso, to_iso
 from newsletter.store.deliveries import DigestRecord, check_status, row_to_digest
+from newsletter.store.dialect import Connection
 
 # rows of a few states, found digest by digest through the (digest_id, status) index
-# instead of a scan of every delivery ever made (CROSS JOIN keeps digests the outer loop)
-_BY_DIGEST = "digests dg CROSS JOIN deliveries dl ON dl.digest_id = dg.id"
+# instead of a scan of every delivery ever made (SQLite's CROSS JOIN keeps digests the
+# outer loop; PostgreSQL's planner finds that order itself)
+_BY_DIGEST = "digests dg {join} deliveries dl ON dl.digest_id = dg.id"
 _LEFT_BEFORE_END = "its sender stopped before the end of its DATA; the server dropped it"
 _LEFT_AFTER_END = "its sender stopped after the end of its DATA, before the server's reply"
 
@@ -50,7 +51,10 @@ class UncertainDelivery:
 
 
 class ClaimsMixin:
-    db: sqlite3.Connection
+    db: Connection
+
+    def _by_digest(self) -> str:
+        return _BY_DIGEST.format(join=self.db.cross_join)
 
     def claim_delivery(self, delivery_id: int, owner: str, lease_until: datetime) -> str:
         """Move a pending row to 'sending' for `owner` until `lease_until`, right before its
@@ -135,15 +139,20 @@ class ClaimsMixin:
         message that could not be built)."""
         self._settle(delivery_id, "failed", error, "status IN ('pending', 'sending', 'data_sent')")
 
-    def release_delivery(self, delivery_id: int, owner: str, error: str) -> None:
+    def release_delivery(
+        self, delivery_id: int, owner: str, error: str, retry_at: datetime | None = None
+    ) -> None:
         """A temporary failure (the server said "later", or the link broke before the end
-        of the DATA): back to 'pending' so a retry (or a rerun) sends it."""
+        of the DATA): back to 'pending' so a retry (or a rerun) sends it. With `retry_at`,
+        other senders' batches leave it alone until then (`claim_batch`): its own sender
+        retries it after its pause."""
         self._settle(
             delivery_id,
             "pending",
             error,
             "status IN ('sending', 'data_sent') AND claimed_by = :owner",
             owner,
+            retry_at,
         )
 
     def mark_uncertain(self, delivery_id: int, owner: str, error: str) -> None:
@@ -153,18 +162,25 @@ class ClaimsMixin:
         )
 
     def _settle(
-        self, delivery_id: int, status: str, error: str, where: str, owner: str = ""
+        self,
+        delivery_id: int,
+        status: str,
+        error: str,
+        where: str,
+        owner: str = "",
+        not_before: datetime | None = None,
     ) -> None:
         with self.transaction():  # type: ignore[attr-defined]
             self.db.execute(
                 f"""UPDATE deliveries SET status = :status, last_error = :error,
-                      lease_until = NULL, updated_at = :now
+                      lease_until = :lease, updated_at = :now
                     WHERE id = :id AND {where}""",
                 {
                     "id": delivery_id,
                     "status": status,
                     "error": error[:500],
                     "owner": owner,
+                    "lease": to_iso(not_before),
                     "now": self.now(),  # type: ignore[attr-defined]
                 },
             )
@@ -175,13 +191,14 @@ class ClaimsMixin:
         'data_sent' -> 'uncertain'. (released, uncertain)."""
         return self._abandon("dl.claimed_by = :owner", {"owner": owner})
 
-    def recover_claims(self, everything: bool = False) -> tuple[int, int]:
+    def recover_claims(self, everything: bool = False, keep: str = "") -> tuple[int, int]:
         """Settle the rows dead senders left: those whose lease lapsed or, with
-        `everything` (the caller holds the run lock, so no other sender is alive), every
-        claimed row. (released to pending, now uncertain)."""
-        if everything:
-            return self._abandon("1 = 1", {})
-        return self._abandon("dl.lease_until < :now", {"now": self.now()})  # type: ignore[attr-defined]
+        `everything` (the caller is the only live sender: `senders_lock().alone()`), every
+        claimed row but those of `keep` (the caller's own). (released to pending, now
+        uncertain)."""
+        mine = "AND (dl.claimed_by IS NULL OR dl.claimed_by != :keep)" if keep else ""
+        which = "1 = 1" if everything else "dl.lease_until < :now"
+        return self._abandon(f"{which} {mine}", {"now": self.now(), "keep": keep})  # type: ignore[attr-defined]
 
     def _abandon(self, which: str, params: dict[str, object]) -> tuple[int, int]:
         params = {
@@ -192,7 +209,7 @@ class ClaimsMixin:
         }
         with self.transaction():  # type: ignore[attr-defined]
             rows = self.db.execute(
-                f"""SELECT dl.id, dl.digest_id, dl.status FROM {_BY_DIGEST}
+                f"""SELECT dl.id, dl.digest_id, dl.status FROM {self._by_digest()}
                     WHERE dl.status IN ('sending', 'data_sent') AND {which}""",
                 params,
             ).fetchall()
@@ -221,7 +238,7 @@ class ClaimsMixin:
         params: dict[str, object] = {"list": list_name, "d": digest_id}
         rows = self.db.execute(
             f"""SELECT dl.id, dl.digest_id, dl.email, dl.data_ended_at, dl.last_error
-                FROM {_BY_DIGEST}
+                FROM {self._by_digest()}
                 WHERE dl.status = 'uncertain'
                   AND (:list IS NULL OR dg.list_name = :list)
                   AND (:d IS NULL OR dl.digest_id = :d)

@@ -14,6 +14,7 @@ from datetime import datetime
 from newsletter.errors import StoreError
 from newsletter.model import Delivery
 from newsletter.store.base import from_iso, to_iso
+from newsletter.store.dialect import Connection
 
 DELIVERY_STATUSES = (
     "pending",
@@ -89,7 +90,7 @@ def check_status(status: str) -> None:
 
 
 class DeliveriesMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     # -- digests -------------------------------------------------------------------------
     def create_digest(
@@ -106,10 +107,11 @@ class DeliveriesMixin:
         `stories` is how many stories it shows (default: one per item carried)."""
         pairs = list(dict(items).items())  # one row per item id
         with self.transaction():  # type: ignore[attr-defined]
-            cursor = self.db.execute(
+            row = self.db.execute(
                 """INSERT INTO digests (list_name, built_at, path, subject, item_count,
                                         story_count)
-                   VALUES (:list, :built, :path, :subject, :count, :stories)""",
+                   VALUES (:list, :built, :path, :subject, :count, :stories)
+                   RETURNING id""",
                 {
                     "list": list_name,
                     "built": to_iso(built_at),
@@ -118,8 +120,8 @@ class DeliveriesMixin:
                     "count": len(pairs),
                     "stories": len(pairs) if stories is None else stories,
                 },
-            )
-            digest_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+            ).fetchone()
+            digest_id = int(row["id"])
             self.db.executemany(
                 """INSERT INTO digest_items (digest_id, item_id, content_hash)
                    VALUES (:d, :i, :h)""",
@@ -215,15 +217,19 @@ class DeliveriesMixin:
         the first run fixed, it never widens it. Returns the number of rows written.
         """
         with self.transaction():  # type: ignore[attr-defined]
+            # two senders starting the same digest at once: the second waits here, then
+            # finds the rows the first wrote
+            self.db.xact_lock("create_deliveries", digest_id)
             if self.db.execute(
                 "SELECT 1 FROM deliveries WHERE digest_id = :d LIMIT 1", {"d": digest_id}
             ).fetchone():
                 return 0
             cursor = self.db.execute(
-                """INSERT OR IGNORE INTO deliveries (digest_id, subscriber_id, email, updated_at)
+                """INSERT INTO deliveries (digest_id, subscriber_id, email, updated_at)
                    SELECT d.id, s.id, s.email, :now FROM digests d
                    JOIN subscribers s ON s.list_name = d.list_name AND s.status = 'confirmed'
-                   WHERE d.id = :d ORDER BY s.id""",
+                   WHERE d.id = :d ORDER BY s.id
+                   ON CONFLICT (digest_id, subscriber_id) DO NOTHING""",
                 {"d": digest_id, "now": self.now()},  # type: ignore[attr-defined]
             )
         return cursor.rowcount

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from newsletter.model import FeedResult, Item
 from newsletter.store.base import from_iso, in_marks, to_iso
+from newsletter.store.dialect import Connection
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _row_to_item(row: sqlite3.Row) -> Item:
 
 
 class ItemsMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     # -- feeds ---------------------------------------------------------------------------
     def feed_state(self, url: str) -> FeedState:
@@ -123,8 +124,8 @@ class ItemsMixin:
                 self.db.execute(
                     """UPDATE feeds SET
                          title = CASE WHEN :title != '' THEN :title ELSE title END,
-                         etag = CASE WHEN :nm THEN etag ELSE :etag END,
-                         last_modified = CASE WHEN :nm THEN last_modified ELSE :lm END,
+                         etag = CASE WHEN :nm = 1 THEN etag ELSE :etag END,
+                         last_modified = CASE WHEN :nm = 1 THEN last_modified ELSE :lm END,
                          last_status = :status, last_error = '', fetched_at = :now,
                          last_success_at = :now, failures = 0,
                          not_modified_count = not_modified_count + :nm
@@ -272,7 +273,7 @@ class ItemsMixin:
             sql = (
                 "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY feed_url "
                 "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
-                f"AS place FROM ({sql}) AS ranked) WHERE place <= {int(per_feed)}"
+                f"AS place FROM ({sql}) AS ranked) AS placed WHERE place <= {int(per_feed)}"
             )
         sql += " ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC"
         if limit:

@@ -38,7 +38,7 @@ def settle_store(config: Config) -> Config:
 def sharing_warning(config: Config) -> str:
     """A warning when another config in the folder keeps a list of the same name in the
     same store (two `newsletter init` files of older versions do), else ""."""
-    twins = _sharing(config)
+    twins = [] if config.store_url else _sharing(config)
     if not twins:
         return ""
     this = config.source.name if config.source else "the bundled sample"
@@ -52,6 +52,8 @@ def sharing_warning(config: Config) -> str:
 
 
 def _settle(config: Config) -> Config:
+    if config.store_url:  # PostgreSQL: the URL names the database
+        return config
     if config.store_origin == STORE_FROM_CONFIG or Path(config.store_path).exists():
         return config
     legacy = config.base_dir / LEGACY_STORE

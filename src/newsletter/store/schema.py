@@ -1,6 +1,9 @@
 """The SQLite schema as numbered migrations. Each runs once, in order, on open.
 
 Never edit a migration that has shipped: append a new one. Numbers may leave gaps.
+A PostgreSQL store runs the same numbered migrations (`newsletter.store.pgschema`): write
+portable SQL (no INTEGER PRIMARY KEY, no SQLite-only functions), or give the migration a
+PostgreSQL text of its own in `pgschema.PG_MIGRATIONS`.
 """
 
 MIGRATIONS: list[tuple[int, str]] = [
@@ -266,6 +269,20 @@ MIGRATIONS: list[tuple[int, str]] = [
             seen_at TEXT NOT NULL,
             PRIMARY KEY (mailbox, uid)
         );
+        """,
+    ),
+    (
+        150,
+        """
+        -- Rate limits the web app's processes share (issue 15): one row per counted hit,
+        -- until it leaves its window. `bucket` names the limit and a keyed hash of what
+        -- it counts (an IP, an address), never the address itself.
+        CREATE TABLE rate_limit_hits (
+            bucket TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX rate_limit_hits_bucket ON rate_limit_hits(bucket, expires_at);
+        CREATE INDEX rate_limit_hits_expiry ON rate_limit_hits(expires_at);
         """,
     ),
     (

@@ -20,6 +20,7 @@ from datetime import datetime
 from newsletter.errors import SubscriberError
 from newsletter.model import Subscriber
 from newsletter.store.base import from_iso
+from newsletter.store.dialect import INTEGRITY_ERRORS, Connection
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
 
@@ -55,7 +56,7 @@ def _check_status(status: str) -> None:
 
 
 class SubscribersMixin:
-    db: sqlite3.Connection
+    db: Connection
 
     def add_subscriber(
         self,
@@ -83,11 +84,14 @@ class SubscribersMixin:
         try:
             with self.transaction():  # type: ignore[attr-defined]
                 # past the highest id ever given: a removed subscriber's id is never reused,
-                # so nothing that named them can come to name someone else
-                params["id"] = self.db.execute(
-                    """SELECT MAX(COALESCE((SELECT MAX(last_id) FROM subscriber_ids), 0),
-                                  COALESCE((SELECT MAX(id) FROM subscribers), 0)) + 1"""
+                # so nothing that named them can come to name someone else (one new id at a
+                # time: SQLite's write lock does that, PostgreSQL takes a lock for it)
+                self.db.xact_lock("subscriber_ids")
+                last = self.db.execute(
+                    "SELECT COALESCE(MAX(last_id), 0) FROM subscriber_ids"
                 ).fetchone()[0]
+                top = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM subscribers").fetchone()[0]
+                params["id"] = max(int(last), int(top)) + 1
                 self.db.execute(
                     """INSERT INTO subscribers (id, list_name, email, name, status, source,
                          created_at, confirmed_at, unsubscribed_at, link_key, confirm_key)
@@ -96,7 +100,7 @@ class SubscribersMixin:
                     params,
                 )
                 self.db.execute("UPDATE subscriber_ids SET last_id = :id", params)
-        except sqlite3.IntegrityError as e:
+        except INTEGRITY_ERRORS as e:
             raise SubscriberError(f"{email} is already on the list {list_name!r}") from e
         subscriber = self.get_subscriber(params["id"])
         assert subscriber is not None

@@ -27,8 +27,11 @@ Routes (only POST ever changes a subscription or sends mail):
     GET  /style.css, /healthz
     POST /webhooks/ses|mailgun|postmark|sendgrid   provider bounce events (web/webhooks.py)
 
-One store connection serves every request thread under a lock: SQLite writes are
-serialized anyway and each request does a few milliseconds of work.
+One store connection serves every request thread of a process under a lock: SQLite writes
+are serialized anyway and each request does a few milliseconds of work. Nothing a request
+needs lives only in a process's memory: rate limits are counted in the store and the CSRF
+nonce travels in the signed session cookie, so any number of worker processes, on one
+host (SQLite or PostgreSQL) or several (PostgreSQL), act as one app.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,12 +54,12 @@ from newsletter.mail.notices import MailComposer, Outbox
 from newsletter.mail.transport import Transport, smtp_factory
 from newsletter.model import utcnow as _utcnow
 from newsletter.render.renderer import make_environment
-from newsletter.store import Store
+from newsletter.store import Store, open_store
 from newsletter.store.location import settle_store, sharing_warning
 from newsletter.web import forms, links, site, webhooks
 from newsletter.web.common import EXTENSION, Clock, WebState
 from newsletter.web.csrf import Csrf
-from newsletter.web.ratelimit import SlidingWindow
+from newsletter.web.ratelimit import RateLimit
 from newsletter.web.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -73,7 +77,7 @@ def create_app(
     clock = clock or _utcnow
     secret = config.require_secret()
     if store is None:
-        store = Store(config.store_path, clock=clock)
+        store = open_store(config, clock=clock)
     folder = config.digest.template_dir
     env = make_environment(config.resolve(folder) if folder else None)
     tokens = Tokens.from_config(config, clock)
@@ -92,15 +96,21 @@ def create_app(
         MAX_CONTENT_LENGTH=64 * 1024,  # forms here are a few hundred bytes
     )
     app.debug = False
-    app.extensions[EXTENSION] = WebState(
+
+    def locked() -> AbstractContextManager[Store]:
+        return state.locked()
+
+    web = config.web
+    state = app.extensions[EXTENSION] = WebState(
         config=config,
         store=store,
         tokens=tokens,
         env=env,
         outbox=Outbox(composer.compose, transport_factory or smtp_factory(config)),
         csrf=Csrf(secret, clock),
-        per_ip=SlidingWindow(config.web.subscribe_per_ip_per_hour, 3600, clock),
-        per_address=SlidingWindow(config.web.subscribe_per_address_per_hour, 3600, clock),
+        # counted in the store, so every worker process enforces the same limits
+        per_ip=RateLimit("ip", web.subscribe_per_ip_per_hour, 3600, secret, locked),
+        per_address=RateLimit("address", web.subscribe_per_address_per_hour, 3600, secret, locked),
         clock=clock,
     )
     for blueprint in (forms.bp, links.bp, site.bp):

@@ -27,7 +27,7 @@ from newsletter.model import Clock, Subscriber
 from newsletter.store import Store
 from newsletter.web.csrf import FIELD as CSRF_FIELD
 from newsletter.web.csrf import Csrf
-from newsletter.web.ratelimit import SlidingWindow
+from newsletter.web.ratelimit import RateLimit
 
 HONEYPOT = "website"  # bots fill fields with tempting names; people never see this one
 MAX_EMAIL = 320
@@ -56,8 +56,8 @@ class WebState:
     env: jinja2.Environment
     outbox: Outbox
     csrf: Csrf
-    per_ip: SlidingWindow
-    per_address: SlidingWindow
+    per_ip: RateLimit
+    per_address: RateLimit
     clock: Clock
     lock: threading.RLock = field(default_factory=threading.RLock)
 

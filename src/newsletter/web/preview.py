@@ -26,7 +26,7 @@ from newsletter.render import archive
 from newsletter.render.placeholders import read_placeholders
 from newsletter.render.renderer import make_environment, render_digest, web_version
 from newsletter.run.digest import plan_digest
-from newsletter.store import Store
+from newsletter.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def next_preview(
         text=web_version(rendered.text, config, rendered.placeholders),
         label=f"{lst.name} · next digest",
         source=(
-            f"planned from {config.store_path} now; not built, not saved "
+            f"planned from {config.store_target} now; not built, not saved "
             f"({plan.summarized} summaries computed, {plan.cached} cached)"
         ),
         stories=len(plan.digest.entries),
@@ -115,7 +115,7 @@ def create_preview_app(
     env = make_environment(config.resolve(folder) if folder else None)
     own_store = store is None and next_
     if own_store:
-        store = Store(config.store_path)
+        store = open_store(config)
     lock = threading.Lock()
     current: dict[str, PreviewDigest | None] = {"digest": None}
 
@@ -219,7 +219,7 @@ def preview(
 
     `on_start` receives the bound server (a caller in another thread may `shutdown()` it).
     """
-    if next_ and not Path(config.store_path).is_file():
+    if next_ and not config.store_url and not Path(config.store_path).is_file():
         raise NewsletterError(
             f"no store at {config.store_path} yet; run `newsletter build` (or check [store] path)"
         )

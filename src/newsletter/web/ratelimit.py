@@ -1,74 +1,51 @@
-"""An in-memory sliding-window rate limit (per IP, per address) with an injectable clock.
+"""Rate limits every web process shares: sliding windows counted in the store.
 
-One process keeps its own counts: behind several worker processes each enforces the limit
-on the requests it sees, which is still a useful bound. Memory stays bounded: keys whose
-hits have all left the window are dropped as new hits arrive.
+Several worker processes (gunicorn --workers 4, or web servers on two hosts behind a load
+balancer) see one count, because the hits live in the database (see
+`newsletter.store.ratelimits`), not in a process's memory. What is counted, an IP or an
+address, is stored only as a keyed hash (HMAC with the app's secret key): the table never
+holds an address, and the hashes cannot be checked against guesses without the key.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
+import hashlib
+import hmac
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
-from newsletter.model import Clock
-from newsletter.model import utcnow as _utcnow
+from newsletter.store import Store
+
+StoreAccess = Callable[[], AbstractContextManager[Store]]
 
 
-class SlidingWindow:
+class RateLimit:
     """At most `limit` hits per key within any `window` seconds (limit <= 0: no limit)."""
 
-    # sweep stale keys at most this often (in hits), so a flood of one-off keys cannot grow
-    # memory without bound and a quiet server does no work
-    SWEEP_EVERY = 1000
-
-    def __init__(self, limit: int, window: float = 3600.0, clock: Clock = _utcnow) -> None:
+    def __init__(
+        self, name: str, limit: int, window: float, secret: str, access: StoreAccess
+    ) -> None:
+        self.name = name
         self.limit = limit
         self.window = window
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._since_sweep = 0
+        self._key = hashlib.sha256(f"newsletter-rate-limit\0{secret}".encode()).digest()
+        self._access = access
+
+    def bucket(self, key: str) -> str:
+        """The stored name of `key`'s count: the limit's name and a keyed hash."""
+        digest = hmac.new(self._key, key.encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"{self.name}:{digest[:32]}"
 
     def hit(self, key: str) -> bool:
         """Count one attempt for `key`; False (and not counted) when it is over the limit."""
         if self.limit <= 0:
             return True
-        now = self.clock().timestamp()
-        with self._lock:
-            self._since_sweep += 1
-            if self._since_sweep >= self.SWEEP_EVERY:
-                self._sweep(now)
-            hits = self._hits.setdefault(key, deque())
-            self._expire(hits, now)
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
+        with self._access() as store:
+            return store.rate_hit(self.bucket(key), self.limit, self.window)
 
     def remaining(self, key: str) -> int:
         """How many more hits `key` may make now."""
         if self.limit <= 0:
             return 1 << 30
-        now = self.clock().timestamp()
-        with self._lock:
-            hits = self._hits.get(key)
-            if hits is None:
-                return self.limit
-            self._expire(hits, now)
-            return max(0, self.limit - len(hits))
-
-    def _expire(self, hits: deque[float], now: float) -> None:
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-
-    def _sweep(self, now: float) -> None:
-        self._since_sweep = 0
-        for key in list(self._hits):
-            hits = self._hits[key]
-            self._expire(hits, now)
-            if not hits:
-                del self._hits[key]
-
-    def __len__(self) -> int:
-        """Keys currently tracked (for tests and diagnostics)."""
-        return len(self._hits)
+        with self._access() as store:
+            return store.rate_remaining(self.bucket(key), self.limit)
