@@ -390,6 +390,7 @@ class Corpus:
     seed: int
     words: int
     version: int = 0
+    style: str = "prose"  # "prose" (this module) or "templated" (benchmarks/templated.py)
 
     @property
     def items(self) -> int:
@@ -539,6 +540,8 @@ def evolve(
     New items go on top and the oldest drop off (feeds keep their window); edited items keep
     their guid and get a changed title and an extra paragraph. Returns (corpus, counts).
     """
+    from benchmarks import templated  # imports this module: loaded when first needed
+
     nxt = copy.deepcopy(corpus)
     nxt.version += 1
     rng = random.Random((seed if seed is not None else corpus.seed) + 7919 * nxt.version)
@@ -562,13 +565,22 @@ def evolve(
         # edit items that stay in the window (the oldest `n_new` drop off)
         for idx in rng.sample(range(keep - n_new), n_edit):
             item = feed.items[idx]
-            topic = TOPICS[item.topic]
             item.title = item.title + " (updated)"
-            extra = w.paragraph(topic, _place(rng), 3)
+            if corpus.style == "templated":
+                extra = templated.update_paragraph(rng, item)
+            else:
+                extra = w.paragraph(TOPICS[item.topic], _place(rng), 3)
             item.html = f"<p><strong>Update:</strong> {escape(extra)}</p>\n" + item.html
             item.words += extra.count(" ") + 2
             edited += 1
-        fresh = [_new_item(w, feed, now - timedelta(minutes=k), corpus.words) for k in range(n_new)]
+        if corpus.style == "templated":
+            fresh = [
+                templated.new_item(rng, feed, now - timedelta(minutes=k)) for k in range(n_new)
+            ]
+        else:
+            fresh = [
+                _new_item(w, feed, now - timedelta(minutes=k), corpus.words) for k in range(n_new)
+            ]
         feed.items = (fresh + feed.items)[:keep]
         new += n_new
     return nxt, {"new": new, "edited": edited, "feeds": n_feeds, "changes": new + edited}
@@ -666,20 +678,33 @@ def write_files(corpus: Corpus, folder: Path) -> list[Path]:
 
 
 class CorpusServer:
-    """The corpus over HTTP on 127.0.0.1: a fixed latency per response, ETag + 304."""
+    """The corpus over HTTP: a fixed latency per response, ETag + 304, and each feed on a
+    site of its own (its own loopback address, 127.0.1.x, as feeds come from different
+    hosts), optionally with a Cache-Control header."""
 
-    def __init__(self, corpus: Corpus, latency: float = 0.2) -> None:
-        self.server = FeedServer(latency=latency)
+    def __init__(
+        self, corpus: Corpus, latency: float = 0.2, cache_control: str = "", one_host: bool = False
+    ) -> None:
+        self.one_host = one_host
+        hosts = () if one_host else tuple(_host(i) for i in range(len(corpus.feeds)))
+        self.server = FeedServer(latency=latency, hosts=hosts)
+        self.cache_control = cache_control
         self.publish(corpus)
 
-    def publish(self, corpus: Corpus) -> None:
+    def publish(self, corpus: Corpus, cache_control: str | None = None) -> None:
         """Serve this version of the corpus (changed feeds get new bodies and ETags)."""
+        if cache_control is not None:
+            self.cache_control = cache_control
+        headers = (("Cache-Control", self.cache_control),) if self.cache_control else ()
         for feed in corpus.feeds:
-            self.server.set(feed_path(feed), render_feed(feed, corpus.now))
+            self.server.set(feed_path(feed), render_feed(feed, corpus.now), headers=headers)
         self.corpus = corpus
 
     def urls(self) -> list[str]:
-        return [self.server.url(feed_path(f)) for f in self.corpus.feeds]
+        return [
+            self.server.url(feed_path(f), host="127.0.0.1" if self.one_host else _host(i))
+            for i, f in enumerate(self.corpus.feeds)
+        ]
 
     def statuses(self) -> dict[int, int]:
         """How many responses of each status were sent since the last reset."""
@@ -697,6 +722,11 @@ class CorpusServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.stop()
+
+
+def _host(i: int) -> str:
+    """The loopback address of the i-th feed's site."""
+    return f"127.0.{1 + (i // 250) % 250}.{1 + i % 250}"
 
 
 def main(argv: list[str] | None = None) -> None:

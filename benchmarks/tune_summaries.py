@@ -42,6 +42,8 @@ FEATURES = (
     "quote",
     "dangling",
     "log sentences",
+    "title overlap",
+    "names subject",
 )
 
 
@@ -57,7 +59,7 @@ def article_rows(a: dict) -> tuple[np.ndarray, np.ndarray]:
     art = summarize.prepare(a["text"], a["title"], "en")
     if not art.sentences:
         return np.zeros((0, len(FEATURES))), np.zeros(0)
-    x = summary_rank.features(art.sentences, art.paragraph, art.lengths, "en")
+    x = summary_rank.features(art.sentences, art.paragraph, art.lengths, "en", a["title"])
     refs = a["summary_sentences"]
     labels = np.array([_in_reference(s, refs) for s in art.sentences], dtype=float)
     return x, labels
@@ -135,6 +137,7 @@ def _probs(a: dict, x: np.ndarray, model: LogisticRegression) -> np.ndarray:
         "en",
         weights=tuple(model.coef_[0]),
         intercept=float(model.intercept_[0]),
+        title=a["title"],
     )
 
 

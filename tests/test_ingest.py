@@ -12,7 +12,7 @@ from support.paths import SHARED
 
 from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig
 from newsletter.ingest.feeds import IngestReport, canonical_url, fetch_feed, ingest, parse_feed
-from newsletter.ingest.fetch import FetchResponse
+from newsletter.ingest.fetch import FetchResponse, fetch
 from newsletter.model import FeedResult
 from newsletter.store import Store
 
@@ -393,7 +393,31 @@ def test_edited_item_is_counted_as_changed(tmp_path: Path, store: Store) -> None
             rss(item(1, body="<p>Corrected: the ferry leaves on time.</p>") + item(2) + item(3)),
         )
         report = ingest(config, store, listed)
-    assert (report.new, report.changed, report.parsed_items) == (1, 1, 3)
+    # the unchanged entry (item 2) is recognised by its raw-entry hash and not normalized
+    assert (report.new, report.changed, report.parsed_items) == (1, 1, 2)
+    assert report.unchanged_items == 1 and report.results[0].unchanged == 1
+
+
+def test_unchanged_entries_of_a_changed_feed_are_not_normalized_again(
+    tmp_path: Path, store: Store
+) -> None:
+    """A changed feed is parsed, but only its new or edited entries are normalized; a
+    change of what an entry becomes (the feed's name in the config) redoes them all."""
+    with FeedServer({"/feed.xml": (rss(item(1) + item(2) + item(3)), "application/rss+xml")}) as (
+        server
+    ):
+        url = server.url("/feed.xml")
+        config = make_config(tmp_path)
+        first = ingest(config, store, feeds(url))
+        server.set("/feed.xml", rss(item(4) + item(1) + item(2) + item(3)))
+        second = ingest(config, store, feeds(url))
+        server.set("/feed.xml", rss(item(5) + item(4) + item(1) + item(2) + item(3)))
+        renamed = ingest(config, store, [FeedConfig(url=url, name="Harbour Desk")])
+    assert (first.parsed_items, first.unchanged_items, first.new) == (3, 0, 3)
+    assert (second.parsed_items, second.unchanged_items, second.new) == (1, 3, 1)
+    assert (renamed.parsed_items, renamed.unchanged_items, renamed.new) == (5, 0, 1)
+    assert {i.source for i in store.items()} == {"Harbour Notes", "Harbour Desk"}
+    assert all(len(i.entry_hash) == 32 for i in store.items())
 
 
 def test_gzip_and_redirect_through_ingest(tmp_path: Path, store: Store) -> None:
@@ -440,17 +464,62 @@ def test_fetch_feed_without_a_store(tmp_path: Path) -> None:
 
 
 # -- concurrency ---------------------------------------------------------------------------
+class InFlight:
+    """The real fetch, counting the requests under way at once, in all and per host."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+
+    def _count(self, host: str, step: int) -> None:
+        with self.lock:
+            for key in (host, "*"):
+                self.now[key] = self.now.get(key, 0) + step
+                self.peak[key] = max(self.peak.get(key, 0), self.now[key])
+
+    def __call__(self, url: str, state: object, config: Config) -> FetchResponse:
+        host = url.split("/")[2].split(":")[0]
+        self._count(host, 1)
+        try:
+            return fetch(url, state, config)  # type: ignore[arg-type]
+        finally:
+            self._count(host, -1)
+
+
 def test_many_slow_feeds_are_fetched_concurrently(tmp_path: Path, store: Store) -> None:
-    count, latency, concurrency = 100, 0.2, 16
-    with FeedServer(latency=latency) as server:
+    """100 feeds on 100 sites: `fetch.concurrency` requests at once, no more (counted,
+    not timed)."""
+    count, concurrency = 100, 16
+    hosts = [f"127.0.3.{n + 1}" for n in range(count)]
+    counter = InFlight()
+    with FeedServer(latency=0.2, hosts=tuple(hosts)) as server:
         for n in range(count):
             server.set(f"/f{n}.xml", rss(item(n)))
         config = make_config(tmp_path, concurrency=concurrency)
-        report = ingest(config, store, feeds(*(server.url(f"/f{n}.xml") for n in range(count))))
-        in_flight = server.max_in_flight
+        urls = [server.url(f"/f{n}.xml", host=hosts[n]) for n in range(count)]
+        report = ingest(config, store, feeds(*urls), fetcher=counter)
     assert report.failed == [] and report.new == count
-    # each answer waits 0.2 s, so the fetches overlapped, and never beyond the limit
-    assert 1 < in_flight <= concurrency, in_flight
+    assert counter.peak["*"] == concurrency
+    assert max(counter.peak[h] for h in hosts) == 1
+
+
+def test_one_site_with_many_feeds_gets_per_host_requests_at_once(
+    tmp_path: Path, store: Store
+) -> None:
+    """Two sites with 12 feeds each: at most fetch.per_host requests to either at once,
+    while the other site's feeds go ahead (the global limit is not what holds them)."""
+    sites = ("127.0.4.1", "127.0.4.2")
+    counter = InFlight()
+    with FeedServer(latency=0.1, hosts=sites) as server:
+        for n in range(24):
+            server.set(f"/f{n}.xml", rss(item(n)))
+        config = make_config(tmp_path, concurrency=16, per_host=3)
+        urls = [server.url(f"/f{n}.xml", host=sites[n % 2]) for n in range(24)]
+        report = ingest(config, store, feeds(*urls), fetcher=counter)
+    assert report.failed == [] and report.new == 24
+    assert [counter.peak[site] for site in sites] == [3, 3]
+    assert counter.peak["*"] == 6
 
 
 # -- real-world corpus ---------------------------------------------------------------------

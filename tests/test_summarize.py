@@ -324,18 +324,19 @@ def _item(n: int, text: str, language: str = "en", html: str = "") -> Item:
     )
 
 
-def test_summarize_many_by_content_hash_with_languages_and_html_fallback() -> None:
+def test_summarize_many_by_content_hash_with_languages_and_no_chrome_fallback() -> None:
     items = [
         _item(1, FERRY),
         _item(1, FERRY),  # the same content twice: one summary
         _item(2, GERMAN, "de"),
-        _item(3, "", html="<p>The ferry starts in May.</p><p>Fares stay low.</p>"),
+        # ingest left no text: the body was only chrome, which must not become the summary
+        _item(3, "", html="<p>By Ana Lima and Tom Berg</p><p>Read more</p>"),
     ]
     got = summarize_many(items, SummaryConfig(max_words=30))
     assert set(got) == {"h1", "h2", "h3"}
     assert got["h1"] == summarize(FERRY, "Story 1", "en", "newsletter", 30)
     assert got["h2"] == summarize(GERMAN, "Story 2", "de", "newsletter", 30)
-    assert got["h3"] == "The ferry starts in May. Fares stay low."
+    assert got["h3"] == ""  # not the byline, not the title "Story 3"
     forced = summarize_many(items[2:3], SummaryConfig(language="en"))
     assert forced["h2"] == summarize(GERMAN, "Story 2", "en")
     unknown = summarize_many([_item(4, GERMAN, "")], SummaryConfig(), default_language="de")

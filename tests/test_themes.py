@@ -229,6 +229,13 @@ def test_store_topic_model_is_kept_between_runs_and_refit_when_the_store_moves_o
     nearly_same = texts[:-10] + [story(rng, topics[0]) for _ in range(10)]
     again = topic_model([], Vocabulary(nearly_same, cache_dir=tmp_path), 6)
     assert fits == [] and again.k == first.k  # 97 % of the texts unchanged: reused
+    # ... and updated: the 10 new texts are folded into the topics and their term counts
+    (_, seen), per_topic = again.term_counts()
+    assert seen == 310 and sum(n for _, n in per_topic) == 310
+    assert again.docs == ()  # a kept store model holds counts, not the texts
+    themes_topics._CACHE.clear()
+    same_again = topic_model([], Vocabulary(nearly_same, cache_dir=tmp_path), 6)
+    assert fits == [] and same_again.term_counts()[0][1] == 310  # nothing new: no update
 
     themes_topics._CACHE.clear()
     moved_on = texts[:150] + [story(rng, topics[1]) for _ in range(150)]

@@ -22,6 +22,7 @@ def _install(out: str) -> None:
     import importlib.abc
     import importlib.util
     import json
+    import resource
     import sys
     import threading
     import time
@@ -31,12 +32,24 @@ def _install(out: str) -> None:
     stats: dict[str, dict[str, float]] = {}
     missing: list[str] = []
 
-    def record(name: str, t0: float, t1: float, units: int) -> None:
+    def maxrss_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def record(name: str, t0: float, t1: float, units: int, grew: float) -> None:
         with lock:
             s = stats.setdefault(
-                name, {"calls": 0, "total": 0.0, "first": t0 - start, "last": 0.0, "units": 0}
+                name,
+                {
+                    "calls": 0,
+                    "total": 0.0,
+                    "first": t0 - start,
+                    "last": 0.0,
+                    "units": 0,
+                    "rss_grew_mb": 0.0,  # how much the process's peak RSS rose inside it
+                },
             )
             s["calls"] += 1
+            s["rss_grew_mb"] += grew
             s["total"] += t1 - t0
             s["first"] = min(s["first"], t0 - start)
             s["last"] = max(s["last"], t1 - start)
@@ -45,18 +58,20 @@ def _install(out: str) -> None:
     def timed(name: str, fn, count=None):  # type: ignore[no-untyped-def]
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            rss0 = maxrss_mb()
             t0 = time.perf_counter()
             try:
                 result = fn(*args, **kwargs)
             finally:
                 t1 = time.perf_counter()
+            grew = maxrss_mb() - rss0
             units = 0
             if count is not None:
                 try:
                     units = count(args, kwargs, result)
                 except Exception:
                     units = 0
-            record(name, t0, t1, units)
+            record(name, t0, t1, units, grew)
             return result
 
         wrapper.__bench_wrapped__ = True  # type: ignore[attr-defined]
@@ -97,6 +112,8 @@ def _install(out: str) -> None:
         "newsletter.analysis.summary.summarize",
         "newsletter.analysis.dedupe.merge",
         "newsletter.analysis.themes.sections",
+        "newsletter.analysis.themes.topics",
+        "newsletter.analysis.dedupe.index",
     }
     deferred: dict[str, list[tuple]] = {}
 
@@ -128,7 +145,7 @@ def _install(out: str) -> None:
     # Order matters: wrap leaves in the modules that call them, then the pipeline.
     wrap("newsletter.ingest.feeds", "fetch", "fetch")
     wrap("newsletter.ingest.feeds", "read_feed", "parse.feedparser")
-    wrap("newsletter.ingest.feeds", "make_items", "parse.normalize", lambda a, k, r: len(r))
+    wrap("newsletter.ingest.feeds", "make_items", "parse.normalize", lambda a, k, r: len(r[0]))
     wrap("newsletter.ingest.feeds", "parse_feed", "parse", n_result_items)
     wrap("newsletter.store", "Store.upsert_items", "store.upsert", lambda a, k, r: len(a[1]))
     wrap("newsletter.store", "Store.record_fetch", "store.record_fetch")
@@ -144,9 +161,12 @@ def _install(out: str) -> None:
     wrap(
         "newsletter.analysis.dedupe.merge", "merge_duplicates", "dedupe", lambda a, k, r: len(a[0])
     )
+    wrap("newsletter.analysis.dedupe.index", "story_groups", "dedupe", lambda a, k, r: len(a[0]))
     wrap(
         "newsletter.analysis.themes.sections", "group_sections", "themes", lambda a, k, r: len(a[0])
     )
+    wrap("newsletter.analysis.themes.topics", "fit_topics", "themes.fit", lambda a, k, r: len(a[0]))
+    wrap("newsletter.run.digest", "select_items", "select", lambda a, k, r: len(r))
     wrap("newsletter.run.digest", "render_digest", "render")
     wrap("newsletter.run.digest", "write_digest", "write")
     wrap("newsletter.run.digest", "plan_digest", "plan")

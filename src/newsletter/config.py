@@ -60,6 +60,7 @@ class FetchConfig:
     connect_timeout: float = 5.0
     max_bytes: int = 10_000_000
     concurrency: int = 16
+    per_host: int = 2  # requests at once to one host (a site with many feeds)
     user_agent: str = ""  # default: "newsletter/<version> (+<site url>)"
     max_field_chars: int = 500  # title/author/category/feed title cut here, before parsing
 
@@ -557,6 +558,7 @@ url = "https://example.org/feed.xml"      # an http(s) URL, a file:// URL or a p
 
 [fetch]
 concurrency = 16
+per_host = 2                              # requests at once to one site
 timeout = 20
 connect_timeout = 5
 max_bytes = 10000000

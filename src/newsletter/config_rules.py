@@ -247,6 +247,7 @@ KEY_RULES: dict[str, tuple[Check, ...]] = {
     "fetch.connect_timeout": (between(0.1, 600, " seconds"),),
     "fetch.max_bytes": (between(1000, note=" bytes"),),
     "fetch.concurrency": (between(1, 256),),
+    "fetch.per_host": (between(1, 256, " (requests at once to one host)"),),
     "fetch.user_agent": (one_line,),
     "fetch.max_field_chars": (between(20, note=" (shorter would cut titles short)"),),
     "summary.algorithm": (one_of(*SUMMARY_ALGORITHMS),),

@@ -26,6 +26,8 @@ class Item:
     published: datetime | None = None  # UTC, tz-aware
     categories: tuple[str, ...] = ()
     image: str = ""  # absolute https URL or ""
+    image_width: int = 0  # the image's natural size in pixels, when the feed says (else 0)
+    image_height: int = 0
     html: str = ""  # sanitized HTML
     text: str = ""  # plain text derived from html, boilerplate removed
     language: str = ""  # BCP 47-ish tag from the item or feed, lower case ("en", "de-de")
@@ -33,6 +35,12 @@ class Item:
     content_hash: str = ""  # hash of title + text; changes when the item is edited
     first_seen: datetime | None = None
     summary: str = ""
+    entry_hash: str = ""  # hash of the raw feed entry it came from: unchanged entries skip work
+
+    @property
+    def dated(self) -> bool:
+        """Whether the feed gave a date; an undated item only has `first_seen`."""
+        return self.published is not None
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class FeedResult:
     etag: str = ""
     last_modified: str = ""
     elapsed: float = 0.0
+    unchanged: int = 0  # entries skipped because their raw entry was already stored as is
+    skipped: bool = False  # not requested this run: still fresh (see the feed's last decision)
 
     @property
     def ok(self) -> bool:

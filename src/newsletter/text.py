@@ -78,7 +78,7 @@ def _walk(el: lxml.html.HtmlElement, parts: list[str]) -> None:
 def _tidy(text: str) -> str:
     """Collapse spaces inside paragraphs and keep single blank lines between them."""
     paragraphs = re.split(r"\n\s*\n", text.replace("\r", "\n"))
-    cleaned = [re.sub(r"\s+", " ", p).strip() for p in paragraphs]
+    cleaned = [" ".join(p.split()) for p in paragraphs]  # str.split: what \s+ matches, faster
     return "\n\n".join(p for p in cleaned if p)
 
 

@@ -11,13 +11,17 @@
 Every 200 response carries an ETag (a hash of the body) and a Last-Modified date and honours
 If-None-Match / If-Modified-Since with a 304, like a well-behaved feed host. Latency and
 gzip can be set for the whole server or one route. The server binds 127.0.0.1:0 (a free
-port) and serves each connection on its own thread.
+port) and serves each connection on its own thread; `hosts=("127.0.0.2", ...)` makes it
+listen on more loopback addresses (same port), so one server can stand for several sites:
+`server.url("/a.xml", host="127.0.0.2")`; each Request records the address it came to.
 """
 
 from __future__ import annotations
 
 import gzip as gziplib
 import hashlib
+import selectors
+import socket
 import ssl
 import threading
 from collections import Counter
@@ -54,6 +58,7 @@ class Request:
     path: str
     headers: dict[str, str]
     status: int = 0
+    host: str = "127.0.0.1"  # the address the client connected to
 
 
 @dataclass
@@ -75,8 +80,11 @@ class FeedServer:
         latency: float = 0.0,
         gzip: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        hosts: tuple[str, ...] = (),
     ) -> None:
         self._ssl_context = ssl_context  # serve https with this server-side context
+        self._hosts = tuple(h for h in hosts if h != "127.0.0.1")  # more loopback addresses
+        self._extra: list[socket.socket] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._state = _State(latency=latency, gzip=gzip)
@@ -110,10 +118,42 @@ class FeedServer:
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
+        if self._hosts:
+            self._listen_more(httpd)
         return self
+
+    def _listen_more(self, httpd: ThreadingHTTPServer) -> None:
+        """Accept on the extra addresses too, handing connections to the same server."""
+        selector = selectors.DefaultSelector()
+        for host in self._hosts:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, self._port))
+            sock.listen(256)
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
+            self._extra.append(sock)
+
+        def accept() -> None:
+            while not self._stop.is_set():
+                for key, _ in selector.select(timeout=0.05):
+                    try:
+                        conn, addr = key.fileobj.accept()  # type: ignore[union-attr]
+                    except OSError:
+                        continue
+                    conn.setblocking(True)
+                    if self._ssl_context is not None:
+                        conn = self._ssl_context.wrap_socket(conn, server_side=True)
+                    httpd.process_request(conn, addr)
+            selector.close()
+
+        threading.Thread(target=accept, daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()  # wakes hanging handlers
+        for sock in self._extra:
+            sock.close()
+        self._extra.clear()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -130,10 +170,10 @@ class FeedServer:
         assert self._port, "start the server first"
         return self._port
 
-    def url(self, path: str = "/") -> str:
-        """The absolute URL of a path on this server."""
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        """The absolute URL of a path on this server (at one of its addresses)."""
         scheme = "https" if self._ssl_context is not None else "http"
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
+        return f"{scheme}://{host}:{self.port}{path}"
 
     # -- routes --------------------------------------------------------------------------
     def route(self, path: str, route: Route) -> None:
@@ -235,10 +275,10 @@ class FeedServer:
 
     # -- used by the handler -------------------------------------------------------------
     def _lookup(
-        self, path: str, headers: dict[str, str]
+        self, path: str, headers: dict[str, str], host: str = "127.0.0.1"
     ) -> tuple[Route | None, Request, float, bool]:
         with self._lock:
-            request = Request(path=path, headers=headers)
+            request = Request(path=path, headers=headers, host=host)
             self._state.requests.append(request)
             route = self._state.routes.get(path)
             return route, request, self._state.latency, self._state.gzip
@@ -270,9 +310,10 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.0"  # one request per connection; a body may end at close
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            host = self.connection.getsockname()[0]
             headers = {k.lower(): v for k, v in self.headers.items()}
             path = self.path.split("?", 1)[0]
-            route, request, latency, use_gzip = server._lookup(path, headers)
+            route, request, latency, use_gzip = server._lookup(path, headers, host)
             if route is None:
                 route = Route(
                     body=b"no such feed",
@@ -297,6 +338,9 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 self.send_response(304)
                 if etag:
                     self.send_header("ETag", etag)
+                for name, value in route.headers:  # Cache-Control, Expires: as on the 200
+                    if not name.lower().startswith("content-"):
+                        self.send_header(name, value)
                 self.end_headers()
                 return
             body = route.body

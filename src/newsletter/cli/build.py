@@ -79,6 +79,9 @@ def init(path: str, force: bool) -> None:
     type=click.Path(file_okay=False),
     help="Output folder (default: from the config, ./output).",
 )
+@click.option(
+    "--refetch", is_flag=True, help="Request every feed, even one its server says is still fresh."
+)
 @click.pass_context
 def build(
     ctx: click.Context,
@@ -89,6 +92,7 @@ def build(
     max_items: int | None,
     force: bool,
     output: str | None,
+    refetch: bool,
 ) -> None:
     """Fetch the feeds and write an HTML + text digest to output/.
 
@@ -118,6 +122,7 @@ def build(
             max_items,
             fetch_progress=lambda r: tick(1),
             force=force,
+            refetch=refetch,
         )
     failed = list(getattr(report, "failed", []) or [])
     feeds_part = _feeds_summary(failed, total)

@@ -27,6 +27,9 @@ EXIT_NOTHING_DONE = 5  # the run's own code for "nothing could be done" (see run
 @click.option("--list", "list_name", help="Only this list (default: every list).")
 @click.option("-v", "--verbose", "run_verbose", is_flag=True, help="Explain every decision.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable run report.")
+@click.option(
+    "--refetch", is_flag=True, help="Request every feed, even one its server says is still fresh."
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -34,6 +37,7 @@ def run(
     list_name: str | None,
     run_verbose: bool,
     as_json: bool,
+    refetch: bool,
 ) -> None:
     """Fetch, then build and send each list's digest when it is due and has news.
 
@@ -65,7 +69,7 @@ def run(
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with errors_to_exit():
-            report = run_lists(config, store, list_name)
+            report = run_lists(config, store, list_name, refetch=refetch)
     finally:
         signal.signal(signal.SIGTERM, previous)
     text = report.to_json() if as_json else format_run_report(report, verbose)
@@ -81,7 +85,8 @@ def run(
     "--verbose",
     "feeds_verbose",
     is_flag=True,
-    help="Add the last error and the lists reading each feed.",
+    help="Add the last error, the lists reading each feed, what the last run did with it "
+    "and why, and when it will next be requested.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context

@@ -5,3 +5,9 @@ them into raw entries, `sanitize` makes their HTML safe, `feeds` runs all of it 
 configured feed concurrently and stores what is new; `health` reports how each feed's
 fetches have been going.
 """
+
+from newsletter.ingest.feeds import IngestReport, ingest
+from newsletter.ingest.fetch import fetch
+from newsletter.ingest.parse import read_feed
+
+__all__ = ["IngestReport", "fetch", "ingest", "read_feed"]

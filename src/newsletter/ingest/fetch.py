@@ -61,11 +61,14 @@ class FetchResponse:
 
 
 class _Failed(FeedError):
-    """A one-line reason, with the HTTP status when there was one."""
+    """A one-line reason, with the HTTP status and headers when there were some."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(
+        self, reason: str, status: int | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
+        self.headers = dict(headers or {})  # Retry-After of a 429/503 says when to come back
 
 
 def user_agent(config: Config) -> str:
@@ -89,7 +92,9 @@ def fetch(url: str, state: FeedState | None, config: Config) -> FetchResponse:
         else:
             response = _fetch_file(url, etag, config)
     except _Failed as e:
-        response = FetchResponse(url=url, status=e.status, error=one_line(str(e)))
+        response = FetchResponse(
+            url=url, status=e.status, error=one_line(str(e)), headers=e.headers
+        )
     return replace(response, elapsed=time.monotonic() - start)
 
 
@@ -182,7 +187,8 @@ def _fetch_http(
                     last_modified=last_modified,
                 )
             if status >= 400 or status < 200:
-                raise _Failed(_status_reason(status, response.reason, resp_headers), status)
+                reason = _status_reason(status, response.reason, resp_headers)
+                raise _Failed(reason, status, resp_headers)
             body = _read_body(response, sock, resp_headers, config, deadline, status)
             return FetchResponse(
                 url=url,

@@ -1,7 +1,8 @@
 """Feed health: per configured feed, how its fetches have been going (`newsletter feeds`).
 
-Every `newsletter run` fetches each feed once, so the store's count of consecutive failed
-fetches is also a count of consecutive failed runs.
+Every `newsletter run` fetches each due feed once, so the store's count of consecutive
+failed fetches is also a count of consecutive failed runs that asked it (a feed waiting
+out a `Retry-After` is not asked, and does not fail again meanwhile).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from newsletter.config import Config
+from newsletter.ingest.freshness import Hints, due_at
 from newsletter.store import Store
 
 RECENT_DAYS = 7
@@ -33,6 +35,9 @@ class FeedHealth:
     not_modified: int = 0  # 304s (or unchanged files) seen so far
     failures: int = 0  # consecutive failed fetches, that is failed runs
     failing: bool = False  # failures >= [run] failing_feed_runs
+    last_decision: str = ""  # what the last run did with it and why ("not requested: fresh…")
+    next_fetch: datetime | None = None  # not requested before this; None: at the next run
+    next_fetch_reason: str = ""  # what said so (Cache-Control, Expires, ttl, Retry-After)
 
     @property
     def state(self) -> str:
@@ -75,6 +80,9 @@ class FeedHealth:
             "not_modified": self.not_modified,
             "failures": self.failures,
             "failing": self.failing,
+            "last_decision": self.last_decision,
+            "next_fetch": _iso(self.next_fetch),
+            "next_fetch_reason": self.next_fetch_reason,
         }
 
 
@@ -111,6 +119,11 @@ def feed_health(config: Config, store: Store, now: datetime) -> list[FeedHealth]
             conditional = "offered"
         else:
             conditional = "no"
+        hints = Hints.from_json(state.hints)
+        next_fetch = due_at(state.next_fetch_at, hints, now) if _is_http(feed.url) else None
+        reason = (
+            state.next_fetch_reason if next_fetch == state.next_fetch_at else "skipHours/skipDays"
+        )
         out.append(
             FeedHealth(
                 url=feed.url,
@@ -125,6 +138,9 @@ def feed_health(config: Config, store: Store, now: datetime) -> list[FeedHealth]
                 not_modified=state.not_modified_count,
                 failures=state.failures,
                 failing=state.failures >= threshold,
+                last_decision=state.last_decision,
+                next_fetch=next_fetch,
+                next_fetch_reason=reason if next_fetch else "",
             )
         )
     return out
@@ -174,6 +190,12 @@ def format_feed_health(health: list[FeedHealth], verbose: bool = False) -> str:
                 f"    lists: {', '.join(h.lists) or '(none)'}; last attempt: "
                 f"{_when(h.last_attempt)}; 304s seen: {h.not_modified}"
             )
+            if h.last_decision:
+                lines.append(f"    last run: {h.last_decision}")
+            if h.next_fetch is not None:
+                lines.append(f"    next fetch: {_when(h.next_fetch)} ({h.next_fetch_reason})")
+            elif h.last_attempt is not None:
+                lines.append("    next fetch: at the next run")
     failing = [h for h in health if h.failing]
     if failing:
         lines.append(

@@ -24,7 +24,9 @@ from urllib.parse import urljoin
 import feedparser
 
 from newsletter.errors import FeedError
+from newsletter.ingest import images as feed_images
 from newsletter.ingest.bounds import cap_author_text
+from newsletter.ingest.dates import parse_date
 from newsletter.text import html_to_text
 
 # Bounded work: feeds list newest first, and nobody wants more than this from one feed.
@@ -65,6 +67,10 @@ class RawEntry:
     body_is_html: bool = True
     body_base: str = ""  # an explicit xml:base for the body, when it differs from the feed's
     language: str = ""
+    image_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # url -> (w, h)
+    subtitle: str = ""  # itunes:subtitle, plain text
+    bodies: list[tuple[str, bool]] = field(default_factory=list)  # every text: (value, is html)
+    media_types: list[str] = field(default_factory=list)  # enclosures: "audio/mpeg", ...
 
 
 @dataclass
@@ -76,6 +82,7 @@ class RawFeed:
     language: str = ""
     entries: list[RawEntry] = field(default_factory=list)
     problem: str = ""  # malformed XML that feedparser recovered from ("" when well-formed)
+    image: str = ""  # the feed's own image (logo or show artwork)
 
 
 def read_feed(
@@ -140,6 +147,7 @@ def _from_feedparser(parsed: Any, problem: str, limit: int) -> RawFeed:
         language=str(feed.get("language") or ""),
         entries=entries,
         problem=problem,
+        image=str((feed.get("image") or {}).get("href") or ""),
     )
 
 
@@ -151,26 +159,79 @@ def _entry(e: Any, limit: int) -> RawEntry:
     link = str(e.get("link") or "").strip()
     if e.get("guidislink") and link == guid and not guid.lower().startswith(("http", "//")):
         link = ""  # feedparser makes a "permalink" guid the link even when it is no URL
+    pictures = feed_images.from_entry(e)
     return RawEntry(
         id=guid,
         link=link,
-        title=_detail_text(e.get("title_detail"), e.get("title"))[:limit],
+        title=_detail_text(_own_detail(e, "title"), e.get("title"))[:limit],
         author=_author(e)[:limit],
         # dict.get: FeedParserDict.get would map a missing key to another, with a warning
         published=_struct_time(
             dict.get(e, "published_parsed")
             or dict.get(e, "updated_parsed")
             or dict.get(e, "created_parsed")
-        ),
+        )
+        or _date_text(e, language),
         categories=[
             str(t.get("term") or t.get("label") or "")[:limit] for t in e.get("tags") or [] if t
         ],
-        images=_images(e),
+        images=[p.url for p in pictures],
         body=str(detail.get("value") or "") if detail else "",
         body_is_html=_is_html(detail.get("type")) if detail else False,
         body_base=body_base,  # only an explicit xml:base: we give feedparser no base URL
         language=str(language or ""),
+        image_sizes={p.url: (p.width, p.height) for p in pictures},
+        subtitle=_detail_text(e.get("subtitle_detail"), e.get("subtitle")),
+        bodies=_bodies(e),
+        media_types=_media_types(e),
     )
+
+
+def _own_detail(e: Any, key: str) -> Mapping[str, Any] | None:
+    """`e[key + "_detail"]` when it still describes `e[key]`.
+
+    feedparser keeps an item's own `<title>` (or summary) in `e[key]` against elements of
+    the same name nested deeper in the item (`<author><title>Job title</title></author>`,
+    `<og><title>`, an item's `<image><title>`), but lets them overwrite the `_detail` copy.
+    """
+    detail = e.get(key + "_detail")
+    value = e.get(key)
+    if not detail or value is None or detail.get("value") == value:
+        return detail
+    looks_html = "<" in str(value) and re.search(r"</?[A-Za-z][^>]*>", str(value))
+    return {**detail, "value": value, "type": "text/html" if looks_html else "text/plain"}
+
+
+def _date_text(e: Any, language: Any) -> datetime | None:
+    """A date feedparser left unparsed (localized names, day-first numbers), or None."""
+    for key in ("published", "updated", "created"):
+        found = parse_date(str(dict.get(e, key) or ""), str(language or ""))
+        if found is not None:
+            return found
+    return None
+
+
+def _bodies(e: Any) -> list[tuple[str, bool]]:
+    """Every text the entry carries (summary/description, content), for genre rules."""
+    details = [_own_detail(e, "summary"), *(e.get("content") or [])]
+    return [
+        (str(d.get("value")), _is_html(d.get("type")))
+        for d in details
+        if d and str(d.get("value") or "").strip()
+    ]
+
+
+def _media_types(e: Any) -> list[str]:
+    """The media types of the entry's enclosures (an audio one makes it an episode)."""
+    found = [
+        str(link.get("type") or "")
+        for link in e.get("links") or []
+        if link.get("rel") == "enclosure"
+    ]
+    for media in e.get("media_content") or []:
+        medium = str(media.get("medium") or "")
+        found.append(str(media.get("type") or (f"{medium}/" if medium else "")))
+    return [t for t in found if t]
 
 
 def _best_body(e: Any) -> Mapping[str, Any] | None:
@@ -179,7 +240,7 @@ def _best_body(e: Any) -> Mapping[str, Any] | None:
     if contents:
         html_ones = [c for c in contents if _is_html(c.get("type"))] or contents
         return max(html_ones, key=lambda c: len(c.get("value") or ""))
-    summary = e.get("summary_detail")
+    summary = _own_detail(e, "summary")
     if summary and (summary.get("value") or "").strip():
         return summary
     return None
@@ -209,23 +270,6 @@ def _author(e: Any) -> str:
     if "<" in name:
         name = html_to_text(name)
     return re.sub(r"\s+", " ", name).strip()
-
-
-def _images(e: Any) -> list[str]:
-    found: list[str] = []
-    for thumb in e.get("media_thumbnail") or []:
-        found.append(str(thumb.get("url") or ""))
-    for media in e.get("media_content") or []:
-        kind = str(media.get("medium") or media.get("type") or "")
-        if kind == "image" or kind.startswith("image/"):
-            found.append(str(media.get("url") or ""))
-    for link in e.get("links") or []:
-        if link.get("rel") == "enclosure" and str(link.get("type") or "").startswith("image/"):
-            found.append(str(link.get("href") or ""))
-    image = e.get("image")
-    if isinstance(image, Mapping) and image.get("href"):
-        found.append(str(image["href"]))
-    return [u for u in found if u]
 
 
 def _struct_time(value: time.struct_time | None) -> datetime | None:
@@ -364,18 +408,32 @@ def _json_entry(item: dict[str, Any], limit: int) -> RawEntry:
         body, is_html = _plain(item.get("content_text")) or _plain(item.get("summary")), False
     raw_tags = item.get("tags")
     tags = raw_tags if isinstance(raw_tags, list) else []
+    raw_attachments = item.get("attachments")
+    attachments = raw_attachments if isinstance(raw_attachments, list) else []
     return RawEntry(
         id=_plain(item.get("id")),
         link=_plain(item.get("url")) or _plain(item.get("external_url")),
         title=re.sub(r"\s+", " ", _plain(item.get("title"))).strip()[:limit],
         author=next((n for n in names if n), "")[:limit],
-        published=_rfc3339(item.get("date_published")) or _rfc3339(item.get("date_modified")),
+        published=_rfc3339(item.get("date_published"))
+        or _rfc3339(item.get("date_modified"))
+        or parse_date(_plain(item.get("date_published")) or _plain(item.get("date_modified"))),
         categories=[_plain(t)[:limit] for t in tags],
         images=[u for u in (_plain(item.get("image")), _plain(item.get("banner_image"))) if u],
         body=body,
         body_is_html=is_html,
         language=_plain(item.get("language")),
+        bodies=[(v, h) for v, h in _json_bodies(item) if v],
+        media_types=[_plain(a.get("mime_type")) for a in attachments if isinstance(a, dict)],
     )
+
+
+def _json_bodies(item: dict[str, Any]) -> list[tuple[str, bool]]:
+    return [
+        (_plain(item.get("content_html")), True),
+        (_plain(item.get("content_text")), False),
+        (_plain(item.get("summary")), False),
+    ]
 
 
 def _plain(value: Any) -> str:

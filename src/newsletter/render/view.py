@@ -43,6 +43,8 @@ CATEGORY_MAX = 100
 SOURCES_MAX = 10  # "Also in:" entries per story
 URL_MAX = 2048  # longer links and image URLs are dropped, never cut
 
+COLUMN_PX = 552  # the story column of the 600-px layout, inside its padding
+
 
 @dataclass
 class SectionView:
@@ -172,7 +174,23 @@ def item_view(entry: Entry, tz: ZoneInfo, tr: Translator | None = None) -> dict[
         "source_dir": direction(primary),
         "meta_dir": direction(author) if author else tr.direction,
         "lead": False,
+        **image_size(item.image_width, item.image_height),
     }
+
+
+def image_size(width: int, height: int, column: int = COLUMN_PX) -> dict[str, int]:
+    """How wide to show an image: its natural width up to the column, never wider.
+
+    The template writes it as the `width`/`height` attributes (Outlook sizes images by them)
+    and as a `max-width` on top of the fluid `width:100%`, so a 158-px thumbnail stays
+    158 px and a large picture still shrinks on a phone. An unknown size (0) fills the
+    column; the height keeps the image's proportions where they are known.
+    """
+    if width <= 0:
+        return {"image_width": column, "image_height": column // 2}
+    shown = min(width, column)
+    shown_height = round(height * shown / width) if height > 0 else round(shown * 9 / 16)
+    return {"image_width": shown, "image_height": max(1, shown_height)}
 
 
 def section_views(

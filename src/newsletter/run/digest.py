@@ -11,9 +11,9 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.ingest.feeds import IngestReport, ingest
-from newsletter.model import Digest, Entry, Item
+from newsletter.model import Digest, Item
 from newsletter.render.renderer import render_digest, write_digest
-from newsletter.run.selection import fair_entries, fair_share
+from newsletter.run.selection import fair_share
 from newsletter.store import Store
 
 logger = logging.getLogger(__name__)
@@ -115,24 +115,30 @@ def plan_digest(
     failed: Sequence[tuple[str, str]] = (),
     read_only: bool = False,
 ) -> DigestPlan:
-    """Select, summarize, merge and group: the digest's data, nothing rendered yet.
+    """Select, merge, summarize what is shown, and group: the digest's data, nothing
+    rendered yet.
 
     With `read_only` the store is only read (fresh summaries are not cached), for previews."""
     # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
-    from newsletter.analysis.dedupe.merge import merge_duplicates
+    from newsletter.analysis.dedupe.index import story_groups
+    from newsletter.analysis.dedupe.merge import entries_for
     from newsletter.analysis.themes.sections import group_sections
     from newsletter.analysis.themes.topics import Vocabulary
 
     lst = config.list(list_name)
     items = select_items(config, store, lst.name, since, max_items)
-    summaries, computed = summaries_for(items, config, store, progress, not read_only)
-    entries = merge_duplicates(items, summaries)
+    groups, _ = story_groups(items, _cache_dir(config, store, "dedupe"))
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:
-        entries = fair_entries(entries, limit, config.digest.max_per_feed)
+        groups = _fair_groups(items, groups, limit, config.digest.max_per_feed)
+    # only the stories shown are summarized (with their merged copies, whose summary
+    # stands in when the kept version has none)
+    carried = [items[i] for i in sorted(i for g in groups for i in g)]
+    summaries, computed = summaries_for(carried, config, store, progress, not read_only)
+    entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
-        [f"{i.title}\n{i.text}" for i in store.items(limit=VOCABULARY_SIZE)] if entries else [],
-        cache_dir=_theme_cache(config, store),
+        store.item_texts(VOCABULARY_SIZE) if entries else [],
+        cache_dir=_cache_dir(config, store, "themes"),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
     digest = Digest(
@@ -146,20 +152,20 @@ def plan_digest(
     )
     return DigestPlan(
         digest=digest,
-        items=_carried(items, entries),
+        items=carried,
         summarized=computed,
-        cached=len(items) - computed,
+        cached=len(carried) - computed,
     )
 
 
-def _theme_cache(config: Config, store: Store) -> Path | None:
-    """Where the theme model learned from this store is kept: beside the store, named
-    after it, so two stores in one folder never trade caches. A PostgreSQL store's is kept
-    on this host, where the config would keep a SQLite store."""
+def _cache_dir(config: Config, store: Store, name: str) -> Path | None:
+    """Where derived data (the story index, the theme model) learned from this store is
+    kept: beside the store and named after it, so two stores in one folder never trade. A
+    PostgreSQL store's is kept on this host, where the config would keep a SQLite store."""
     path = config.store_path if store.path is None else store.path
     if path.name == ":memory:":
         return None
-    return path.with_name(f"{path.stem}.themes")
+    return path.with_name(f"{path.stem}.{name}")
 
 
 def _unique_build_time(store: Store, list_name: str) -> datetime:
@@ -172,11 +178,17 @@ def _unique_build_time(store: Store, list_name: str) -> datetime:
     return now
 
 
-def _carried(items: Sequence[Item], entries: Sequence[Entry]) -> list[Item]:
-    """Every item an entry stands for: the kept version and the duplicates merged into it."""
-    links = {link for e in entries for _, link in e.sources} | {e.item.link for e in entries}
-    kept = {(e.item.feed_url, e.item.key) for e in entries}
-    return [i for i in items if (i.feed_url, i.key) in kept or i.link in links]
+def _fair_groups(
+    items: Sequence[Item], groups: list[list[int]], limit: int, per_feed: int
+) -> list[list[int]]:
+    """The `limit` stories (groups of item indices) the digest shows."""
+    from newsletter.analysis.dedupe.merge import kept_index
+
+    def kept(group: list[int]) -> Item:
+        return items[kept_index(items, group)]
+
+    # feeds take turns (a fair share each), dated stories of a round before undated ones
+    return fair_share(groups, limit, per_feed, item_of=kept)
 
 
 def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = True) -> BuildResult:
@@ -213,6 +225,7 @@ def build(
     fetch_progress: Callable[[object], None] | None = None,
     fetch: bool = True,
     force: bool = False,
+    refetch: bool = False,
 ) -> tuple[IngestReport | None, BuildResult | None]:
     """Ingest the list's feeds, then build and write its digest (None when nothing to show).
 
@@ -220,11 +233,18 @@ def build(
     newer than every stored item, that digest is returned as is (`reused`) unless `force`.
     When every feed failed nothing is built or reused (None): nothing can be up to date;
     `force` builds from the stories already stored all the same.
+    `refetch` requests every feed, even one still fresh.
     """
     lst = config.list(list_name)
     report = None
     if fetch:
-        report = ingest(config, store, feeds=config.feeds_for(lst.name), progress=fetch_progress)
+        report = ingest(
+            config,
+            store,
+            feeds=config.feeds_for(lst.name),
+            progress=fetch_progress,
+            refetch=refetch,
+        )
         if report.feeds and len(report.failed) == report.feeds and not force:
             return report, None
         if not (force or since or max_items or report.new or report.changed):

@@ -46,6 +46,7 @@ class IngestSummary:
     new: int = 0
     changed: int = 0
     seconds: float = 0.0
+    fresh: int = 0  # not requested: still fresh by their server's or their own word
 
     @property
     def all_failed(self) -> bool:
@@ -54,6 +55,8 @@ class IngestSummary:
     def line(self) -> str:
         """`feeds: 12 fetched (10 unchanged, 1 failed); 3 new items, 1 edited`"""
         parts = [f"{self.not_modified} unchanged"]
+        if self.fresh:
+            parts.append(f"{self.fresh} still fresh, not requested")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         return (
@@ -198,6 +201,7 @@ class RunReport:
             else {
                 "fetched": ingest.feeds,
                 "not_modified": ingest.not_modified,
+                "fresh": ingest.fresh,
                 "failed": [{"url": u, "reason": r} for u, r in ingest.failed],
                 "new_items": ingest.new,
                 "edited_items": ingest.changed,

@@ -104,12 +104,14 @@ def run(
     transport_factory: TransportFactory | None = None,
     fetcher: Fetcher | None = None,
     sleep: Callable[[float], None] | None = None,
+    refetch: bool = False,
 ) -> RunReport:
     """One cron run over every list (or `list_name`): resume, ingest, build and send what
     is due. Never raises for feed, send or store trouble: see `RunReport.exit_code`.
 
     Raises ConfigError for an unknown list or a missing NEWSLETTER_SECRET_KEY, before
-    anything is done (those are usage errors, exit code 2).
+    anything is done (those are usage errors, exit code 2). `refetch` requests every feed,
+    even one still fresh.
     """
     started = time.perf_counter()
     clock = clock or store.clock
@@ -133,7 +135,9 @@ def run(
         report.elapsed = time.perf_counter() - started
         return report
     try:
-        _Run(config, store, clock, transport_factory, fetcher, sleep, report).go(lists)
+        run = _Run(config, store, clock, transport_factory, fetcher, sleep, report)
+        run.refetch = refetch
+        run.go(lists)
     except (StoreError, DatabaseError) as e:
         logger.exception("run stopped by a store error")
         report.error = f"store error: {e}; " + (
@@ -169,6 +173,7 @@ class _Run:
         self.sleep = sleep
         self.report = report
         self.ingest_report: IngestReport | None = None
+        self.refetch = False  # request every feed, fresh or not
 
     def go(self, lists: list[ListConfig]) -> None:
         self._bounces()
@@ -178,7 +183,9 @@ class _Run:
         blocked = {lr.list_name for lr in runs if not self._resume(lr)}
         feeds = _feeds_of(self.config, lists)
         if feeds:
-            self.ingest_report = ingest(self.config, self.store, feeds=feeds, fetcher=self.fetcher)
+            self.ingest_report = ingest(
+                self.config, self.store, feeds=feeds, fetcher=self.fetcher, refetch=self.refetch
+            )
             self.report.ingest = _summary(self.ingest_report)
         for lst, lr in zip(lists, runs, strict=True):
             self._adopt(lst, lr)
@@ -356,6 +363,7 @@ def _summary(report: IngestReport) -> IngestSummary:
         new=report.new,
         changed=report.changed,
         seconds=report.elapsed,
+        fresh=report.fresh,
     )
 
 

@@ -27,6 +27,10 @@ class FeedState:
     last_success_at: datetime | None = None
     failures: int = 0
     not_modified_count: int = 0
+    next_fetch_at: datetime | None = None  # not requested before this (still fresh)
+    next_fetch_reason: str = ""  # what said so ("Cache-Control max-age=1800", "RSS ttl 60")
+    hints: str = ""  # the feed's own hints as JSON ({"ttl": 60, "skip_hours": [...], ...})
+    last_decision: str = ""  # what the last run did with it, and why
 
 
 def _row_to_item(row: sqlite3.Row) -> Item:
@@ -39,12 +43,15 @@ def _row_to_item(row: sqlite3.Row) -> Item:
         published=from_iso(row["published"]),
         categories=tuple(json.loads(row["categories"])),
         image=row["image"],
+        image_width=row["image_width"],
+        image_height=row["image_height"],
         html=row["html"],
         text=row["text"],
         language=row["language"],
         source=row["source"],
         content_hash=row["content_hash"],
         first_seen=from_iso(row["first_seen"]),
+        entry_hash=row["entry_hash"],
     )
 
 
@@ -67,6 +74,10 @@ class ItemsMixin:
             last_success_at=from_iso(row["last_success_at"]),
             failures=row["failures"],
             not_modified_count=row["not_modified_count"],
+            next_fetch_at=from_iso(row["next_fetch_at"]),
+            next_fetch_reason=row["next_fetch_reason"],
+            hints=row["hints"],
+            last_decision=row["last_decision"],
         )
 
     def feed_states(self, urls: Iterable[str] | None = None) -> list[FeedState]:
@@ -74,8 +85,16 @@ class ItemsMixin:
             urls = [r[0] for r in self.db.execute("SELECT url FROM feeds ORDER BY url")]
         return [self.feed_state(u) for u in urls]
 
-    def record_fetch(self, result: FeedResult) -> None:
-        """Remember the outcome of one fetch: validators on success, the reason on failure."""
+    def record_fetch(
+        self,
+        result: FeedResult,
+        next_fetch: tuple[datetime | None, str] = (None, ""),
+        hints: str | None = None,
+        decision: str = "",
+    ) -> None:
+        """Remember the outcome of one fetch: validators on success, the reason on failure;
+        when the feed may be requested next and why, its own hints (None: keep the stored
+        ones) and what this run decided."""
         now = self.now()  # type: ignore[attr-defined]
         params = {
             "url": result.url,
@@ -86,10 +105,20 @@ class ItemsMixin:
             "error": result.error,
             "now": now,
             "nm": 1 if result.not_modified else 0,
+            "next_at": to_iso(next_fetch[0]),
+            "next_reason": next_fetch[1],
+            "hints": hints,
+            "decision": decision,
         }
         with self.transaction():  # type: ignore[attr-defined]
             self.db.execute(
                 "INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING", params
+            )
+            self.db.execute(
+                """UPDATE feeds SET next_fetch_at = :next_at, next_fetch_reason = :next_reason,
+                     hints = COALESCE(:hints, hints), last_decision = :decision
+                   WHERE url = :url""",
+                params,
             )
             if result.ok:
                 self.db.execute(
@@ -110,6 +139,16 @@ class ItemsMixin:
                        WHERE url = :url""",
                     params,
                 )
+
+    def record_skip(self, url: str, decision: str) -> None:
+        """Remember that this run did not request a feed (still fresh), and why."""
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.execute(
+                "INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING", {"url": url}
+            )
+            self.db.execute(
+                "UPDATE feeds SET last_decision = :d WHERE url = :url", {"url": url, "d": decision}
+            )
 
     # -- items ---------------------------------------------------------------------------
     def upsert_items(self, items: Sequence[Item]) -> tuple[int, int]:
@@ -134,25 +173,29 @@ class ItemsMixin:
                     "published": to_iso(item.published),
                     "categories": json.dumps(list(item.categories), ensure_ascii=False),
                     "image": item.image,
+                    "iw": item.image_width,
+                    "ih": item.image_height,
                     "html": item.html,
                     "text": item.text,
                     "language": item.language,
                     "source": item.source,
                     "hash": item.content_hash,
+                    "entry": item.entry_hash,
                     "now": now,
                 }
                 old = self.db.execute(
-                    "SELECT content_hash FROM items WHERE feed_url = :feed_url AND key = :key",
+                    "SELECT content_hash, entry_hash FROM items "
+                    "WHERE feed_url = :feed_url AND key = :key",
                     params,
                 ).fetchone()
                 if old is None:
                     self.db.execute(
                         """INSERT INTO items (feed_url, key, link, title, author, published,
-                             categories, image, html, text, language, source, content_hash,
-                             first_seen, updated_at)
+                             categories, image, image_width, image_height, html, text, language,
+                             source, content_hash, entry_hash, first_seen, updated_at)
                            VALUES (:feed_url, :key, :link, :title, :author, :published,
-                             :categories, :image, :html, :text, :language, :source, :hash,
-                             :now, :now)""",
+                             :categories, :image, :iw, :ih, :html, :text, :language, :source,
+                             :hash, :entry, :now, :now)""",
                         params,
                     )
                     new += 1
@@ -160,13 +203,28 @@ class ItemsMixin:
                     self.db.execute(
                         """UPDATE items SET link = :link, title = :title, author = :author,
                              published = :published, categories = :categories, image = :image,
-                             html = :html, text = :text, language = :language,
-                             source = :source, content_hash = :hash, updated_at = :now
+                             image_width = :iw, image_height = :ih, html = :html, text = :text,
+                             language = :language,
+                             source = :source, content_hash = :hash, entry_hash = :entry,
+                             updated_at = :now
                            WHERE feed_url = :feed_url AND key = :key""",
                         params,
                     )
                     changed += 1
+                elif old["entry_hash"] != item.entry_hash:  # same text: skip it next time
+                    self.db.execute(
+                        "UPDATE items SET entry_hash = :entry "
+                        "WHERE feed_url = :feed_url AND key = :key",
+                        params,
+                    )
         return new, changed
+
+    def known_entries(self, feed_url: str) -> frozenset[str]:
+        """Raw-entry hashes of a feed's stored items: entries to skip when it changes."""
+        rows = self.db.execute(
+            "SELECT entry_hash FROM items WHERE feed_url = :u AND entry_hash != ''", {"u": feed_url}
+        )
+        return frozenset(r[0] for r in rows)
 
     def known_hashes(self, feed_url: str) -> dict[str, str]:
         """key -> content hash of every stored item of a feed (to skip unchanged entries)."""
@@ -184,7 +242,8 @@ class ItemsMixin:
         limit: int | None = None,
         per_feed: int | None = None,
     ) -> list[Item]:
-        """Stored items, newest first.
+        """Stored items, newest first; items the feed dated before undated ones (an undated
+        item's first-seen time says when we fetched it, not when it was news).
 
         `exclude_sent_to_list` leaves out items that a sent (or sending) digest of that list
         already carried; with `resend_edited`, an item edited since then is offered again.
@@ -216,10 +275,20 @@ class ItemsMixin:
                 "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
                 f"AS place FROM ({sql}) AS ranked) AS placed WHERE place <= {int(per_feed)}"
             )
-        sql += " ORDER BY COALESCE(published, first_seen) DESC, id DESC"
+        sql += " ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_item(r) for r in self.db.execute(sql, params)]
+
+    def item_texts(self, limit: int) -> list[str]:
+        """Title and text ("<title>\n<text>") of the newest stored items, what the theme
+        model learns from, without reading the rest of each row."""
+        rows = self.db.execute(
+            "SELECT title, text FROM items "
+            "ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT :n",
+            {"n": int(limit)},
+        )
+        return [f"{r['title']}\n{r['text']}" for r in rows]
 
     def item_ids(self, items: Iterable[Item]) -> dict[tuple[str, str], int]:
         """(feed url, key) -> row id of each stored item among `items`."""

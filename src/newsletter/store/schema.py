@@ -272,7 +272,30 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
-        150,
+        160,
+        """
+        -- Builds that cost what changed (issue 16). Feeds: when the next fetch is due and
+        -- why (Cache-Control, Expires, RSS ttl, Retry-After), the feed's own hints (ttl,
+        -- skipHours, skipDays as JSON) and what the last run decided. Items: a hash of the
+        -- raw entry, so an entry unchanged in a changed feed is not normalized again.
+        ALTER TABLE feeds ADD COLUMN next_fetch_at TEXT;
+        ALTER TABLE feeds ADD COLUMN next_fetch_reason TEXT NOT NULL DEFAULT '';
+        ALTER TABLE feeds ADD COLUMN hints TEXT NOT NULL DEFAULT '';
+        ALTER TABLE feeds ADD COLUMN last_decision TEXT NOT NULL DEFAULT '';
+        ALTER TABLE items ADD COLUMN entry_hash TEXT NOT NULL DEFAULT '';
+        """,
+    ),
+    (
+        170,
+        """
+        -- An item's lead image keeps its natural size (from the feed's width/height or its
+        -- URL; 0 = unknown) so a digest never shows a 158-px thumbnail 552 px wide.
+        ALTER TABLE items ADD COLUMN image_width INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE items ADD COLUMN image_height INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    (
+        175,
         """
         -- Rate limits the web app's processes share (issue 15): one row per counted hit,
         -- until it leaves its window. `bucket` names the limit and a keyed hash of what

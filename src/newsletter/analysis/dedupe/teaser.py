@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import unicodedata
-from collections.abc import Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -181,7 +181,7 @@ def _scan(text: str, limit: int) -> tuple[set[str], set[str], set[str], bool]:
     return roots, names, numbers, len(text) <= limit * _CHARS_PER_WORD
 
 
-def _maybe_short(item: Item) -> bool:
+def maybe_short(item: Item) -> bool:
     """A cheap first look: dated, and not obviously longer than LEAD_WORDS words."""
     dated = item.published is not None or item.first_seen is not None
     return dated and len(item.text.split(None, LEAD_WORDS + 1)) <= LEAD_WORDS
@@ -199,15 +199,18 @@ def teaser_pairs(
     items: Sequence[Item],
     titles: Sequence[Sequence[str]] | None = None,
     bodies: Sequence[Sequence[str]] | None = None,
+    roots: Sequence[Iterable[str]] | None = None,
+    fresh: Sequence[bool] | None = None,
 ) -> tuple[list[tuple[int, int]], int]:
     """Pairs (short item first) judged the same story, and how many pairs were weighed.
 
     `titles` and `bodies` are the items' lower-case word tokens when the caller has them
-    (dedupe does): the index is built from them, and only short items and their
-    candidates are read in full.
+    (dedupe does), or `roots` their `index_roots` (the story index keeps them): the index
+    is built from them, and only short items and their candidates are read in full. With
+    `fresh`, only pairs with a fresh item in them are weighed (the others were before).
     """
     dated = [it.published is not None or it.first_seen is not None for it in items]
-    shorts = [i for i, it in enumerate(items) if dated[i] and _maybe_short(it)]
+    shorts = [i for i, it in enumerate(items) if dated[i] and maybe_short(it)]
     if not shorts:
         return [], 0  # nothing to weigh: spare reading every article
     profiles = {i: profile(items[i]) for i in shorts}
@@ -224,12 +227,15 @@ def teaser_pairs(
     for i, it in enumerate(items):
         if not dated[i]:  # undated items never merge on words
             continue
-        roots: AbstractSet[str]
-        if i in profiles or titles is None or bodies is None:
-            roots = full(i).roots & wanted
+        if i in profiles:
+            found_roots = full(i).roots & wanted
+        elif roots is not None:
+            found_roots = wanted.intersection(roots[i])
+        elif titles is not None and bodies is not None:
+            found_roots = _token_roots(titles[i], bodies[i], it) & wanted
         else:
-            roots = _token_roots(titles[i], bodies[i], it) & wanted
-        for r in roots:
+            found_roots = full(i).roots & wanted
+        for r in found_roots:
             postings.setdefault(r, []).append(i)
     found: list[tuple[int, int]] = []
     weighed = 0
@@ -249,6 +255,8 @@ def teaser_pairs(
         for j, k in sorted(hits.items()):
             if j == s or k < need or _same_feed(items[s], items[j]):
                 continue
+            if fresh is not None and not (fresh[s] or fresh[j]):
+                continue  # weighed when the newer of the two arrived
             q = full(j)
             # Each pair once: a short item looks at long ones, and at short ones after it.
             if q.short and j < s:
@@ -260,6 +268,12 @@ def teaser_pairs(
             if evidence(a, b, postings, len(items)).same_story():
                 found.append((s, j))
     return found, weighed
+
+
+def index_roots(item: Item, title: Sequence[str], body: Sequence[str]) -> frozenset[str]:
+    """What `teaser_pairs` indexes a long item by (title and lead roots, figures), from
+    its word tokens: kept by the story index so an item is not read again."""
+    return frozenset(map(sys.intern, _token_roots(title, body, item)))
 
 
 def _token_roots(title: Sequence[str], body: Sequence[str], item: Item) -> set[str]:

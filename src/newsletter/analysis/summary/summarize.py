@@ -8,6 +8,7 @@ Algorithms: "newsletter" (default; see `newsletter.analysis.summary.rank`), "lea
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import multiprocessing
 import threading
@@ -30,13 +31,13 @@ from sumy.summarizers.text_rank import TextRankSummarizer
 
 from newsletter.analysis.summary import rank as summary_rank
 from newsletter.analysis.summary.rank import resources
+from newsletter.analysis.summary.subject import mentions, subject_term
 from newsletter.config import SummaryConfig
 from newsletter.errors import ConfigError
 from newsletter.model import Item
 from newsletter.text import (
     clean_paragraphs,
     ends_cleanly,
-    html_to_text,
     is_dangling,
     language_name,
     split_sentences,
@@ -47,7 +48,7 @@ from newsletter.text import (
 logger = logging.getLogger(__name__)
 
 # Bump when the output for the same text and settings changes: it keys the summary cache.
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 
 # Sentences considered per text (the longest BBC article has 246).
 MAX_SENTENCES = 300
@@ -93,7 +94,8 @@ class Article:
 
 def prepare(text: str, title: str = "", language: str = "en") -> Article:
     """Clean `text` (chrome, datelines, credits) and cut it into sentences; a sentence that
-    repeats the title (feeds often start the body with it) or an earlier sentence goes."""
+    repeats the title (feeds often start the body with it) or an earlier sentence goes, so a
+    text that only repeats its title has nothing to summarize."""
     lang = language_name(language)
     heading = _plain(title)
     sentences: list[str] = []
@@ -102,17 +104,28 @@ def prepare(text: str, title: str = "", language: str = "en") -> Article:
     for p, paragraph in enumerate(clean_paragraphs(text, lang)):
         for s in paragraph:
             plain = _plain(s) or s
-            if plain == heading or plain in seen:
+            if plain in seen or _repeats(plain, heading):
                 continue  # the title again, or a sentence said before
             seen.add(plain)
             sentences.append(s)
             para.append(p)
-    if not sentences and heading:
-        return prepare(text, "", lang)
     # rankers are quadratic in sentences; a summary of a book-length post comes from its start
     del sentences[MAX_SENTENCES:], para[MAX_SENTENCES:]
     lengths = tuple(word_count(s) for s in sentences)
     return Article(tuple(sentences), tuple(para), lengths, title.strip(), lang)
+
+
+# A sentence that is the title plus a few words ("…, on Wednesday night.") repeats it.
+TITLE_SHARE = 0.7
+
+
+def _repeats(plain: str, heading: str) -> bool:
+    """Whether a sentence (lower-case words) is the title again, perhaps with a short tail."""
+    if not heading:
+        return False
+    if plain == heading:
+        return True
+    return plain.startswith(heading + " ") and len(heading) >= TITLE_SHARE * len(plain)
 
 
 def _plain(text: str) -> str:
@@ -130,7 +143,11 @@ def rank(article: Article, algorithm: str) -> list[int]:
         return list(range(n))
     if algorithm == "newsletter":
         probs = summary_rank.probabilities(
-            article.sentences, article.paragraph, article.lengths, article.language
+            article.sentences,
+            article.paragraph,
+            article.lengths,
+            article.language,
+            title=article.title,
         )
         return sorted(range(n), key=lambda i: (-probs[i], i))
     return _sumy_rank(article, algorithm)
@@ -178,6 +195,9 @@ def _sumy_rank(article: Article, algorithm: str) -> list[int]:
 # reference length) grows with a sentence only when its share of overlapping words beats
 # about half the F1 level (~0.45 here), so about 0.2; measured: 0.2 adds +0.002 ROUGE-2.
 WORD_COST = 0.2
+# Of the extract's value, the share a summary may give up to name the headline's subject.
+SUBJECT_COST = 0.05
+SUBJECT_TRIES = 4
 
 
 def select(article: Article, algorithm: str, max_words: int = 50, sentences: int = 0) -> list[int]:
@@ -196,7 +216,7 @@ def select(article: Article, algorithm: str, max_words: int = 50, sentences: int
     allowed = set(pool)
     if algorithm == "newsletter" and sentences <= 0:
         probs = summary_rank.probabilities(
-            article.sentences, article.paragraph, lengths, article.language
+            article.sentences, article.paragraph, lengths, article.language, title=article.title
         )
         chosen = extract(article, list(probs), max_words, allowed, opener_ok)
         if chosen:
@@ -232,7 +252,45 @@ def extract(
     chosen = best_extract(values, lengths, max_words, opener_ok)
     if chosen is None:
         chosen = best_extract(values, lengths, max_words, [True] * n)
-    return chosen or []
+    return carry_subject(article, chosen or [], values, probs, max_words, allowed, opener_ok)
+
+
+def carry_subject(
+    article: Article,
+    chosen: list[int],
+    values: Sequence[float],
+    probs: Sequence[float],
+    max_words: int,
+    allowed: set[int] | None,
+    opener_ok: Sequence[bool],
+) -> list[int]:
+    """`chosen`, or when it never names the headline's subject, the best extract that holds
+    the likeliest sentence naming it (if one fits the budget)."""
+    term = subject_term(article.title, article.sentences)
+    if not term or not chosen or any(mentions(article.sentences[i], term) for i in chosen):
+        return chosen
+    naming = [
+        i
+        for i, s in enumerate(article.sentences)
+        if mentions(s, term)
+        and (allowed is None or i in allowed)
+        and article.lengths[i] <= max_words
+    ]
+    if not naming:
+        return chosen
+    worth = sum(values[i] for i in chosen)
+    best, best_value = chosen, -1.0
+    # the few likeliest sentences naming it, each forced in turn: keep the richest extract
+    for forced in sorted(naming, key=lambda i: (-probs[i], i))[:SUBJECT_TRIES]:
+        boosted = list(values)
+        boosted[forced] = max(0.0, boosted[forced]) + sum(values) + 1.0  # must be taken
+        redone = best_extract(boosted, article.lengths, max_words, opener_ok)
+        if redone is None:
+            redone = best_extract(boosted, article.lengths, max_words, [True] * len(values))
+        value = sum(values[i] for i in redone or [])
+        if redone and value > best_value:
+            best, best_value = redone, value
+    return best if best_value >= (1.0 - SUBJECT_COST) * worth else chosen
 
 
 def best_extract(
@@ -368,7 +426,9 @@ def summarize_many(
     for item in items:
         if item.content_hash in jobs:
             continue
-        text = item.text or html_to_text(item.html) or item.title
+        # no fallback to the HTML or the title: ingest left the text empty because it was all
+        # chrome (a byline, "submitted by …"), and a summary that repeats the title says nothing
+        text = item.text
         language = config.language or item.language or default_language
         settings = (config.algorithm, config.max_words, config.sentences)
         jobs[item.content_hash] = (text, item.title, language, *settings)
@@ -413,6 +473,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     context: multiprocessing.context.BaseContext
     if "fork" in methods and threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
+        # The children's garbage collector would touch every object they inherit, copying
+        # the parent's whole heap page by page; frozen objects are left alone.
+        gc.freeze()
     elif "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])

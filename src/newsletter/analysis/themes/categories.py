@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
+from sklearn.preprocessing import normalize
 
 from newsletter.analysis.themes.labels import STOP_WORDS
 from newsletter.model import Entry
@@ -138,18 +140,23 @@ class Categories:
         """Whether any concept is on two entries or more (else categories group nothing)."""
         return bool(self.usable)
 
-    def features(self) -> np.ndarray:
-        """Unit rows of the usable concepts' weights (zero rows: none). Not weighted by
-        rarity: a broad category shared by many entries is what groups them."""
-        n = len(self.concepts)
-        X = np.zeros((n, len(self.usable)))
+    def features(self) -> sparse.csr_matrix:
+        """Unit rows of the usable concepts' weights (zero rows: none), sparse: feeds that
+        tag freely have thousands of concepts, each entry a few. Not weighted by rarity: a
+        broad category shared by many entries is what groups them."""
         index = {c: j for j, c in enumerate(self.usable)}
+        rows, cols, values = [], [], []
         for i, cs in enumerate(self.concepts):
             for c, w in cs.items():
                 if c in index:
-                    X[i, index[c]] = w
-        norms = np.linalg.norm(X, axis=1, keepdims=True)
-        return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+                    rows.append(i)
+                    cols.append(index[c])
+                    values.append(w)
+        X = sparse.csr_matrix(
+            (np.array(values, dtype=np.float64), (rows, cols)),
+            shape=(len(self.concepts), len(self.usable)),
+        )
+        return normalize(X)
 
     def has(self, i: int, concepts: frozenset[str]) -> bool:
         """Whether entry i carries any of the concepts."""

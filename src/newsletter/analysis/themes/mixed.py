@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from sklearn.metrics import silhouette_score
@@ -38,26 +39,33 @@ JOIN_RATIO = 2.0  # a leftover joins a section this many times closer than any o
 SPLIT_SHARE = 0.1  # a beat splits off a cluster when it is on this share of its entries
 SPLIT_MARGIN = 1.2  # ... and its texts are this much more alike than to the rest
 _ROUNDS = 3
+ROW_CACHE_BYTES = 32_000_000  # likeness rows kept between uses, whatever the digest's size
+# joint_clusters holds all pairs (n x n): only for digests up to this size. Bigger ones
+# always have store topics (the store holds at least the digest's items).
+MAX_PAIRWISE = 1000
 
 Labels = dict[int, tuple[str, frozenset[str]]]  # cluster → (label, its concepts)
 
 
 class Likeness:
     """Pairwise likeness of entries: text cosine (unit rows) plus CATEGORY_WEIGHT times
-    category cosine; rows computed when asked (a big digest has too many pairs to keep)."""
+    category cosine (unit rows, sparse); rows computed when asked and a bounded number
+    kept (a big digest has too many pairs to hold)."""
 
-    def __init__(self, text: np.ndarray | None, cats: np.ndarray) -> None:
+    def __init__(self, text: np.ndarray | None, cats: sparse.spmatrix | np.ndarray) -> None:
         n = cats.shape[0]
         self.text = text if text is not None and text.shape[1] else np.zeros((n, 0))
-        self.cats = cats
+        self.cats = sparse.csr_matrix(cats)
         self._rows: dict[int, np.ndarray] = {}
+        self._keep = max(64, ROW_CACHE_BYTES // (8 * max(1, n)))
 
     def row(self, i: int) -> np.ndarray:
         """Likeness of entry i to every entry."""
         if i not in self._rows:
-            if len(self._rows) > 4096:
+            if len(self._rows) >= self._keep:
                 self._rows.clear()
-            self._rows[i] = self.text @ self.text[i] + CATEGORY_WEIGHT * (self.cats @ self.cats[i])
+            shared = np.asarray((self.cats @ self.cats[i].T).todense()).ravel()
+            self._rows[i] = self.text @ self.text[i] + CATEGORY_WEIGHT * shared
         return self._rows[i]
 
     def text_row(self, i: int) -> np.ndarray:
@@ -65,8 +73,9 @@ class Likeness:
         return self.text @ self.text[i]
 
     def full(self) -> np.ndarray:
-        """The whole matrix (small digests only)."""
-        return self.text @ self.text.T + CATEGORY_WEIGHT * (self.cats @ self.cats.T)
+        """The whole matrix (small digests only: see MAX_PAIRWISE)."""
+        shared = (self.cats @ self.cats.T).toarray()
+        return self.text @ self.text.T + CATEGORY_WEIGHT * shared
 
 
 def joint_clusters(likeness: Likeness, k_max: int, min_size: int) -> list[int]:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from newsletter.analysis.themes.categories import Categories, categories_of
 from newsletter.analysis.themes.labels import text_labels
 from newsletter.analysis.themes.languages import entry_languages, language_blocks
-from newsletter.analysis.themes.mixed import Likeness, joint_clusters, settle
+from newsletter.analysis.themes.mixed import MAX_PAIRWISE, Likeness, joint_clusters, settle
 from newsletter.analysis.themes.topics import (
     EXTRA_TOPICS,
     MIN_CORPUS,
@@ -161,10 +161,13 @@ def _category_groups(
         base = _text_groups(texts, vocabulary, max_sections, min_size)
         assignment, pooled = list(base.assignment), base.pooled
         S = Likeness(model.vectors(texts), cats.features())
-    else:
+    elif n <= MAX_PAIRWISE:
         # Words in most texts are boilerplate; a topic may still cover most of a digest.
         S = Likeness(small_vectors(texts, vocabulary, BOILERPLATE_SHARE), cats.features())
         assignment, pooled = joint_clusters(S, max_sections + EXTRA_TOPICS, min_size), {}
+    else:  # no topic words at all in a big digest: the categories alone group it
+        S = Likeness(None, cats.features())
+        assignment, pooled = [0] * n, {}
     # One place is kept for the leftovers ("More stories"). Without store topics, short
     # unrelated texts chain into lumps that a shared category may split.
     named = settle(

@@ -13,7 +13,7 @@ import logging
 import os
 import pickle
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -70,10 +70,11 @@ class Vocabulary(tuple):
         return vocabulary
 
 
-# A saved model is reused while this share of the texts it would be fitted on is unchanged:
-# topics drift slowly, and refitting 2,000 texts costs seconds at every run.
+# A saved model is kept while this share of the texts it would be fitted on were in its last
+# fit: topics drift slowly, and refitting 2,000 texts costs seconds at every run. Texts it
+# has not seen are folded in (see TopicModel.update) instead.
 REUSE_SHARE = 0.9
-CACHE_VERSION = f"topics-1-sklearn-{sklearn.__version__}"
+CACHE_VERSION = f"topics-2-sklearn-{sklearn.__version__}"
 T = TypeVar("T")
 
 
@@ -82,37 +83,79 @@ def persisted(
 ) -> T:
     """`compute()`, or the value saved by an earlier run for a vocabulary sharing at least
     REUSE_SHARE of `keys` (only when the vocabulary names a cache folder)."""
-    folder = getattr(vocabulary, "cache_dir", None)
-    if folder is None:
+    path = _cache_path(vocabulary, name)
+    if path is None:
         return compute()
-    path = Path(folder) / f"{name}.pickle"
     wanted = frozenset(keys)
+    saved = _load(path)
+    if saved is not None and len(saved["keys"] & wanted) >= REUSE_SHARE * len(wanted):
+        return saved["value"]
+    value = compute()
+    _save(path, {"keys": wanted, "value": value})
+    return value
+
+
+def kept_model(
+    vocabulary: Sequence[str],
+    name: str,
+    texts: Mapping[str, str],
+    fit: Callable[[], TopicModel | None],
+) -> TopicModel | None:
+    """The store's topic model, kept between runs next to the store: fitted when none is
+    kept or the store has moved on (less than REUSE_SHARE of `texts` were in its last fit),
+    else the kept one with the texts it has not seen folded in, which costs what they cost."""
+    path = _cache_path(vocabulary, name)
+    if path is None:
+        return fit()
+    wanted = frozenset(texts)
+    saved = _load(path)
+    if saved is not None and len(saved["fitted"] & wanted) >= REUSE_SHARE * len(wanted):
+        model: TopicModel | None = saved["value"]
+        new = sorted(wanted - saved["seen"])
+        if not new:
+            return model
+        if model is not None:
+            model.update([texts[k] for k in new])
+            logger.debug("topic model: %d new texts folded in", len(new))
+        _save(path, {**saved, "seen": (saved["seen"] & wanted) | frozenset(new), "value": model})
+        return model
+    model = fit()
+    _save(path, {"fitted": wanted, "seen": wanted, "value": model})
+    return model
+
+
+def _cache_path(vocabulary: Sequence[str], name: str) -> Path | None:
+    folder = getattr(vocabulary, "cache_dir", None)
+    return None if folder is None else Path(folder) / f"{name}.pickle"
+
+
+def _load(path: Path) -> dict | None:
     try:
         with path.open("rb") as f:
             saved = pickle.load(f)  # our own file, written below, next to the store
-        if saved["version"] == CACHE_VERSION and len(saved["keys"] & wanted) >= REUSE_SHARE * len(
-            wanted
-        ):
-            return saved["value"]
+        return saved if saved.get("version") == CACHE_VERSION else None
     except FileNotFoundError:
-        pass
+        return None
     except Exception as e:  # a stale or damaged cache is only a lost shortcut
         logger.info("theme cache %s not reused: %s", path, e)
-    value = compute()
+        return None
+
+
+def _save(path: Path, data: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         with tmp.open("wb") as f:
-            pickle.dump({"version": CACHE_VERSION, "keys": wanted, "value": value}, f)
+            pickle.dump({**data, "version": CACHE_VERSION}, f)
         os.replace(tmp, path)
     except OSError as e:
         logger.warning("cannot keep the theme model in %s: %s", path, e)
-    return value
 
 
 @dataclass
 class TopicModel:
-    """A fitted TF-IDF (+ LSA) space, topic centroids in it, and the documents it learned."""
+    """A fitted TF-IDF (+ LSA) space, topic centroids in it, and the documents it learned
+    (a store model keeps only their term counts: see `term_counts`)."""
 
     vectorizer: TfidfVectorizer
     svd: TruncatedSVD | None
@@ -121,17 +164,28 @@ class TopicModel:
     doc_topics: np.ndarray
     from_store: bool  # fitted on store texts only (not on the entries being grouped)
     _stats: tuple[TermCounts, list[TermCounts]] | None = field(default=None, repr=False)
+    sums: np.ndarray | None = field(default=None, repr=False)  # per topic: sum of its vectors
 
     @property
     def k(self) -> int:
         return int(self.centroids.shape[0])
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_last", None)  # the last digest's vectors are not part of the model
+        return state
+
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of texts in the model's space."""
+        """Unit vectors of texts in the model's space (the last texts' are kept: grouping
+        asks twice for the same digest)."""
+        key = tuple(texts)
+        last = getattr(self, "_last", None)
+        if last is not None and last[0] == key:
+            return last[1]
         X = self.vectorizer.transform(texts)
-        if self.svd is not None:
-            return normalize(self.svd.transform(X))
-        return normalize(X).toarray()
+        V = normalize(self.svd.transform(X)) if self.svd is not None else normalize(X).toarray()
+        self._last = (key, V)
+        return V
 
     def assign(self, texts: Sequence[str]) -> list[int]:
         """Index of the nearest topic (cosine) for each text."""
@@ -152,6 +206,31 @@ class TopicModel:
                 [(c, int(n)) for c, n in zip(per_topic, sizes, strict=True)],
             )
         return self._stats
+
+    def update(self, texts: Sequence[str]) -> None:
+        """Fold new texts in without refitting: each joins its nearest topic, whose centre
+        (the mean of its members' vectors) and term counts move with it. The vocabulary and
+        the LSA space stay as fitted until the store has moved on enough to refit."""
+        texts = [t for t in texts if t.strip()]
+        if not texts:
+            return
+        (total, n), per_topic = self.term_counts()
+        if self.sums is None:
+            sizes = np.array([size for _, size in per_topic], dtype=np.float64)
+            self.sums = self.centroids * np.maximum(sizes, 1.0)[:, None]
+        with threadpool_limits(1):
+            V = self.vectors(texts)
+            topics = np.argmax(V @ self.centroids.T, axis=1)
+        np.add.at(self.sums, topics, V)
+        self.centroids = normalize(self.sums)
+        counts = [(c, size) for c, size in per_topic]
+        for text, topic in zip(texts, topics, strict=True):
+            seen = set(terms(text))
+            total.update(seen)
+            counter, size = counts[int(topic)]
+            counter.update(seen)
+            counts[int(topic)] = (counter, size + 1)
+        self._stats = ((total, n + len(texts)), counts)
 
 
 # Fitting on a large store vocabulary takes seconds; several lists (or a rebuild) reuse it.
@@ -177,10 +256,17 @@ def topic_model(
             model = fit_topics([corpus[k] for k in keys], max_sections, from_store)
             if model is not None:
                 model.term_counts()  # computed once, kept with the model
+                if from_store:  # the counts are all a store model needs of its texts
+                    model.docs = ()
             return model
 
         if from_store:  # only a store-only model is worth keeping: entries change every run
-            _CACHE[cache_key] = persisted(vocabulary, f"topics-{max_sections}", keys, fit)
+            model = kept_model(
+                vocabulary, f"topics-{max_sections}", {k: corpus[k] for k in keys}, fit
+            )
+            if model is not None:  # the store's term counts: the same texts, counted once
+                _COUNTS_CACHE.setdefault(cache_key[0], model.term_counts()[0])
+            _CACHE[cache_key] = model
         else:
             _CACHE[cache_key] = fit()
     return _CACHE[cache_key]
@@ -224,13 +310,17 @@ def _fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> Top
         logger.debug("no stable k (best agreement %.3f); using %d", agreement, k)
     km = KMeans(k, n_init=4, random_state=SEED).fit(F)
     logger.debug("topic model: %d documents, %d topics", len(docs), k)
+    vec.stop_words_ = None  # every word cut by min_df/max_df: only for introspection, and big
+    labels = km.labels_.astype(np.int64)
+    sizes = np.bincount(labels, minlength=k).astype(np.float64)
     return TopicModel(
         vectorizer=vec,
         svd=svd,
         centroids=normalize(km.cluster_centers_),
         docs=tuple(docs),
-        doc_topics=km.labels_.astype(np.int64),
+        doc_topics=labels,
         from_store=from_store,
+        sums=np.asarray(km.cluster_centers_, dtype=np.float64) * sizes[:, None],
     )
 
 
