@@ -160,8 +160,8 @@ def plan_digest(
 
 def _cache_dir(config: Config, store: Store, name: str) -> Path | None:
     """Where derived data (the story index, the theme model) learned from this store is
-    kept: beside the store and named after it, so two stores in one folder never trade.
-    A PostgreSQL store's is kept on this host, where the config would keep a SQLite one."""
+    kept: beside the store and named after it, so two stores in one folder never trade. A
+    PostgreSQL store's is kept on this host, where the config would keep a SQLite store."""
     path = config.store_path if store.path is None else store.path
     if path.name == ":memory:":
         return None

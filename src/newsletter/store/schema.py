@@ -272,20 +272,6 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
-        150,
-        """
-        -- Rate limits the web app's processes share (issue 15): one row per counted hit,
-        -- until it leaves its window. `bucket` names the limit and a keyed hash of what
-        -- it counts (an IP, an address), never the address itself.
-        CREATE TABLE rate_limit_hits (
-            bucket TEXT NOT NULL,
-            expires_at TEXT NOT NULL
-        );
-        CREATE INDEX rate_limit_hits_bucket ON rate_limit_hits(bucket, expires_at);
-        CREATE INDEX rate_limit_hits_expiry ON rate_limit_hits(expires_at);
-        """,
-    ),
-    (
         160,
         """
         -- Builds that cost what changed (issue 16). Feeds: when the next fetch is due and
@@ -306,6 +292,20 @@ MIGRATIONS: list[tuple[int, str]] = [
         -- URL; 0 = unknown) so a digest never shows a 158-px thumbnail 552 px wide.
         ALTER TABLE items ADD COLUMN image_width INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE items ADD COLUMN image_height INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    (
+        175,
+        """
+        -- Rate limits the web app's processes share (issue 15): one row per counted hit,
+        -- until it leaves its window. `bucket` names the limit and a keyed hash of what
+        -- it counts (an IP, an address), never the address itself.
+        CREATE TABLE rate_limit_hits (
+            bucket TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX rate_limit_hits_bucket ON rate_limit_hits(bucket, expires_at);
+        CREATE INDEX rate_limit_hits_expiry ON rate_limit_hits(expires_at);
         """,
     ),
 ]
