@@ -24,7 +24,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from newsletter.errors import FeedError
-from newsletter.ingest.bounds import cap_author_text
+from newsletter.ingest.bounds import cap_author_text, cap_elements
 from newsletter.text import html_to_text
 
 # Bounded work: feeds list newest first, and nobody wants more than this from one feed.
@@ -90,7 +90,8 @@ def read_feed(
     would also rewrite relative guids, and an item's identity must not depend on the URL
     the feed was fetched from. `base_url` only names the page an HTML error points to.
     Text fields (titles, authors, categories) are cut to `max_field_chars`; authors before
-    feedparser sees them, which bounds its work (see newsletter.ingest.bounds).
+    feedparser sees them, as are elements past the counts feedparser handles in bounded time
+    (see newsletter.ingest.bounds).
     """
     limit = max(1, max_field_chars)
     headers = {k.lower(): v for k, v in (headers or {}).items()}
@@ -101,7 +102,7 @@ def read_feed(
     if start[:1] in (b"{", b"["):
         return _read_json(start, limit)
     data, headers = _prefer_utf8(data, headers)
-    data = cap_author_text(data, limit)
+    data = cap_author_text(cap_elements(data, limit, MAX_ENTRIES), limit)
     fp_headers = {}
     if headers.get("content-type"):
         fp_headers["content-type"] = headers["content-type"]
