@@ -13,11 +13,20 @@ feed is passed on untouched, so ordinary feeds parse exactly as before.
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
+from collections.abc import Mapping
+from typing import Any
 from xml.sax.saxutils import escape
 
+from feedparser.encodings import convert_to_utf8
+
 MAX_RUN = 64  # the longest local part of an e-mail address
+# Encodings that write markup in other bytes than ASCII does (the caps here read bytes):
+# besides those where "<?xml" is not ASCII (UTF-16, UTF-32, EBCDIC), the 7-bit ones whose
+# multi-byte characters may hold the bytes of "<" and ">".
+_SHIFTING = ("iso2022", "utf-7", "hz")
 
 _AUTHOR_TAG = re.compile(
     rb"<(/?)((?:[A-Za-z_][\w.-]*:)?(?:author|creator|managingEditor|webMaster|publisher))"
@@ -31,6 +40,36 @@ _PIECE = re.compile(
     r"<!\[CDATA\[(?P<cdata>.*?)(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|<[^<>]*>|(?P<text>[^<]+|<)",
     re.S,
 )
+
+
+def markup_in_ascii(data: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The feed re-encoded in UTF-8 (and its headers saying so) when feedparser would read
+    it in an encoding that writes markup in other bytes than ASCII: UTF-16 or UTF-32
+    without a byte order mark, EBCDIC, ISO-2022. Otherwise both come back as they are.
+
+    feedparser's own detection picks the encoding, so the caps below count exactly the
+    markup it will parse (an UTF-16 feed's tags are invisible to a byte search for "<").
+    """
+    chosen: dict[str, Any] = {}
+    converted = convert_to_utf8(dict(headers), data, chosen)
+    encoding = str(chosen.get("encoding") or "")
+    if not encoding or _ascii_markup(encoding):
+        return data, dict(headers)
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip() or "application/xml"
+    return converted, {**headers, "content-type": f"{media_type}; charset=utf-8"}
+
+
+def _ascii_markup(encoding: str) -> bool:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return True  # feedparser cannot decode with it either
+    if name.startswith(_SHIFTING):
+        return False
+    try:
+        return "<?xml".encode(name) == b"<?xml"
+    except UnicodeError:
+        return False
 
 
 def cap_author_text(data: bytes, limit: int) -> bytes:
@@ -238,6 +277,8 @@ def cap_elements(data: bytes, limit: int, max_entries: int) -> bytes:
                     edits.append((start, end, tag))
             if not closed:
                 stack.append(element)
+            elif element.local in _ENTRY:
+                counts.in_entry = False  # "<item/>": feedparser ends the entry at once
             continue
         end_name = token.group("end")
         if end_name is None:

@@ -24,7 +24,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from newsletter.errors import FeedError
-from newsletter.ingest.bounds import cap_author_text, cap_elements
+from newsletter.ingest.bounds import cap_author_text, cap_elements, markup_in_ascii
 from newsletter.text import html_to_text
 
 # Bounded work: feeds list newest first, and nobody wants more than this from one feed.
@@ -101,7 +101,7 @@ def read_feed(
         raise FeedError("empty response")
     if start[:1] in (b"{", b"["):
         return _read_json(start, limit)
-    data, headers = _prefer_utf8(data, headers)
+    data, headers = markup_in_ascii(*_prefer_utf8(data, headers))
     data = cap_author_text(cap_elements(data, limit, MAX_ENTRIES), limit)
     fp_headers = {}
     if headers.get("content-type"):
