@@ -280,13 +280,19 @@ def _split_paragraph(paragraph: str, lang: str) -> list[str]:
     return sentences
 
 
+def _skip(pattern: re.Pattern[str], text: str, position: int) -> int:
+    """Where a run of `pattern` (which may be empty) starting at `position` ends."""
+    found = pattern.match(text, position)
+    return found.end() if found else position
+
+
 def _ends_sentence(text: str, m: re.Match[str], lang: str) -> bool:
     """Whether the `.!?…` match is a sentence end, judged by the words around it."""
     # positions, not slices: a copy of the rest of the paragraph per stop is quadratic
-    after = _SPACES.match(text, m.end()).end()
+    after = _skip(_SPACES, text, m.end())
     if after == len(text):
         return True
-    nxt = _LEADING_OPENERS.match(text, after).end()
+    nxt = _skip(_LEADING_OPENERS, text, after)
     first = text[nxt : nxt + 1]
     if not first:
         return True
