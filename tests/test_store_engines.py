@@ -82,6 +82,10 @@ def test_placeholders_are_translated_outside_quotes_only() -> None:
         "SELECT ':x', \"a:b\", x::text, 5 %% 2 FROM t WHERE a = %(a)s AND b = %s AND c = %(c_2)s"
     )
     assert to_pyformat("SELECT 'it''s :not' || :yes") == "SELECT 'it''s :not' || %(yes)s"
+    assert to_pyformat("SELECT 1 -- don't :x\n, :y /* ? '5%' */") == (
+        "SELECT 1 -- don't :x\n, %(y)s /* ? '5%%' */"
+    )
+    assert to_pyformat("SELECT '100%' AS p, :v") == "SELECT '100%%' AS p, %(v)s"
 
 
 def test_a_duplicate_is_the_same_error_on_both(store: Store) -> None:
