@@ -82,6 +82,10 @@ def test_placeholders_are_translated_outside_quotes_only() -> None:
         "SELECT ':x', \"a:b\", x::text, 5 %% 2 FROM t WHERE a = %(a)s AND b = %s AND c = %(c_2)s"
     )
     assert to_pyformat("SELECT 'it''s :not' || :yes") == "SELECT 'it''s :not' || %(yes)s"
+    assert to_pyformat("SELECT 1 -- don't :x\n, :y /* ? '5%' */") == (
+        "SELECT 1 -- don't :x\n, %(y)s /* ? '5%%' */"
+    )
+    assert to_pyformat("SELECT '100%' AS p, :v") == "SELECT '100%%' AS p, %(v)s"
 
 
 def test_a_duplicate_is_the_same_error_on_both(store: Store) -> None:
@@ -251,7 +255,9 @@ def test_copy_postgresql_back_to_sqlite(tmp_path: Path, pg_store_url: str) -> No
         assert snapshot(lite) == snapshot(pg)
 
 
-def test_store_copy_command(tmp_path: Path, postgres_password_url: str) -> None:
+def test_store_copy_command(
+    tmp_path: Path, postgres_password_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with Store(tmp_path / "data" / "newsletter.sqlite") as lite:
         _fill(lite, tmp_path)
         counts = row_counts(lite)
@@ -269,6 +275,14 @@ def test_store_copy_command(tmp_path: Path, postgres_password_url: str) -> None:
     leaked = postgres_password_url.replace("@", ":pw@", 1)
     refused = runner.invoke(cli, ["-c", config, "store", "copy", "--to", leaked])
     assert refused.exit_code == 2 and "must not contain the database password" in refused.output
+    # and a plain file, from the folder the command runs in
+    monkeypatch.chdir(tmp_path / "data")
+    local = runner.invoke(cli, ["-c", config, "store", "copy", "--to", "copy.sqlite"])
+    assert local.exit_code == 0 and f'path = "{tmp_path / "data" / "copy.sqlite"}"' in local.output
+    with Store(tmp_path / "data" / "copy.sqlite") as copied:
+        assert row_counts(copied) == counts
+    exists = runner.invoke(cli, ["-c", config, "store", "copy", "--to", "copy.sqlite"])
+    assert exists.exit_code == 2 and "exists" in exists.output
 
 
 # -- a long-lived connection ------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from newsletter.cli import (
@@ -63,24 +65,31 @@ def store_copy(ctx: click.Context, config_path: str | None, target: str) -> None
             url = target
             if url == config.store_url:
                 raise UsageError("--to names the configured store itself")
-            where: object = url
+            where: str | Path = url
         else:
-            path = config.resolve(target)
-            if not config.store_url and path.resolve() == config.store_path.resolve():
+            path = Path(target).expanduser().resolve()  # as typed: from the current folder
+            if not config.store_url and path == config.store_path.resolve():
                 raise UsageError("--to names the configured store itself")
-            if path.exists() and path.stat().st_size > 0:
+            if path.exists():
                 raise UsageError(f"{path} exists; give the path of a new file")
             where = path
     source = _open_store(config)
     with errors_to_exit():
-        destination = Store(where, password=config.database_password)  # type: ignore[arg-type]
         try:
-            report = copy_store(source, destination)
+            destination = Store(where, password=config.database_password)
+            try:
+                report = copy_store(source, destination)
+            finally:
+                destination.close()
+        except BaseException:
+            if isinstance(where, Path):  # the new file holds nothing worth keeping
+                for leftover in (where, *(Path(f"{where}{s}") for s in ("-wal", "-shm"))):
+                    leftover.unlink(missing_ok=True)
+            raise
         finally:
-            destination.close()
             source.close()
     click.echo(report.format())
     if not report.matches:
         ctx.exit(EXIT_FAILED)
     key = "url" if isinstance(where, str) else "path"
-    click.echo(f'next: set [store] {key} = "{target}" in the config (and remove the other key)')
+    click.echo(f'next: set [store] {key} = "{where}" in the config (and remove the other key)')

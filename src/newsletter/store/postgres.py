@@ -38,13 +38,17 @@ CONNECT_TIMEOUT = 10  # seconds: a wrong host fails the command, not hangs it
 # short transaction of ours, short enough that a stuck process is reported, not waited out
 LOCK_TIMEOUT = "30s"
 
-# one statement: skips quoted text and identifiers, then finds what needs translating
-_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|::|:([A-Za-z_]\w*)|\?|%""")
+# one statement: skips quoted text, identifiers and comments, then finds what needs
+# translating
+_TOKENS = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|::|:([A-Za-z_]\w*)|\?|%""", re.S
+)
 
 
 @functools.lru_cache(maxsize=512)
 def to_pyformat(sql: str) -> str:
-    """`:name` -> `%(name)s`, `?` -> `%s`, `%` -> `%%`; quoted text is left alone."""
+    """`:name` -> `%(name)s`, `?` -> `%s`, `%` -> `%%`; quoted text and comments are left
+    alone (but for a `%` in them, which psycopg reads too)."""
 
     def swap(match: re.Match[str]) -> str:
         text = match.group(0)
@@ -54,7 +58,7 @@ def to_pyformat(sql: str) -> str:
             return "%s"
         if text == "%":
             return "%%"
-        return text  # a literal, an identifier, or a `::` cast
+        return text.replace("%", "%%")  # a literal, an identifier, a comment, a `::` cast
 
     return _TOKENS.sub(swap, sql)
 
@@ -102,10 +106,15 @@ def _row_factory(cursor: Any) -> Any:
     return lambda values: Row(values, names)
 
 
+def _one_line(error: Exception) -> str:
+    """libpq's messages span lines ("...\n\tIs the server running..."): one line here."""
+    return " ".join(str(error).split())
+
+
 def _translate(error: psycopg.Error, where: str) -> StoreError:
     if isinstance(error, psycopg.IntegrityError):
-        return IntegrityError(f"{where}: {error}")
-    return StoreError(f"the PostgreSQL store {where} failed: {str(error).strip()}")
+        return IntegrityError(f"{where}: {_one_line(error)}")
+    return StoreError(f"the PostgreSQL store {where} failed: {_one_line(error)}")
 
 
 class PgConnection:
@@ -141,7 +150,7 @@ class PgConnection:
             return conn
         except psycopg.Error as e:
             raise StoreError(
-                f"cannot connect to the store {self.where}: {str(e).strip()}; check [store] url, "
+                f"cannot connect to the store {self.where}: {_one_line(e)}; check [store] url, "
                 "that the server runs, and the password (NEWSLETTER_DATABASE_PASSWORD, or a "
                 "pgpass/service file)"
             ) from e
