@@ -94,3 +94,43 @@ def test_sample_stories_told_by_two_feeds_appear_once(tmp_path):
     assert all(len({name for name, _ in e.sources}) == 2 for e in merged)
     sections = {s.label for s in result.plan.digest.sections}
     assert len(sections) >= 4 and "More stories" in sections
+
+
+def test_analysis_reads_a_bounded_head_of_each_long_text(tmp_path, monkeypatch):
+    """Summaries, duplicates and themes read at most ANALYSIS_TEXT_CHARS of an item: a
+    10 MB feed of long articles took seconds in each stage; the stored item keeps it all."""
+    import newsletter.analysis.dedupe.merge as merge
+    import newsletter.analysis.summary.summarize as summarize
+    import newsletter.analysis.themes.topics as topics
+    from newsletter.run.digest import ANALYSIS_TEXT_CHARS
+
+    paragraph = "The harbour council met on Monday and voted on the budget for the bridge. " * 20
+    items = "".join(
+        f"<item><title>Story {n} about the harbour</title><link>https://x.example/{n}</link>"
+        f"<description>{(paragraph + chr(10) * 2) * 80}</description></item>"
+        for n in range(3)
+    )
+    feed = tmp_path / "long.xml"
+    feed.write_text(
+        f'<rss version="2.0"><channel><title>L</title>{items}</channel></rss>', encoding="utf-8"
+    )
+    config = dataclasses.replace(default_config(tmp_path), feeds=(FeedConfig(url=str(feed)),))
+    store = Store(config.store_path)
+    read: list[int] = []
+
+    def spy(module, name, texts):  # noqa: ANN001, ANN202
+        real = getattr(module, name)
+
+        def wrapper(first, *args, **kwargs):  # noqa: ANN001, ANN202
+            read.extend(len(t) for t in texts(first))
+            return real(first, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    spy(summarize, "summarize_many", lambda items: [i.text for i in items])
+    spy(merge, "merge_duplicates", lambda items: [i.text for i in items])
+    spy(topics, "Vocabulary", lambda texts: list(texts))
+    _report, result = build(config, store)
+    assert result is not None and result.plan is not None
+    assert len(read) >= 9 and max(read) <= ANALYSIS_TEXT_CHARS + 100  # + the title
+    assert min(len(i.text) for i in store.items()) > 5 * ANALYSIS_TEXT_CHARS
