@@ -23,6 +23,11 @@ from newsletter.cli import (
 from newsletter.config import INIT_TEMPLATE, MAKE_SECRET, with_output
 from newsletter.run.report import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
 
+# How long a build waits for a run, send or other build of the same store to finish: two
+# builds at once would record two unsent digests of the same stories; waiting, the second
+# finds the first's digest up to date.
+BUILD_LOCK_WAIT = 300
+
 
 @cli.command()
 @click.option(
@@ -92,6 +97,9 @@ def build(
 ) -> None:
     """Fetch the feeds and write an HTML + text digest to output/.
 
+    Waits (up to 5 minutes) while a run, send or build of the same store holds its lock;
+    exit 6 if it still does.
+
     \b
     Examples:
       newsletter build
@@ -99,6 +107,8 @@ def build(
       newsletter build --feed https://example.org/feed --feed ./other.xml
     """
     from newsletter.run.digest import build as build_digest
+    from newsletter.run.lock import LockHolder, RunLock
+    from newsletter.run.runner import lock_path
 
     _config_after_group(ctx, config_path)
     config = _load(ctx, feeds)
@@ -109,16 +119,32 @@ def build(
     with errors_to_exit():
         total = len(config.feeds_for(list_name))  # an unknown --list is a usage error
     store = _open_store(config)
-    with errors_to_exit(), _progress("fetching", total) as tick:
-        report, result = build_digest(
-            config,
-            store,
-            list_name,
-            since,
-            max_items,
-            fetch_progress=lambda r: tick(1),
-            force=force,
+
+    def waiting(holder: LockHolder | None) -> None:
+        holder = holder or LockHolder()
+        who = holder.describe() if holder.pid else "another process"
+        click.echo(
+            f"waiting for {holder.what()} ({who}) to finish: it holds the lock file "
+            f"{lock.path} (up to {BUILD_LOCK_WAIT // 60} minutes)",
+            err=True,
         )
+
+    lock = RunLock(lock_path(config), command="build")
+    with errors_to_exit():
+        lock.acquire(wait=BUILD_LOCK_WAIT, waiting=waiting)
+    try:
+        with errors_to_exit(), _progress("fetching", total) as tick:
+            report, result = build_digest(
+                config,
+                store,
+                list_name,
+                since,
+                max_items,
+                fetch_progress=lambda r: tick(1),
+                force=force,
+            )
+    finally:
+        lock.release()
     failed = list(getattr(report, "failed", []) or [])
     feeds_part = _feeds_summary(failed, total)
     if failed and len(failed) == total and result is None:

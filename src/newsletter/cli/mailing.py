@@ -344,7 +344,7 @@ def send(
     from newsletter.run.runner import lock_path
 
     list_config = _list(config, list_name)
-    with errors_to_exit(), RunLock(lock_path(config)):
+    with errors_to_exit(), RunLock(lock_path(config), command="send"):
         config.require_secret()
         name = config.list(list_name).name
         if to is None and _nobody_to_send_to(store, name, digest):

@@ -12,7 +12,12 @@ from pathlib import Path
 from newsletter.config import Config
 from newsletter.ingest.feeds import IngestReport, ingest
 from newsletter.model import Digest, Entry, Item
-from newsletter.render.renderer import render_digest, write_digest
+from newsletter.render.renderer import (
+    claim_folder,
+    release_folder,
+    render_digest,
+    write_digest,
+)
 from newsletter.run.selection import fair_entries, fair_share
 from newsletter.store import Store
 
@@ -200,9 +205,18 @@ def _carried(items: Sequence[Item], entries: Sequence[Entry]) -> list[Item]:
 
 
 def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = True) -> BuildResult:
-    """Render the plan to output/ and (when `record`) remember the digest in the store."""
-    rendered = render_digest(plan.digest, config)
-    folder = write_digest(rendered, config, plan.digest.list_name, plan.digest.built_at)
+    """Render the plan to a folder of its own in output/ and (when `record`) remember the
+    digest in the store. The build time moves on a second when another build took its
+    folder (see `claim_folder`); the archive link in the mail names the folder written."""
+    list_name = plan.digest.list_name
+    built_at = claim_folder(config, list_name, plan.digest.built_at)
+    plan.digest = replace(plan.digest, built_at=built_at)
+    try:
+        rendered = render_digest(plan.digest, config)
+        folder = write_digest(rendered, config, list_name, built_at)
+    except BaseException:
+        release_folder(config, list_name, built_at)
+        raise
     digest_id = None
     if record:
         digest_id = store.create_digest(

@@ -125,7 +125,7 @@ def run(
         lock_file=str(path),
         failing_threshold=config.run.failing_feed_runs,
     )
-    lock = RunLock(path)
+    lock = RunLock(path, command="run")
     try:
         lock.acquire()
     except LockedError as e:
