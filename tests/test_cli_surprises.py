@@ -354,7 +354,7 @@ def test_an_unknown_list_is_named_by_every_command(runner, command):
 def test_init_creates_the_folder_it_writes_into(runner, tmp_path):
     result = invoke(runner, "init", "--path", "site/news.toml")
     assert result.exit_code == 0, result.output
-    assert "newsletter build -c site/news.toml" in result.output
+    assert "newsletter -c site/news.toml build" in result.output
     assert (tmp_path / "site" / "news.toml").is_file()
 
 

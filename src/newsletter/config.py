@@ -9,6 +9,7 @@ to `load_config`.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -400,7 +401,8 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
         return default_config(env=env)
     path = Path(path).expanduser().resolve()
     if not path.is_file():
-        raise ConfigError(f"config file {path} not found; create one with `newsletter init`")
+        init = f"newsletter init --path {shlex.quote(str(path))}"
+        raise ConfigError(f"config file {path} not found; create it with `{init}`")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from pathlib import Path
 import click
 
 from newsletter import __version__
+from newsletter.commands import command
 from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, LockedError, NewsletterError
 from newsletter.store import Store
@@ -91,8 +91,7 @@ def _open_store(config: Config) -> Store:
 def _hint(ctx: click.Context, rest: str) -> str:
     """A command to suggest, `newsletter -c FILE <rest>` when -c was given: the same config,
     not whatever the current folder holds."""
-    path = ctx.obj.get("config")
-    return f"newsletter -c {shlex.quote(path)} {rest}" if path else f"newsletter {rest}"
+    return command(ctx.obj.get("config"), rest)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
+from newsletter.commands import command
 from newsletter.config import INIT_TEMPLATE, MAKE_SECRET, with_output
 from newsletter.run.report import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
 
@@ -48,7 +49,7 @@ def init(path: str, force: bool) -> None:
     target.write_text(INIT_TEMPLATE, encoding="utf-8")
     click.echo(
         f"wrote {target}: edit [site], [list] and [[feeds]], then run "
-        f"`newsletter build -c {target}`"
+        f"`{command(str(target), 'build')}`"
     )
     # a key is needed to send or serve; offering a good one beats a user inventing a weak one
     click.echo(

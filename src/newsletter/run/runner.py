@@ -124,6 +124,7 @@ def run(
         started_at=clock(),
         lock_file=str(path),
         failing_threshold=config.run.failing_feed_runs,
+        config_file=str(config.source or ""),
     )
     lock = RunLock(path, command="run")
     try:
