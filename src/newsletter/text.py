@@ -283,10 +283,10 @@ def _split_paragraph(paragraph: str, lang: str) -> list[str]:
 def _ends_sentence(text: str, m: re.Match[str], lang: str) -> bool:
     """Whether the `.!?…` match is a sentence end, judged by the words around it."""
     # positions, not slices: a copy of the rest of the paragraph per stop is quadratic
-    after = _SPACES.match(text, m.end()).end()
+    after = _skip(_SPACES, text, m.end())
     if after == len(text):
         return True
-    nxt = _LEADING_OPENERS.match(text, after).end()
+    nxt = _skip(_LEADING_OPENERS, text, after)
     first = text[nxt : nxt + 1]
     if not first:
         return True
@@ -330,6 +330,12 @@ def _glued_end(text: str, m: re.Match[str]) -> bool:
         and word_before.islower()
         and _CAPITALIZED_WORD.match(text, m.end()) is not None
     )
+
+
+def _skip(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where `pattern`'s match at `pos` ends (`pos` when it matches nothing there)."""
+    found = pattern.match(text, pos)
+    return found.end() if found else pos
 
 
 def _token_before(text: str, end: int) -> str:

@@ -346,7 +346,7 @@ def _bounded_attributes(name: bytes, attrs: bytes, close: bytes, counts: _Counts
     declarations past MAX_NAMESPACES prefixes; None when it keeps them all."""
     if attrs.count(b"=") <= MAX_ATTRIBUTES and b"xmlns" not in attrs:
         return None
-    kept = []
+    kept: list[bytes] = []
     dropped = False
     position = 0
     for attribute in _ATTRIBUTE.finditer(attrs):
