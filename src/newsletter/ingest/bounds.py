@@ -1,4 +1,8 @@
-"""Bound what one feed's fields cost to parse, before feedparser reads them.
+"""Bound what one feed costs to parse, before feedparser reads it: the text of author-like
+elements (`cap_author_text`) and the number of elements, entries, attributes and
+namespaces (`cap_elements`, see MAX_REPEATS and the limits beside it). Both read bytes, so
+a feed in an encoding that does not write markup in ASCII is first re-encoded in UTF-8
+(`markup_in_ascii`).
 
 feedparser looks for an e-mail address in the text of every author-like element
 (<author>, <dc:creator>, <itunes:author>, <managingEditor>, <webMaster>, <dc:publisher>)
