@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +30,9 @@ def test_retry_failed_finds_the_digest_after_it_was_marked_sent(tmp_path: Path) 
         server.handler.reject.add("reader1@example.com")
         first = _cli("send", "-c", config)
         assert first.exit_code == EXIT_DELIVERY, first.output
-        assert "sent 2, failed 1 (see 'newsletter deliveries --failed')" in first.output
+        assert f"sent 2, failed 1 (see 'newsletter -c {config} deliveries --failed')" in (
+            first.output
+        )
         assert store.get_digest(1).sent_at is not None
         failed = _cli("deliveries", "-c", config, "--failed")
         assert failed.output.startswith("reader1@example.com\tfailed\t1\tRCPT: 550")
@@ -65,3 +69,78 @@ def test_dismiss_needs_a_reason_and_an_uncertain_delivery(tmp_path: Path, clock)
     done = _cli("deliveries", "-c", config, "--dismiss", "reader0@example.com", "--reason", "ok")
     assert done.exit_code == 0 and done.output == "dismissed 1 uncertain delivery\n"
     assert _cli("deliveries", "-c", config, "--uncertain").output == ""
+
+
+def _printed_commands(output: str) -> list[str]:
+    """Every `newsletter …` command an output tells its reader to run."""
+    return re.findall(r"""[(`']+(newsletter [^()`']*?(?:"[^"]*")?)[)`']""", output)
+
+
+def _settling(commands: list[str]) -> list[str]:
+    """The commands that settle uncertain deliveries."""
+    return [c for c in commands if "--resend-uncertain" in c or "--dismiss" in c]
+
+
+def _run_as_printed(command: str):  # noqa: ANN202
+    args = shlex.split(command)
+    assert args[0] == "newsletter"
+    return _cli(*args[1:])
+
+
+def _uncertain(store: Store, clock, digest_id: int) -> None:  # noqa: ANN001
+    store.create_deliveries(digest_id)
+    lease = clock() + timedelta(minutes=5)
+    for row in store.deliveries(digest_id):
+        store.claim_delivery(row.id, "dead", lease)
+        store.mark_data_sent(row.id, "dead", lease)
+
+
+def test_the_commands_send_and_run_print_work_as_printed_with_a_named_config(
+    tmp_path: Path, clock, monkeypatch
+) -> None:
+    """With a config named tech.toml (no ./newsletter.toml), a printed command without
+    `-c tech.toml` would read the bundled sample and fail."""
+    monkeypatch.chdir(tmp_path)
+    store = Store(tmp_path / "store.sqlite", clock=clock)
+    add_people(store, 2)
+    with SmtpServer() as server:
+        config = write_config_file(tmp_path, server.port).rename(tmp_path / "tech.toml")
+        _uncertain(store, clock, make_digest(store, tmp_path))
+        sent = _cli("send", "-c", "tech.toml")
+        assert sent.exit_code == EXIT_DELIVERY, sent.output
+        assert all(c.startswith("newsletter -c tech.toml ") for c in _printed_commands(sent.output))
+        printed = _settling(_printed_commands(sent.output))
+        assert printed == [
+            "newsletter -c tech.toml send --list daily --resend-uncertain",
+            'newsletter -c tech.toml deliveries --list daily --dismiss all --reason "checked '
+            'the mail server log"',
+        ]
+        ran = _cli("run", "-c", str(config))  # the run's report prints them too
+        assert _settling(_printed_commands(ran.output)) == printed
+        dismissed = _run_as_printed(printed[1])
+        assert dismissed.exit_code == 0 and "dismissed 2 uncertain deliveries" in dismissed.output
+
+        # a new digest whose deliveries are in doubt: resend them as printed
+        later = make_digest(store, tmp_path, name="2026-01-06T0700")
+        _uncertain(store, clock, later)
+        [resend] = [
+            c for c in _printed_commands(_cli("send", "-c", "tech.toml").output) if "resend" in c
+        ]
+        resent = _run_as_printed(resend)
+        assert resent.exit_code == 0, resent.output
+        assert server.counts() == {"reader0@example.com": 1, "reader1@example.com": 1}
+
+        # and a failed delivery's "see ..." command
+        server.handler.reject.add("reader1@example.com")
+        store.create_digest(
+            "daily",
+            clock() + timedelta(days=2),
+            str(tmp_path / "output" / "daily" / "2026-01-06T0700"),
+            "S",
+            [],
+        )
+        failed = _cli("send", "-c", "tech.toml")
+        [see] = _printed_commands(failed.output)
+        assert see == "newsletter -c tech.toml deliveries --failed"
+        listed = _run_as_printed(see)
+        assert listed.exit_code == 0 and listed.output.startswith("reader1@example.com\tfailed")

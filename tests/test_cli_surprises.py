@@ -354,7 +354,7 @@ def test_an_unknown_list_is_named_by_every_command(runner, command):
 def test_init_creates_the_folder_it_writes_into(runner, tmp_path):
     result = invoke(runner, "init", "--path", "site/news.toml")
     assert result.exit_code == 0, result.output
-    assert "newsletter build -c site/news.toml" in result.output
+    assert "newsletter -c site/news.toml build" in result.output
     assert (tmp_path / "site" / "news.toml").is_file()
 
 
@@ -397,3 +397,50 @@ def test_configs_sharing_a_store_by_name_never_pass_off_each_others_digest(runne
     assert again_b.exit_code == 0, again_b.output
     assert "up to date" not in again_b.output and a_folder not in again_b.output
     assert re.search(r"\d+ stories from 1 feed in", again_b.output), again_b.output
+
+
+# -- the run lock: builds wait their turn ------------------
+def _lock_of(config_file: Path) -> Path:
+    from newsletter.config import load_config
+    from newsletter.run.runner import lock_path
+    from newsletter.store.location import settle_store
+
+    return lock_path(settle_store(load_config(config_file)))
+
+
+def test_two_builds_of_one_config_at_once_record_one_digest(tmp_path):
+    """The second build waits for the first's lock, then finds its digest up to date,
+    instead of recording a second unsent digest of the same stories."""
+    import subprocess
+    import sys
+
+    from newsletter import cli as cli_module
+    from newsletter.run.lock import RunLock
+    from newsletter.run.report import EXIT_LOCKED
+
+    config = write_config(tmp_path / "tech.toml", closed_port())
+    first = RunLock(_lock_of(config), command="build")
+    first.acquire()  # the first build has the lock...
+    second = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "-c", "tech.toml", "build"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        waiting = second.stderr.readline()  # ...the second says it waits for it
+        assert waiting.startswith("waiting for `newsletter build` (pid"), waiting
+        first.release()
+        built = CliRunner().invoke(cli, ["-c", str(config), "build"], env=ENV)
+        out, err = second.communicate(timeout=120)
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert built.exit_code == 0 and " -> " in built.output, built.output
+    assert second.returncode == 0, err
+    # whichever got the lock first built; the other found that digest up to date
+    assert "is up to date" in out + built.output
+    with Store(tmp_path / "tech.sqlite") as store:
+        assert len(store.list_digests("daily")) == 1
+    assert cli_module.EXIT_LOCKED == EXIT_LOCKED

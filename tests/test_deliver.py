@@ -62,7 +62,10 @@ def test_summary_line_format() -> None:
     line = stopped.summary_line()
     assert "1 uncertain (DATA ended, no reply recorded" in line
     assert "newsletter deliveries --uncertain" in line
-    assert line.endswith("stopped: cannot connect; 7 still pending, run send again")
+    assert line.endswith("stopped: cannot connect; 7 still pending, run `newsletter send` again")
+    named = stopped.summary_line("my news/tech.toml")  # commands that work as printed
+    assert "see 'newsletter -c 'my news/tech.toml' deliveries --uncertain'" in named
+    assert named.endswith("run `newsletter -c 'my news/tech.toml' send` again")
 
 
 def test_full_send(tmp_path: Path, store: Store, server: SmtpServer, clock) -> None:
@@ -220,7 +223,7 @@ def test_a_server_that_keeps_dropping_stops_cleanly_and_a_rerun_finishes(
     # two connections may both be past MAIL when the 4th message lands: 4 or 5 got through
     assert first.sent == server.handler.total in (4, 5) and first.failed == 0
     assert "connection to 127.0.0.1" in first.stopped and first.pending == 10 - first.sent
-    assert "still pending, run send again" in first.summary_line()
+    assert "still pending, run `newsletter send` again" in first.summary_line()
     assert store.get_digest(digest_id).sent_at is None
     assert [d.id for d in store.pending_digests("daily")] == [digest_id]
 

@@ -99,3 +99,89 @@ def test_sample_stories_told_by_two_feeds_appear_once(tmp_path, store_target):
     assert all(len({name for name, _ in e.sources}) == 2 for e in merged)
     sections = {s.label for s in result.plan.digest.sections}
     assert len(sections) >= 4 and "More stories" in sections
+
+
+def test_analysis_reads_a_bounded_head_of_each_long_text(tmp_path, monkeypatch):
+    """Summaries, duplicates and themes read at most ANALYSIS_TEXT_CHARS of an item: a
+    10 MB feed of long articles took seconds in each stage; the stored item keeps it all."""
+    import newsletter.analysis.dedupe.merge as merge
+    import newsletter.analysis.summary.summarize as summarize
+    import newsletter.analysis.themes.topics as topics
+    from newsletter.run.digest import ANALYSIS_TEXT_CHARS
+
+    paragraph = "The harbour council met on Monday and voted on the budget for the bridge. " * 20
+    items = "".join(
+        f"<item><title>Story {n} about the harbour</title><link>https://x.example/{n}</link>"
+        f"<description>{(paragraph + chr(10) * 2) * 80}</description></item>"
+        for n in range(3)
+    )
+    feed = tmp_path / "long.xml"
+    feed.write_text(
+        f'<rss version="2.0"><channel><title>L</title>{items}</channel></rss>', encoding="utf-8"
+    )
+    config = dataclasses.replace(default_config(tmp_path), feeds=(FeedConfig(url=str(feed)),))
+    store = Store(config.store_path)
+    read: list[int] = []
+
+    def spy(module, name, texts):  # noqa: ANN001, ANN202
+        real = getattr(module, name)
+
+        def wrapper(first, *args, **kwargs):  # noqa: ANN001, ANN202
+            read.extend(len(t) for t in texts(first))
+            return real(first, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    spy(summarize, "summarize_many", lambda items: [i.text for i in items])
+    spy(merge, "merge_duplicates", lambda items: [i.text for i in items])
+    spy(topics, "Vocabulary", lambda texts: list(texts))
+    _report, result = build(config, store)
+    assert result is not None and result.plan is not None
+    assert len(read) >= 9 and max(read) <= ANALYSIS_TEXT_CHARS + 100  # + the title
+    assert min(len(i.text) for i in store.items()) > 5 * ANALYSIS_TEXT_CHARS
+
+
+def _two_feed_files(tmp_path):
+    paths = []
+    for name, topic in (("a", "lighthouse keepers"), ("b", "ferry timetable")):
+        path = tmp_path / f"{name}.xml"
+        path.write_text(
+            f'<rss version="2.0"><channel><title>{name.upper()}</title><item>'
+            f"<title>The {topic} story</title><link>https://{name}.example/1</link>"
+            f"<description>News about the {topic} today. More on the {topic}.</description>"
+            "</item></channel></rss>",
+            encoding="utf-8",
+        )
+        paths.append(path)
+    return paths
+
+
+def test_two_builds_in_one_second_into_one_output_folder_get_a_folder_each(tmp_path):
+    """Two configs sharing an output folder and a list name (two `newsletter init` files
+    in one folder) built in the same second wrote one folder, the later over the earlier,
+    so sending one mailed the other's body."""
+    from datetime import UTC, datetime
+
+    from newsletter.render.renderer import stamp
+
+    now = datetime(2026, 3, 2, 7, 0, 0, tzinfo=UTC)
+    results = []
+    for n, path in enumerate(_two_feed_files(tmp_path)):
+        config = dataclasses.replace(default_config(tmp_path), feeds=(FeedConfig(url=str(path)),))
+        store = Store(tmp_path / f"store{n}.sqlite", clock=lambda: now)  # a store each
+        _report, result = build(config, store)
+        assert result is not None and result.plan is not None
+        results.append((store, result))
+    (store_a, first), (store_b, second) = results
+    assert first.folder != second.folder
+    assert first.folder.name == stamp(now)  # the second moved on a second
+    assert second.folder.name == stamp(now.replace(second=1))
+    assert "lighthouse" in (first.folder / "digest.html").read_text(encoding="utf-8")
+    assert "ferry" in (second.folder / "digest.html").read_text(encoding="utf-8")
+    assert "lighthouse" not in (second.folder / "digest.html").read_text(encoding="utf-8")
+    # each store records its own folder, and the mail links to the folder written
+    list_name = second.plan.digest.list_name
+    assert store_b.latest_digest(list_name).path == str(second.folder)
+    assert store_b.latest_digest(list_name).built_at == now.replace(second=1)
+    web_link = f"/archive/{list_name}/{second.folder.name}/"
+    assert web_link in (second.folder / "digest.html").read_text(encoding="utf-8")

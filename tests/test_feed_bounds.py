@@ -110,6 +110,14 @@ TAG_FLOODS = {
         _item("<media:keywords>" + ",".join(f"c{i}" for i in range(N)) + "</media:keywords>")
     ),
     "tags, one list": _rss(_item("<tags>" + ",".join(f"c{i}" for i in range(N)) + "</tags>")),
+    "many keywords lists": _rss(
+        _item(
+            "".join(
+                f"<media:keywords>{','.join(f'c{i * 40 + j}' for j in range(40))}</media:keywords>"
+                for i in range(100)
+            )
+        )
+    ),
     "malformed (sgmllib)": _categories(lambda i: f"<category>c{i}</category>") + "<br>",
     "sgml short tags": _categories(lambda i: f"<category/c{i}/"),
     "behind comments": _categories(lambda i: f"<!-- x -- ><category>c{i}</category>"),
@@ -148,6 +156,25 @@ def test_tags_after_an_empty_entry_are_counted_with_the_feeds(work: Work) -> Non
         for n in range(100)
     )
     read_feed(_rss(items).encode())
+    assert 0 < work.tags <= MAX_REPEATS
+
+
+@pytest.mark.parametrize(
+    "fake",
+    ['<item xmlns="http://purl.org/dc/elements/1.1/">', '<x:item xmlns:x="urn:x">'],
+    ids=["another default namespace", "a prefix"],
+)
+def test_an_item_feedparser_does_not_read_as_an_entry_starts_no_new_count(
+    work: Work, fake: str
+) -> None:
+    """feedparser files the tags of an <item> it does not take for an entry with the
+    feed's, so they are counted with the feed's."""
+    end = "</item>" if fake.startswith("<item") else "</x:item>"
+    fakes = "".join(
+        fake + "".join(f"<dc:subject>c{n}-{i}</dc:subject>" for i in range(40)) + end
+        for n in range(100)
+    )
+    read_feed(_rss(_item("") + fakes).encode())
     assert 0 < work.tags <= MAX_REPEATS
 
 

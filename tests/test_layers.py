@@ -93,6 +93,7 @@ def test_the_base_imports_no_layer_and_no_layer_module_sits_at_the_top():
         "newsletter.config_rules",  # the rule of every config key, checked at load
         "newsletter.langtag",  # language tags: config checks them, mail words and dates use them
         "newsletter.cadence",
+        "newsletter.commands",  # commands printed for the user (-c FILE): mail, run, web, cli
     }, f"put these in the folder of their job: {sorted(top)}"
 
 

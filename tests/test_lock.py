@@ -22,7 +22,7 @@ def test_a_second_lock_is_refused_with_the_holder_and_the_file_named(tmp_path: P
     first = RunLock(path, clock=lambda: WHEN)
     first.acquire()
     assert first.held
-    assert read_holder(path) == LockHolder(os.getpid(), os.uname().nodename, WHEN)
+    assert read_holder(path) == LockHolder(os.getpid(), os.uname().nodename, WHEN, "run")
     with pytest.raises(LockedError) as caught:
         RunLock(path).acquire()
     message = str(caught.value)
@@ -33,6 +33,42 @@ def test_a_second_lock_is_refused_with_the_holder_and_the_file_named(tmp_path: P
     assert path.exists() and path.read_text() == ""  # the file stays, emptied
     with RunLock(path) as again:  # free again
         assert again.held
+
+
+def test_the_message_names_the_command_holding_the_lock_and_the_one_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.lock"
+    with RunLock(path, command="send"):
+        with pytest.raises(LockedError) as caught:
+            RunLock(path, command="build").acquire()
+    message = str(caught.value)
+    assert message.startswith("another `newsletter send` is in progress (pid ")
+    assert "this `newsletter build` did nothing" in message
+
+
+def test_a_command_asked_to_wait_says_so_once_and_gets_the_lock_when_it_is_free(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.lock"
+    first = RunLock(path, command="run")
+    first.acquire()
+    told: list[LockHolder | None] = []
+
+    def waiting(holder: LockHolder | None) -> None:
+        told.append(holder)
+        first.release()  # the run ends while the build waits
+
+    second = RunLock(path, command="build")
+    second.acquire(wait=60, waiting=waiting)
+    assert second.held and len(told) == 1
+    assert told[0] is not None and told[0].command == "run" and told[0].pid == os.getpid()
+    assert read_holder(path).command == "build"
+    told.clear()
+    with pytest.raises(LockedError, match="another `newsletter build` is in progress"):
+        RunLock(path, command="send").acquire(wait=0.2, waiting=told.append)
+    assert len(told) == 1  # told once, then refused when the wait was over
+    second.release()
 
 
 def test_the_context_manager_releases_on_error(tmp_path: Path) -> None:

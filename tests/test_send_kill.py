@@ -145,9 +145,9 @@ def test_killed_after_the_end_of_data_the_delivery_is_named_until_settled(
         hint = rerun.output.splitlines()[-1]
         resend = hint.split("resent (")[1].split(")")[0]
         dismiss = hint.split("dismissed (")[1].rsplit(")", 1)[0]
-        assert resend == "newsletter send --list daily --resend-uncertain"
+        assert resend == f"newsletter -c {config} send --list daily --resend-uncertain"
         chosen = resend if point == "dot" else dismiss
-        settled = _cli(*shlex.split(chosen)[1:], "-c", str(config))
+        settled = _cli(*shlex.split(chosen)[1:])  # with the config it names, nothing added
         assert settled.exit_code == 0, settled.output
         if point == "dot":  # resent: a duplicate the operator accepted, nobody lost
             assert "sent 1, failed 0" in settled.output

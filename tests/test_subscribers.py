@@ -276,3 +276,29 @@ def test_export_round_trips(store: Store, tmp_path) -> None:
         ]
     finally:
         other.close()
+
+
+def test_import_leaves_an_opted_out_row_entirely_as_it_is(store: Store) -> None:
+    """Keeping an unsubscribed person's status but rewriting their name from an old list
+    is still changing a row that is no longer the list's to change."""
+    store.add_subscriber("daily", "gone@example.com", "Gone", status="unsubscribed")
+    store.add_subscriber("daily", "dead@example.com", "Dead", status="bounced")
+    store.add_subscriber("daily", "same@example.com", "Same", status="unsubscribed")
+    csv_text = (
+        "email,name,status\n"
+        "gone@example.com,Renamed,unsubscribed\n"  # the status as it is, another name
+        "dead@example.com,Renamed Too,\n"  # the default status, another name
+        "same@example.com,Same,unsubscribed\n"  # nothing would change
+    )
+    report = subs.import_csv(store, "daily", io.StringIO(csv_text), status="confirmed")
+    get = lambda e: store.get_subscriber(("daily", e))  # noqa: E731
+    assert (get("gone@example.com").name, get("gone@example.com").status) == (
+        "Gone",
+        "unsubscribed",
+    )
+    assert (get("dead@example.com").name, get("dead@example.com").status) == ("Dead", "bounced")
+    assert (report.updated, report.unchanged, report.kept_out) == (0, 3, 2)
+    assert [email for _, email, _ in report.kept] == ["gone@example.com", "dead@example.com"]
+    assert report.kept_lines()[0].startswith(
+        "line 2: gone@example.com stays unsubscribed: its row is left as it is, name included"
+    )

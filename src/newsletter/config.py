@@ -8,6 +8,7 @@ file: `NEWSLETTER_SECRET_KEY`, the `NEWSLETTER_*_PASSWORD` variables and the web
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -410,7 +411,8 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
         return default_config(env=env)
     path = Path(path).expanduser().resolve()
     if not path.is_file():
-        raise ConfigError(f"config file {path} not found; create one with `newsletter init`")
+        init = f"newsletter init --path {shlex.quote(str(path))}"
+        raise ConfigError(f"config file {path} not found; create it with `{init}`")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -94,15 +94,16 @@ class ImportReport:
     added: int = 0
     updated: int = 0  # an existing row changed (confirmed, opted out, renamed)
     unchanged: int = 0  # already there as imported, or kept unsubscribed/bounced
-    kept_out: int = 0  # of `unchanged`: unsubscribed/bounced addresses NOT resubscribed
+    kept_out: int = 0  # of `unchanged`: unsubscribed/bounced rows the import would change
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, reason)
     kept: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, status)
 
     def kept_lines(self) -> list[str]:
         """One line per opted-out address the import left as it was."""
         return [
-            f"line {line}: {email} stays {status}: an opt-out ends only when the person "
-            "confirms a new subscription themselves (the subscribe form mails them a link)"
+            f"line {line}: {email} stays {status}: its row is left as it is, name included; "
+            "an opt-out ends only when the person confirms a new subscription themselves "
+            "(the subscribe form mails them a link)"
             for line, email, status in self.kept
         ]
 
@@ -126,9 +127,9 @@ def import_csv(
 ) -> ImportReport:
     """Import subscribers from CSV with a header row `email,name[,status]`.
 
-    `status` applies to rows without one. An address already on the list is never moved
-    back from unsubscribed or bounced (each such row is listed in `kept`); a pending one can
-    be confirmed or opted out.
+    `status` applies to rows without one. An address already on the list as unsubscribed
+    or bounced is left entirely as it is, status and name (each row that would have changed
+    it is listed in `kept`); a pending one can be confirmed or opted out.
     """
     if status not in STATUSES:
         raise SubscriberError(f"unknown status {status!r}; use one of: {', '.join(STATUSES)}")
@@ -203,11 +204,15 @@ def _import_batch(
                 store.add_subscriber(list_name, address, name, wanted, origin)
                 report.added += 1
                 continue
+            if existing.status in _FINAL:
+                # an opted-out person's row is theirs: not even the name an old list had
+                if wanted != existing.status or (name and name != existing.name):
+                    report.kept_out += 1
+                    report.kept.append((line, address, existing.status))
+                report.unchanged += 1
+                continue
             changed = False
-            if existing.status in _FINAL and wanted != existing.status:
-                report.kept_out += 1
-                report.kept.append((line, address, existing.status))
-            elif _moves_forward(existing.status, wanted):
+            if _moves_forward(existing.status, wanted):
                 store.set_status(existing.id, wanted)
                 changed = True
             if name and name != existing.name:

@@ -3,14 +3,14 @@
 Commands live in sibling modules (build, mailing, serving, running) and register on `cli`.
 
 Exit codes: 0 success, 1 the work could not be done (e.g. no digest), 2 usage or config
-errors. `newsletter run` adds its own codes (see its --help and the README).
+errors, 6 another command holds the run lock (as `newsletter run`'s). `newsletter run`
+adds its own codes (see its --help and the README).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,17 +19,23 @@ from pathlib import Path
 import click
 
 from newsletter import __version__
+from newsletter.commands import command
 from newsletter.config import Config, load_config, with_feeds
-from newsletter.errors import ConfigError, NewsletterError
+from newsletter.errors import ConfigError, LockedError, NewsletterError
 from newsletter.store import Store, open_store
 from newsletter.store.location import settle_store, sharing_warning
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 6  # newsletter.run.report.EXIT_LOCKED: the same code for the same case
 
 
 class UsageError(click.ClickException):
     exit_code = EXIT_USAGE
+
+
+class LockedExit(click.ClickException):
+    exit_code = EXIT_LOCKED
 
 
 @contextmanager
@@ -39,6 +45,8 @@ def errors_to_exit() -> Iterator[None]:
         yield
     except ConfigError as e:
         raise UsageError(str(e)) from e
+    except LockedError as e:
+        raise LockedExit(str(e)) from e
     except NewsletterError as e:
         raise click.ClickException(str(e)) from e
 
@@ -83,8 +91,7 @@ def _open_store(config: Config) -> Store:
 def _hint(ctx: click.Context, rest: str) -> str:
     """A command to suggest, `newsletter -c FILE <rest>` when -c was given: the same config,
     not whatever the current folder holds."""
-    path = ctx.obj.get("config")
-    return f"newsletter -c {shlex.quote(path)} {rest}" if path else f"newsletter {rest}"
+    return command(ctx.obj.get("config"), rest)
 
 
 @contextmanager

@@ -20,8 +20,14 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
+from newsletter.commands import command
 from newsletter.config import INIT_TEMPLATE, MAKE_SECRET, with_output
 from newsletter.run.report import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
+
+# How long a build waits for a run or another build of the same store to finish: two
+# builds at once would record two unsent digests of the same stories; waiting, the second
+# finds the first's digest up to date.
+BUILD_LOCK_WAIT = 300
 
 
 @cli.command()
@@ -43,7 +49,7 @@ def init(path: str, force: bool) -> None:
     target.write_text(INIT_TEMPLATE, encoding="utf-8")
     click.echo(
         f"wrote {target}: edit [site], [list] and [[feeds]], then run "
-        f"`newsletter build -c {target}`"
+        f"`{command(str(target), 'build')}`"
     )
     # a key is needed to send or serve; offering a good one beats a user inventing a weak one
     click.echo(
@@ -96,6 +102,9 @@ def build(
 ) -> None:
     """Fetch the feeds and write an HTML + text digest to output/.
 
+    Waits (up to 5 minutes) while a run or another build of the same store holds its lock;
+    exit 6 if it still does.
+
     \b
     Examples:
       newsletter build
@@ -103,6 +112,8 @@ def build(
       newsletter build --feed https://example.org/feed --feed ./other.xml
     """
     from newsletter.run.digest import build as build_digest
+    from newsletter.run.lock import LockHolder, lock_for
+    from newsletter.run.runner import lock_path
 
     _config_after_group(ctx, config_path)
     config = _load(ctx, feeds)
@@ -113,17 +124,33 @@ def build(
     with errors_to_exit():
         total = len(config.feeds_for(list_name))  # an unknown --list is a usage error
     store = _open_store(config)
-    with errors_to_exit(), _progress("fetching", total) as tick:
-        report, result = build_digest(
-            config,
-            store,
-            list_name,
-            since,
-            max_items,
-            fetch_progress=lambda r: tick(1),
-            force=force,
-            refetch=refetch,
+
+    def waiting(holder: LockHolder | None) -> None:
+        holder = holder or LockHolder()
+        who = holder.describe() if holder.pid else "another process"
+        click.echo(
+            f"waiting for {holder.what()} ({who}) to finish: it holds the lock "
+            f"({lock.where}; up to {BUILD_LOCK_WAIT // 60} minutes)",
+            err=True,
         )
+
+    lock = lock_for(store, lock_path(config), command="build")
+    with errors_to_exit():
+        lock.acquire(wait=BUILD_LOCK_WAIT, waiting=waiting)
+    try:
+        with errors_to_exit(), _progress("fetching", total) as tick:
+            report, result = build_digest(
+                config,
+                store,
+                list_name,
+                since,
+                max_items,
+                fetch_progress=lambda r: tick(1),
+                force=force,
+                refetch=refetch,
+            )
+    finally:
+        lock.release()
     failed = list(getattr(report, "failed", []) or [])
     feeds_part = _feeds_summary(failed, total)
     if failed and len(failed) == total and result is None:

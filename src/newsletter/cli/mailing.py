@@ -403,14 +403,14 @@ def send(
             f"`{_hint(ctx, 'build')}`, or send yourself a copy with `--to ADDRESS`"
         )
     for report in reports:
-        line = report.summary_line()
+        line = report.summary_line(config.source)
         if report.dry_run and not report.written:
             line += (
                 f" (digest {report.digest_id} has no delivery left to send; "
                 f"`{_hint(ctx, 'deliveries --digest ' + str(report.digest_id))}` lists them)"
             )
         click.echo(line)
-    for line in deliver.uncertain_lines(list_config.name, doubts):
+    for line in deliver.uncertain_lines(list_config.name, doubts, config.source):
         click.echo(line)
     if doubts or any(r.failed or r.stopped for r in reports):
         ctx.exit(EXIT_DELIVERY)
@@ -501,7 +501,7 @@ def deliveries(
         if digest_id is None:
             latest = store.latest_digest(name)
             if latest is None:
-                raise UsageError("no digest yet; build one with `newsletter build`")
+                raise UsageError(f"no digest yet; build one with `{_hint(ctx, 'build')}`")
             digest_id = latest.id
         rows = store.deliveries(digest_id, status="failed" if failed else None)
     for row in rows:

@@ -108,4 +108,4 @@ def feeds(ctx: click.Context, config_path: str | None, feeds_verbose: bool, as_j
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in health], indent=2))
     else:
-        click.echo(format_feed_health(health, feeds_verbose))
+        click.echo(format_feed_health(health, feeds_verbose, config.source))

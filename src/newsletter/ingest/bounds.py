@@ -1,4 +1,8 @@
-"""Bound what one feed's fields cost to parse, before feedparser reads them.
+"""Bound what one feed costs to parse, before feedparser reads it: the text of author-like
+elements (`cap_author_text`) and the number of elements, entries, attributes and
+namespaces (`cap_elements`, see MAX_REPEATS and the limits beside it). Both read bytes, so
+a feed in an encoding that does not write markup in ASCII is first re-encoded in UTF-8
+(`markup_in_ascii`).
 
 feedparser looks for an e-mail address in the text of every author-like element
 (<author>, <dc:creator>, <itunes:author>, <managingEditor>, <webMaster>, <dc:publisher>)
@@ -21,6 +25,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from feedparser.encodings import convert_to_utf8
+from feedparser.mixin import _FeedParserMixin
 
 MAX_RUN = 64  # the longest local part of an e-mail address
 # Encodings that write markup in other bytes than ASCII does (the caps here read bytes):
@@ -137,7 +142,7 @@ def _text_of(content: bytes) -> str:
 # of markup in a feed, 6 attributes on an element, 10 namespace prefixes, nesting 9 deep
 # (only Blogger lists more than 50 categories, all its labels, on the feed itself).
 MAX_REPEATS = 50  # elements of one name in an entry (or in the feed, outside entries)
-MAX_TAGS = 5_000  # categories, subjects and keywords in the whole feed
+MAX_TAGS = 10_000  # categories, subjects and keywords in the whole feed
 MAX_ENTRY_ELEMENTS = 2_000  # elements in one entry, the markup of inline XHTML included
 MAX_MARKUP = 100_000  # tags, comments, CDATA sections...: the rest of the feed is cut
 MAX_ATTRIBUTES = 50  # attributes of one element: later ones are dropped
@@ -145,6 +150,12 @@ MAX_NAMESPACES = 50  # distinct namespace prefixes: later declarations are dropp
 MAX_DEPTH = 100  # elements nested deeper are dropped
 
 _ENTRY = frozenset({b"item", b"entry"})
+# The default namespaces in which feedparser reads <item> and <entry> as entries (RSS,
+# Atom and their ancestors): only there does an entry start count as a new entry here.
+_ENTRY_NAMESPACES = frozenset(
+    uri.lower().encode() for uri, prefix in _FeedParserMixin.namespaces.items() if not prefix
+)
+_DEFAULT_NAMESPACE = re.compile(rb"""(?:^|\s)xmlns\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _TAG_LIKE = frozenset({b"category", b"subject", b"keywords", b"tags"})
 # Elements feedparser files into a list of the entry (or the feed) wherever they are in it:
 # counted at any depth. Other names are counted as children of an entry or of the feed's
@@ -177,14 +188,27 @@ _ATTRIBUTE = re.compile(rb"""\s*([^\s=/<>"']+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>
 class _Open:
     """An element whose end tag has not been seen."""
 
-    __slots__ = ("name", "key", "local", "start", "content")
+    __slots__ = ("name", "key", "local", "start", "content", "namespace")
 
-    def __init__(self, name: bytes, key: bytes, start: int, content: int) -> None:
+    def __init__(
+        self, name: bytes, start: int, content: int, attrs: bytes, parent: _Open | None
+    ) -> None:
         self.name = name  # as written
-        self.key = key  # lower case, as sgmllib reads it (see _key)
-        self.local = key.rsplit(b":", 1)[-1]  # without a prefix
+        self.key = _key(name)  # lower case, as sgmllib reads it (see _key)
+        self.local = self.key.rsplit(b":", 1)[-1]  # without a prefix
         self.start = start  # where its start tag begins
         self.content = content  # where its content begins
+        self.namespace: bytes = parent.namespace if parent else b""  # the default in scope
+        if b"xmlns" in attrs:
+            declared = _DEFAULT_NAMESPACE.search(attrs)
+            if declared:
+                self.namespace = (declared.group(1) or declared.group(2) or b"").lower()
+
+    def starts_entry(self) -> bool:
+        """Whether feedparser surely starts a new entry here (unprefixed, in no namespace
+        or an RSS or Atom one); other item/entry elements count in the entry they are in."""
+        known = self.namespace in _ENTRY_NAMESPACES or b"userland.com/rss" in self.namespace
+        return self.local in _ENTRY and b":" not in self.key and known
 
 
 def _key(name: bytes) -> bytes:
@@ -207,17 +231,19 @@ class _Counts:
         self.feed: dict[bytes, int] = {}  # and outside entries
         self.prefixes: set[bytes] = set()
 
-    def admit(self, local: bytes, stack: list[_Open]) -> bool:
+    def admit(self, element: _Open, stack: list[_Open]) -> bool:
         """Whether an element may be kept; it is counted if so."""
         depth = len(stack)
+        local = element.local
         if depth >= MAX_DEPTH:
             return False
         if local in _ENTRY:
             if self.entries >= self.max_entries:
                 return False
-            self.entries += 1
-            self.in_entry, self.entry, self.entry_elements = True, {}, 0
-            return True
+            self.entries += 1  # any item or entry, to be sure
+            if element.starts_entry():
+                self.in_entry, self.entry, self.entry_elements = True, {}, 0
+                return True
         if self.in_entry and self.entry_elements >= MAX_ENTRY_ELEMENTS:
             return False
         if local in _LISTED or depth <= 2 or stack[-1].local in _ENTRY:
@@ -230,6 +256,16 @@ class _Counts:
             self.tags += name == b"category"
         self.entry_elements += 1
         return True
+
+    def spare_tags(self) -> int:
+        """How many more tags the current entry (or the feed) may have."""
+        seen = self.entry if self.in_entry else self.feed
+        return max(0, min(MAX_REPEATS - seen.get(b"category", 0), MAX_TAGS - self.tags))
+
+    def take_tags(self, count: int) -> None:
+        seen = self.entry if self.in_entry else self.feed
+        seen[b"category"] = seen.get(b"category", 0) + count
+        self.tags += count
 
 
 def cap_elements(data: bytes, limit: int, max_entries: int) -> bytes:
@@ -261,10 +297,10 @@ def cap_elements(data: bytes, limit: int, max_entries: int) -> bytes:
                 elif len(stack) > MAX_DEPTH:
                     deeper += 1
                 else:
-                    stack.append(_Open(name, _key(name), start, end))
+                    stack.append(_Open(name, start, end, attrs, stack[-1]))
                 continue
-            element = _Open(name, _key(name), start, end)
-            if not counts.admit(element.local, stack):
+            element = _Open(name, start, end, attrs, stack[-1] if stack else None)
+            if not counts.admit(element, stack):
                 if closed:
                     edits.append((start, end, b""))
                 else:
@@ -278,7 +314,7 @@ def cap_elements(data: bytes, limit: int, max_entries: int) -> bytes:
             if not closed:
                 stack.append(element)
             elif element.local in _ENTRY:
-                counts.in_entry = False  # "<item/>": feedparser ends the entry at once
+                counts.in_entry = False  # "<item/>": feedparser ends an entry at once
             continue
         end_name = token.group("end")
         if end_name is None:
@@ -302,7 +338,7 @@ def cap_elements(data: bytes, limit: int, max_entries: int) -> bytes:
                 dropping = 0
             for element in reversed(closing) if kept else ():
                 if element.local in _COMMA_LISTS:
-                    _cut_comma_list(edits, data, element.content, start, limit)
+                    _cut_comma_list(edits, data, element.content, start, limit, counts)
             del stack[at:]
         if kept and key.rsplit(b":", 1)[-1] in _ENTRY:
             counts.in_entry = False
@@ -313,7 +349,7 @@ def cap_elements(data: bytes, limit: int, max_entries: int) -> bytes:
         return data
     for element in reversed(stack):  # still open where the feed ends or is cut
         if element.local in _COMMA_LISTS:
-            _cut_comma_list(edits, data, element.content, cut, limit)
+            _cut_comma_list(edits, data, element.content, cut, limit, counts)
     _replace(edits, cut, len(data), b"".join(b"</%s>" % e.name for e in reversed(stack)))
     out = []
     copied = 0
@@ -372,12 +408,22 @@ def _bounded_attributes(name: bytes, attrs: bytes, close: bytes, counts: _Counts
 
 
 def _cut_comma_list(
-    edits: list[tuple[int, int, bytes]], data: bytes, start: int, end: int, limit: int
+    edits: list[tuple[int, int, bytes]],
+    data: bytes,
+    start: int,
+    end: int,
+    limit: int,
+    counts: _Counts,
 ) -> None:
     """feedparser makes a tag of each comma-separated term of keywords and tags (checking it
-    against all the others): at most MAX_REPEATS terms and `limit` characters are kept."""
+    against all the others): the terms count as tags of the entry, and at most `limit`
+    characters of them are kept."""
     content = data[start:end]
-    if len(content) <= limit and content.count(b",") < MAX_REPEATS:
+    allowed = 1 + counts.spare_tags()  # the element itself was counted as one tag
+    terms = content.count(b",") + 1
+    if len(content) <= limit and terms <= allowed:
+        counts.take_tags(terms - 1)
         return
-    terms = ",".join(_text_of(content).split(",")[:MAX_REPEATS])[:limit]
-    _replace(edits, start, end, escape(terms).encode("utf-8", "surrogateescape"))
+    kept = ",".join(_text_of(content).split(",")[:allowed])[:limit]
+    counts.take_tags(kept.count(","))
+    _replace(edits, start, end, escape(kept).encode("utf-8", "surrogateescape"))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from newsletter.commands import config_name
 from newsletter.config import Config
 from newsletter.ingest.freshness import Hints, due_at
 from newsletter.store import Store
@@ -48,8 +50,9 @@ class FeedHealth:
             return "failing"
         return "error" if self.failures else "ok"
 
-    def problem(self) -> str:
-        """One line for the operator about a failing feed, naming what to check."""
+    def problem(self, config_file: str | Path | None = None) -> str:
+        """One line for the operator about a failing feed, naming what to check (and the
+        config file to edit)."""
         since = (
             f"since its last success at {_when(self.last_success)}"
             if self.last_success
@@ -61,7 +64,7 @@ class FeedHealth:
         return (
             f"feed {self.url} has failed {self.failures} runs in a row {since}{status}: "
             f"{self.last_error or 'no reason recorded'}; check the URL in a browser, or "
-            "remove it from newsletter.toml"
+            f"remove it from {config_name(config_file)}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,11 +159,14 @@ def should_remind(failures: int, threshold: int) -> bool:
     return ratio & (ratio - 1) == 0  # a power of two
 
 
-def format_feed_health(health: list[FeedHealth], verbose: bool = False) -> str:
+def format_feed_health(
+    health: list[FeedHealth], verbose: bool = False, config_file: str | Path | None = None
+) -> str:
     """A table for `newsletter feeds`: state, failures, items/7d, conditional GET, last
-    success; with `verbose`, the last error and the lists under each feed."""
+    success; with `verbose`, the last error and the lists under each feed. The config file
+    to edit is named as `config_file` (newsletter.toml when not given)."""
     if not health:
-        return "no feeds configured: add [[feeds]] to newsletter.toml"
+        return f"no feeds configured: add [[feeds]] to {config_name(config_file)}"
     header = ("state", "fails", f"{RECENT_DAYS}d", "cond. GET", "last success", "feed")
     rows = [
         (
@@ -200,6 +206,6 @@ def format_feed_health(health: list[FeedHealth], verbose: bool = False) -> str:
     if failing:
         lines.append(
             f"{len(failing)} feed{'s' if len(failing) != 1 else ''} failing: fix or remove "
-            "them in newsletter.toml"
+            f"them in {config_name(config_file)}"
         )
     return "\n".join(lines)

@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsletter.bounces.verp import delivery_header_value, key_from_secret, make_return_path
+from newsletter.commands import command
 from newsletter.config import Config, DkimConfig, ListConfig
 from newsletter.errors import ConfigError, SendError
 from newsletter.render.placeholders import Placeholders
@@ -499,8 +500,9 @@ def build_message(
     )
 
 
-def read_bodies(folder: str | Path) -> tuple[str, str]:
-    """(digest.html, digest.txt) of a rendered digest folder; SendError naming what is missing."""
+def read_bodies(folder: str | Path, config_file: str | Path | None = None) -> tuple[str, str]:
+    """(digest.html, digest.txt) of a rendered digest folder; SendError naming what is
+    missing (and the build command, with `-c config_file` when given)."""
     folder = Path(folder)
     try:
         return (
@@ -510,7 +512,7 @@ def read_bodies(folder: str | Path) -> tuple[str, str]:
     except OSError as e:
         raise SendError(
             f"cannot read the rendered digest in {folder}: {e.strerror}; rebuild it with "
-            "`newsletter build`"
+            f"`{command(config_file, 'build')}`"
         ) from e
 
 

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from newsletter.audience.subscribers import normalize_email
 from newsletter.audience.tokens import Tokens
+from newsletter.commands import command
 from newsletter.config import Config, ListConfig
 from newsletter.errors import SendError
 from newsletter.mail.compose import (
@@ -87,18 +88,21 @@ def digests_to_send(
     *,
     resend_uncertain: bool = False,
     retry_failed: bool = False,
+    config_file: str | Path | None = None,
 ) -> list[DigestRecord]:
     """The digests a `send` means: an id, "latest", or (None) every digest of the list with
     pending deliveries (crash recovery) followed by the latest one if never sent; with
     `resend_uncertain`, also every digest with uncertain rows, and with `retry_failed`
-    the latest digest with failed rows, sent or not."""
+    the latest digest with failed rows, sent or not. Errors name commands with
+    `-c config_file`."""
     if digest is not None and str(digest) != "latest":
         try:
             record = store.get_digest(int(digest))
         except ValueError:
             raise SendError(f"--digest must be a number or 'latest', got {digest!r}") from None
         if record is None:
-            raise SendError(f"no digest {digest}; see the ids with `newsletter digests`")
+            hint = command(config_file, "digests")
+            raise SendError(f"no digest {digest}; see the ids with `{hint}`")
         if record.list_name != list_name:
             raise SendError(
                 f"digest {record.id} is of list {record.list_name!r}, not {list_name!r}; "
@@ -107,7 +111,10 @@ def digests_to_send(
         return [record]
     latest = store.latest_digest(list_name)
     if latest is None:
-        raise SendError(f"list {list_name!r} has no digest yet; build one with `newsletter build`")
+        raise SendError(
+            f"list {list_name!r} has no digest yet; build one with "
+            f"`{command(config_file, 'build')}`"
+        )
     if digest == "latest":
         return [latest]
     chosen = store.pending_digests(list_name)
@@ -122,9 +129,11 @@ def digests_to_send(
     return sorted(unique.values(), key=lambda d: (d.built_at, d.id))
 
 
-def uncertain_lines(list_name: str, rows: list[UncertainDelivery]) -> list[str]:
+def uncertain_lines(
+    list_name: str, rows: list[UncertainDelivery], config_file: str | Path | None = None
+) -> list[str]:
     """One line per delivery in doubt, then how to settle them (commands that run as
-    printed); empty when there are none."""
+    printed, with `-c config_file` when given); empty when there are none."""
     if not rows:
         return []
     lines = [
@@ -133,13 +142,22 @@ def uncertain_lines(list_name: str, rows: list[UncertainDelivery]) -> list[str]:
         for u in rows
     ]
     many = len(rows) != 1
+    resend = command(config_file, f"send --list {list_name} --resend-uncertain")
+    dismiss = command(
+        config_file,
+        f'deliveries --list {list_name} --dismiss all --reason "checked the mail server log"',
+    )
     lines.append(
         f"{list_name}: {len(rows)} uncertain deliver{'ies are' if many else 'y is'} reported on "
-        f"every send and run until resent (newsletter send --list {list_name} "
-        f"--resend-uncertain) or dismissed (newsletter deliveries --list {list_name} "
-        '--dismiss all --reason "checked the mail server log")'
+        f"every send and run until resent ({resend}) or dismissed ({dismiss})"
     )
     return lines
+
+
+def _no_digest(config: Config, digest_id: int) -> SendError:
+    return SendError(
+        f"no digest {digest_id}; see the ids with `{command(config.source, 'digests')}`"
+    )
 
 
 def _at(moment: datetime | None) -> str:
@@ -219,7 +237,7 @@ def prepare_message(config: Config, record: DigestRecord) -> DigestMessage:
     bodies lack an unsubscribe link."""
     list_config = config.list(record.list_name)
     folder = digest_folder(config, record)
-    html_body, text_body = read_bodies(folder)
+    html_body, text_body = read_bodies(folder, config.source)
     placeholders = read_placeholders(folder)
     legacy = placeholders is None
     if placeholders is None:
@@ -279,7 +297,7 @@ def send_digest(
     started = time.monotonic()
     record = store.get_digest(digest_id)
     if record is None:
-        raise SendError(f"no digest {digest_id}; see the ids with `newsletter digests`")
+        raise _no_digest(config, digest_id)
     tokens = Tokens.from_config(config, clock)
     message = prepare_message(config, record)
     report = SendReport(digest_id, record.list_name, dry_run=dry_run)
@@ -326,7 +344,7 @@ def send_test(
     """
     record = store.get_digest(digest_id)
     if record is None:
-        raise SendError(f"no digest {digest_id}; see the ids with `newsletter digests`")
+        raise _no_digest(config, digest_id)
     email = normalize_email(address)
     tokens = Tokens.from_config(config, clock)
     message = prepare_message(config, record)
@@ -356,7 +374,7 @@ def dry_run_to(
     recorded (`send --dry-run --to`)."""
     record = store.get_digest(digest_id)
     if record is None:
-        raise SendError(f"no digest {digest_id}; see the ids with `newsletter digests`")
+        raise _no_digest(config, digest_id)
     email = normalize_email(address)
     message = prepare_message(config, record)
     subscriber = store.get_subscriber((record.list_name, email))
@@ -447,10 +465,13 @@ def send(
         digest,
         resend_uncertain=resend_uncertain and not dry_run,
         retry_failed=retry_failed and not dry_run,
+        config_file=config.source,
     )
     if to is not None:
         # a test copy of an already sent digest is fine: default to the latest one
-        records = records or digests_to_send(store, list_config.name, "latest")
+        records = records or digests_to_send(
+            store, list_config.name, "latest", config_file=config.source
+        )
         if dry_run:  # never a connection: the one message is written as .eml
             return [dry_run_to(config, store, records[0].id, to, clock=clock)]
         send_test(

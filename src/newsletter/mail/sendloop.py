@@ -22,9 +22,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from newsletter.audience.tokens import Tokens, subscriber_links
+from newsletter.commands import command
 from newsletter.config import Config
 from newsletter.errors import SendError
 from newsletter.mail.compose import DigestMessage, Recipient
@@ -69,14 +71,15 @@ class SendReport:
     elapsed: float = 0.0
     totals: dict[str, int] = field(default_factory=dict)  # the digest's rows by status
 
-    def summary_line(self) -> str:
-        """`sent 9,812, failed 3 (see 'newsletter deliveries --failed'), skipped 41 unsubscribed`"""
+    def summary_line(self, config_file: str | Path | None = None) -> str:
+        """`sent 9,812, failed 3 (see 'newsletter deliveries --failed'), skipped 41 unsubscribed`
+        (the commands with `-c config_file` when given)."""
         if self.dry_run:
             plural = "" if self.written == 1 else "s"
             return f"dry run: wrote {self.written:,} message{plural} to {self.folder}"
         line = f"sent {self.sent:,}, failed {self.failed:,}"
         if self.failed:
-            line += " (see 'newsletter deliveries --failed')"
+            line += f" (see '{command(config_file, 'deliveries --failed')}')"
         line += f", skipped {self.skipped_unsubscribed:,} unsubscribed"
         if self.retried:
             line += f", {self.retried:,} retried after a temporary failure"
@@ -85,10 +88,13 @@ class SendReport:
         if self.uncertain:
             line += (
                 f", {self.uncertain:,} uncertain (DATA ended, no reply recorded; maybe "
-                "delivered: see 'newsletter deliveries --uncertain')"
+                f"delivered: see '{command(config_file, 'deliveries --uncertain')}')"
             )
         if self.stopped:
-            line += f"; stopped: {self.stopped}; {self.pending:,} still pending, run send again"
+            line += (
+                f"; stopped: {self.stopped}; {self.pending:,} still pending, run "
+                f"`{command(config_file, 'send')}` again"
+            )
         return line
 
 

@@ -17,7 +17,7 @@ import tempfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ import css_inline
 import jinja2
 
 from newsletter.config import BUILTIN_TEMPLATES, Config
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, NewsletterError
 from newsletter.model import Digest
 from newsletter.render.i18n import install
 from newsletter.render.placeholders import Placeholders, TemplateSource, fill
@@ -305,10 +305,40 @@ def inline_css(html: str) -> str:
     return out
 
 
+def claim_folder(config: Config, list_name: str, built_at: datetime) -> datetime:
+    """The first build time from `built_at` on, a second at a time, whose output folder
+    (output/<list>/<stamp>/) did not exist: it is created here, empty, for the caller.
+
+    Two builds in the same second (two configs sharing an output folder and a list name,
+    or any two processes) would otherwise write one folder, the later over the earlier;
+    `mkdir` succeeds for one of them only, and the other takes the next second.
+    """
+    parent = Path(config.output_dir) / list_name
+    parent.mkdir(parents=True, exist_ok=True)
+    when = built_at
+    for _ in range(3600):
+        try:
+            (parent / stamp(when)).mkdir()
+            return when
+        except FileExistsError:
+            when = when.replace(microsecond=0) + timedelta(seconds=1)
+    raise NewsletterError(f"no free output folder under {parent} for an hour of build times")
+
+
+def release_folder(config: Config, list_name: str, built_at: datetime) -> None:
+    """Remove a claimed folder that nothing was written to (a build that failed)."""
+    try:
+        (Path(config.output_dir) / list_name / stamp(built_at)).rmdir()
+    except OSError:
+        pass  # not empty, or already gone: leave it
+
+
 def write_digest(
     rendered: RenderedDigest, config: Config, list_name: str, built_at: datetime
 ) -> Path:
-    """Write digest.html/.txt/.json and the web copies; rebuild output/index.html."""
+    """Write digest.html/.txt/.json and the web copies; rebuild output/index.html.
+
+    The folder is taken as it is (see `claim_folder` for one no other build writes to)."""
     out = Path(config.output_dir)
     folder = out / list_name / stamp(built_at)
     folder.mkdir(parents=True, exist_ok=True)

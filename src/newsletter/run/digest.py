@@ -5,14 +5,19 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.ingest.feeds import IngestReport, ingest
 from newsletter.model import Digest, Item
-from newsletter.render.renderer import render_digest, write_digest
+from newsletter.render.renderer import (
+    claim_folder,
+    release_folder,
+    render_digest,
+    write_digest,
+)
 from newsletter.run.selection import fair_share
 from newsletter.store import Store
 
@@ -20,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 # How many stored items the theme model may learn its vocabulary from (IDF and so on).
 VOCABULARY_SIZE = 2000
+# How much of an item's text summaries, duplicate detection and themes read. An article's
+# first few thousand words decide them; all of it (ingest keeps up to 100,000 characters)
+# made a 10 MB feed of long articles take seconds in each stage.
+ANALYSIS_TEXT_CHARS = 10_000
 
 
 @dataclass
@@ -126,7 +135,7 @@ def plan_digest(
     from newsletter.analysis.themes.topics import Vocabulary
 
     lst = config.list(list_name)
-    items = select_items(config, store, lst.name, since, max_items)
+    items = [analysis_copy(i) for i in select_items(config, store, lst.name, since, max_items)]
     groups, _ = story_groups(items, _cache_dir(config, store, "dedupe"))
     limit = max_items if max_items is not None else config.digest.max_items
     if limit:
@@ -137,7 +146,7 @@ def plan_digest(
     summaries, computed = summaries_for(carried, config, store, progress, not read_only)
     entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
-        store.item_texts(VOCABULARY_SIZE) if entries else [],
+        [_head(t) for t in store.item_texts(VOCABULARY_SIZE)] if entries else [],
         cache_dir=_cache_dir(config, store, "themes"),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)
@@ -156,6 +165,22 @@ def plan_digest(
         summarized=computed,
         cached=len(carried) - computed,
     )
+
+
+def analysis_copy(item: Item) -> Item:
+    """The item with its text cut to ANALYSIS_TEXT_CHARS (the stored item keeps it all)."""
+    head = _head(item.text)
+    return item if head is item.text else replace(item, text=head)
+
+
+def _head(text: str) -> str:
+    """At most ANALYSIS_TEXT_CHARS of `text`, ending at a paragraph or word boundary."""
+    if len(text) <= ANALYSIS_TEXT_CHARS:
+        return text
+    cut = text.rfind("\n\n", 0, ANALYSIS_TEXT_CHARS)
+    if cut < ANALYSIS_TEXT_CHARS // 2:
+        cut = text.rfind(" ", 0, ANALYSIS_TEXT_CHARS)
+    return text[: cut if cut > 0 else ANALYSIS_TEXT_CHARS].rstrip()
 
 
 def _cache_dir(config: Config, store: Store, name: str) -> Path | None:
@@ -192,9 +217,18 @@ def _fair_groups(
 
 
 def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = True) -> BuildResult:
-    """Render the plan to output/ and (when `record`) remember the digest in the store."""
-    rendered = render_digest(plan.digest, config)
-    folder = write_digest(rendered, config, plan.digest.list_name, plan.digest.built_at)
+    """Render the plan to a folder of its own in output/ and (when `record`) remember the
+    digest in the store. The build time moves on a second when another build took its
+    folder (see `claim_folder`); the archive link in the mail names the folder written."""
+    list_name = plan.digest.list_name
+    built_at = claim_folder(config, list_name, plan.digest.built_at)
+    plan.digest = replace(plan.digest, built_at=built_at)
+    try:
+        rendered = render_digest(plan.digest, config)
+        folder = write_digest(rendered, config, list_name, built_at)
+    except BaseException:
+        release_folder(config, list_name, built_at)
+        raise
     digest_id = None
     if record:
         digest_id = store.create_digest(

@@ -7,8 +7,9 @@ stays, the lock does not. The file is never deleted: removing it would let two r
 two different files of the same name. Its content (PID, host, start time) only serves the
 "another run is in progress" message.
 
-`flock` is advisory and local: the lock file must be on a local file system (it is not
-reliable on NFS), next to the store by default.
+`newsletter run`, `send` and `build` take it; the note names which, so a command that
+finds the lock held says what it waits for. `flock` is advisory and local: the lock file
+must be on a local file system (it is not reliable on NFS), next to the store by default.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from newsletter.store import Store
 logger = logging.getLogger(__name__)
 
 HOLDER_WAIT_STEPS = 20  # x 10 ms: how long a blocked run waits for the holder's note
+POLL_SECONDS = 0.1  # how often a command that waits for the lock tries again
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class LockHolder:
     pid: int = 0
     host: str = ""
     started_at: datetime | None = None
+    command: str = ""  # run, send, build ("" in a note of an older version)
 
     def describe(self) -> str:
         """`pid 1234 on host, since 2026-01-05 06:00:00 UTC` (as much as is known)."""
@@ -49,6 +53,10 @@ class LockHolder:
         if self.started_at is not None:
             parts.append(f"since {self.started_at.strftime('%Y-%m-%d %H:%M:%S UTC')}")
         return " ".join(parts)
+
+    def what(self) -> str:
+        """`newsletter send`, or "newsletter command" when the note does not say."""
+        return f"`newsletter {self.command}`" if self.command else "newsletter command"
 
 
 def read_holder(path: str | Path) -> LockHolder | None:
@@ -61,20 +69,27 @@ def read_holder(path: str | Path) -> LockHolder | None:
         return None
     try:
         started = datetime.fromisoformat(data["started_at"]) if data.get("started_at") else None
-        return LockHolder(int(data.get("pid") or 0), str(data.get("host") or ""), started)
+        return LockHolder(
+            int(data.get("pid") or 0),
+            str(data.get("host") or ""),
+            started,
+            str(data.get("command") or ""),
+        )
     except (TypeError, ValueError):
         return None
 
 
 class RunLock:
-    """An exclusive, non-blocking lock on `path`; `acquire` raises LockedError if held.
+    """An exclusive lock on `path` for `command` (run, send, build); `acquire` raises
+    LockedError if another holds it (after waiting, when asked to wait).
 
-    with RunLock(path):
+    with RunLock(path, command="send"):
         ...  # nobody else is in here
     """
 
-    def __init__(self, path: str | Path, clock: Clock = utcnow) -> None:
+    def __init__(self, path: str | Path, clock: Clock = utcnow, command: str = "run") -> None:
         self.path = Path(path)
+        self.command = command
         self._clock = clock
         self._fd: int | None = None
 
@@ -86,11 +101,28 @@ class RunLock:
     def where(self) -> str:
         return str(self.path)
 
-    def acquire(self) -> None:
-        """Take the lock now, or raise LockedError naming the holder and the lock file
+    def acquire(
+        self, wait: float = 0.0, waiting: Callable[[LockHolder | None], None] | None = None
+    ) -> None:
+        """Take the lock now, or within `wait` seconds (calling `waiting` with the holder
+        once first), else raise LockedError naming the holder and the lock file
         (ConfigError when the lock file cannot be created or locked at all)."""
         if self._fd is not None:
             return
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self._try_acquire()
+                return
+            except LockedError:
+                if time.monotonic() >= deadline:
+                    raise
+            if waiting is not None:
+                waiting(self._holder())
+                waiting = None
+            time.sleep(POLL_SECONDS)
+
+    def _try_acquire(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # O_CLOEXEC: a child process (a subprocess the run starts) must not inherit it
@@ -104,11 +136,12 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            holder = self._holder()
-            who = holder.describe() if holder else "another process"
+            holder = self._holder() or LockHolder()
+            who = holder.describe() if holder.pid else "another process"
             raise LockedError(
-                f"another `newsletter run` is in progress ({who}; lock file {self.path}); "
-                "exiting. It is released when that run ends or dies."
+                f"another {holder.what()} is in progress ({who}; lock file {self.path}); this "
+                f"`newsletter {self.command}` did nothing. The lock is released when that "
+                "command ends or dies."
             ) from None
         except OSError as e:  # e.g. ENOLCK: the file system does not do locks (NFS)
             os.close(fd)
@@ -136,6 +169,7 @@ class RunLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started_at": self._clock().isoformat(timespec="seconds"),
+            "command": self.command,
         }
         data = (json.dumps(info) + "\n").encode()
         # write, then cut: the file is never empty while the lock is held, except in the
@@ -175,29 +209,44 @@ class StoreLock:
     that connection ends, however its process dies (or the host vanishes: once the server
     notices the dead connection, by TCP keepalive)."""
 
-    def __init__(self, store: Store, name: str = "newsletter run") -> None:
-        session = store.session_lock(name)
+    def __init__(self, store: Store, command: str = "run") -> None:
+        session = store.session_lock("newsletter run")
         if session is None:
             raise ValueError("a SQLite store is locked with RunLock (a file)")
+        session.command = command
         self._session = session
-        self.name = name
+        self.command = command
         self.where = f"advisory lock in {store.where}"
 
     @property
     def held(self) -> bool:
         return bool(self._session.held)
 
-    def acquire(self) -> None:
-        """Take the lock now, or raise LockedError naming the holder."""
-        if self._session.try_acquire():
-            logger.debug("%s taken", self.where)
-            return
+    def acquire(
+        self, wait: float = 0.0, waiting: Callable[[LockHolder | None], None] | None = None
+    ) -> None:
+        """Take the lock now, or within `wait` seconds (calling `waiting` with the holder
+        once first), else raise LockedError naming the holder."""
+        deadline = time.monotonic() + wait
+        while not self._session.try_acquire():
+            holder = self._holder()
+            if time.monotonic() >= deadline:
+                holder = holder or LockHolder()
+                who = holder.describe() if holder.pid else "another process"
+                raise LockedError(
+                    f"another {holder.what()} is in progress ({who}; {self.where}); this "
+                    f"`newsletter {self.command}` did nothing. It is released when that "
+                    "command ends or dies."
+                )
+            if waiting is not None:
+                waiting(holder)
+                waiting = None
+            time.sleep(POLL_SECONDS)
+        logger.debug("%s taken", self.where)
+
+    def _holder(self) -> LockHolder | None:
         found = self._session.holder()
-        who = LockHolder(*found).describe() if found else "another process"
-        raise LockedError(
-            f"another `{self.name}` is in progress ({who}; {self.where}); exiting. It is "
-            "released when that run ends or dies."
-        )
+        return LockHolder(*found) if found else None
 
     def release(self) -> None:
         self._session.release()
@@ -210,8 +259,11 @@ class StoreLock:
         self.release()
 
 
-def lock_for(store: Store, path: str | Path, clock: Clock = utcnow) -> RunLock | StoreLock:
-    """`newsletter run`'s lock: the database's own for PostgreSQL, else the file `path`."""
+def lock_for(
+    store: Store, path: str | Path, clock: Clock = utcnow, command: str = "run"
+) -> RunLock | StoreLock:
+    """The lock `run` and `build` take: the database's own for PostgreSQL, else the
+    file `path`."""
     if store.dialect == "postgresql":
-        return StoreLock(store)
-    return RunLock(path, clock)
+        return StoreLock(store, command)
+    return RunLock(path, clock, command)

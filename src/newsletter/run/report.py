@@ -156,6 +156,7 @@ class RunReport:
     finished_at: datetime | None = None
     lock_file: str = ""
     locked: str = ""  # the message when another run holds the lock
+    config_file: str = ""  # the config the run read: commands in the report name it
     error: str = ""  # what stopped the whole run (the store)
     ingest: IngestSummary | None = None
     lists: list[ListRun] = field(default_factory=list)
@@ -249,16 +250,16 @@ def format_run_report(report: RunReport, verbose: bool = False) -> str:
             more = f" (first: {url}: {reason})"
             lines.append(f"every feed failed: {len(ingest.failed)} of {ingest.feeds}{more}")
     for lr in report.lists:
-        lines.extend(_list_lines(lr, verbose))
+        lines.extend(_list_lines(lr, verbose, report.config_file))
     for h in report.failing_feeds:
         if verbose or should_remind(h.failures, report.failing_threshold):
-            lines.append(f"WARNING {h.problem()}")
+            lines.append(f"WARNING {h.problem(report.config_file)}")
     if verbose:
         lines.append(f"done in {report.elapsed:.1f} s, exit code {report.exit_code}")
     return "\n".join(lines)
 
 
-def _list_lines(lr: ListRun, verbose: bool) -> list[str]:
+def _list_lines(lr: ListRun, verbose: bool, config_file: str) -> list[str]:
     name = lr.list_name
     lines = []
     for adoption in lr.adopted:
@@ -274,13 +275,15 @@ def _list_lines(lr: ListRun, verbose: bool) -> list[str]:
         )
     for resumed in lr.resumed:
         lines.append(
-            f"{name}: resumed interrupted digest {resumed.digest_id}: {resumed.summary_line()}"
+            f"{name}: resumed interrupted digest {resumed.digest_id}: "
+            f"{resumed.summary_line(config_file)}"
         )
     if lr.error:
         lines.append(f"{name}: ERROR ({lr.error_stage}): {lr.error}")
     if lr.sent is not None:
         lines.append(
-            f"{name}: digest {lr.digest_id} ({_stories(lr.stories)}): {lr.sent.summary_line()}"
+            f"{name}: digest {lr.digest_id} ({_stories(lr.stories)}): "
+            f"{lr.sent.summary_line(config_file)}"
         )
     elif verbose and not lr.error:
         if lr.first_run and not lr.due:
@@ -291,5 +294,5 @@ def _list_lines(lr: ListRun, verbose: bool) -> list[str]:
             lines.append(f"{name}: due ({lr.cadence}); {lr.note}")
     elif lr.note and lr.delivery_problem:
         lines.append(f"{name}: {lr.note}")
-    lines.extend(uncertain_lines(name, lr.uncertain))
+    lines.extend(uncertain_lines(name, lr.uncertain, config_file))
     return lines

@@ -126,6 +126,7 @@ def run(
         started_at=clock(),
         lock_file=lock.where,
         failing_threshold=config.run.failing_feed_runs,
+        config_file=str(config.source or ""),
     )
     try:
         lock.acquire()

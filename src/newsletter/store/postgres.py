@@ -376,6 +376,7 @@ class SessionLock:
         self._password = password
         self._key = lock_key(name)
         self._conn: PgConnection | None = None
+        self.command = "run"  # the newsletter command holding it, shown to the others
 
     @property
     def held(self) -> bool:
@@ -385,7 +386,7 @@ class SessionLock:
         """Take the lock now; False when another session holds it."""
         if self._conn is not None:
             return True
-        me = f"{self.name}: pid {os.getpid()} on {socket.gethostname()}"
+        me = f"newsletter {self.command}: pid {os.getpid()} on {socket.gethostname()}"
         conn = PgConnection(self.url, self._password, application=me)
         params = {"a": self._key[0], "b": self._key[1]}
         if not conn.execute("SELECT pg_try_advisory_lock(:a, :b)", params).fetchone()[0]:
@@ -394,8 +395,9 @@ class SessionLock:
         self._conn = conn
         return True
 
-    def holder(self) -> tuple[int, str, datetime | None] | None:
-        """(pid, host, since) of the session holding the lock, as far as it is known."""
+    def holder(self) -> tuple[int, str, datetime | None, str] | None:
+        """(pid, host, since, command) of the session holding the lock, as far as it is
+        known."""
         conn = PgConnection(self.url, self._password)
         try:
             row = conn.execute(
@@ -412,10 +414,10 @@ class SessionLock:
             conn.close()
         if row is None:
             return None
-        match = re.search(r"pid (\d+) on (\S+)", row[0] or "")
+        match = re.match(r"newsletter (\w+): pid (\d+) on (\S+)", row[0] or "")
         if match is None:
-            return 0, "", row[1]
-        return int(match.group(1)), match.group(2), row[1]
+            return 0, "", row[1], ""
+        return int(match.group(2)), match.group(3), row[1], match.group(1)
 
     def release(self) -> None:
         """Let go. Unlocked first, then disconnected: the server ends a closed session a

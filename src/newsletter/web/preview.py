@@ -20,6 +20,7 @@ import jinja2
 from flask import Flask, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from newsletter.commands import command
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.render import archive
@@ -221,12 +222,14 @@ def preview(
     """
     if next_ and not config.store_url and not Path(config.store_path).is_file():
         raise NewsletterError(
-            f"no store at {config.store_path} yet; run `newsletter build` (or check [store] path)"
+            f"no store at {config.store_path} yet; run `{command(config.source, 'build')}` "
+            "(or check [store] path)"
         )
     if not next_ and latest_preview(config, list_name) is None:
         raise NewsletterError(
-            f"no built digest under {config.output_dir}; run `newsletter build` first, or "
-            "use --next to preview the next digest from the store"
+            f"no built digest under {config.output_dir}; run "
+            f"`{command(config.source, 'build')}` first, or use --next to preview the next "
+            "digest from the store"
         )
     server = make_preview_server(config, host, port, next_=next_, list_name=list_name)
     url = f"http://{_url_host(host)}:{server.server_port}/"
