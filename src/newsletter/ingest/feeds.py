@@ -25,10 +25,10 @@ from newsletter.errors import FeedError
 from newsletter.ingest import images as feed_images
 from newsletter.ingest.decode import decode_title
 from newsletter.ingest.fetch import FetchResponse, fetch, is_http, one_line
-from newsletter.ingest.genres import item_text
-from newsletter.ingest.parse import MAX_FIELD_CHARS, RawEntry, RawFeed, read_feed
 from newsletter.ingest.freshness import Hints, decide, feed_hints, next_fetch
+from newsletter.ingest.genres import item_text
 from newsletter.ingest.hosts import fetch_all, host_of
+from newsletter.ingest.parse import MAX_FIELD_CHARS, RawEntry, RawFeed, read_feed
 from newsletter.ingest.sanitize import (
     IMAGE_SCHEMES,
     absolute_url,
@@ -145,9 +145,7 @@ def ingest(
         for feed, response in responses:
             state = states[feed.url]
             known = store.known_entries(feed.url) if _has_body(response) else frozenset()
-            result, parsed = _to_result(
-                feed, state, response, known, config.fetch.max_field_chars
-            )
+            result, parsed = _to_result(feed, state, response, known, config.fetch.max_field_chars)
             schedule, hints = _schedule(feed, state, response, result, parsed, store.clock())
             _record(store, report, result, parsed, schedule, hints, decisions[feed.url])
             results[result.url] = result

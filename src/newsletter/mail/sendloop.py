@@ -29,11 +29,11 @@ from newsletter.config import Config
 from newsletter.errors import SendError
 from newsletter.mail.compose import DigestMessage, Recipient
 from newsletter.mail.transport import (
+    RETRY_BASE_SECONDS,
     ConnectFailure,
     ConnectionLost,
     PermanentFailure,
     SendPacer,
-    RETRY_BASE_SECONDS,
     TemporaryFailure,
     Transport,
     retry_delays,
