@@ -318,3 +318,43 @@ def test_strip_chrome_drops_chrome_paragraphs_and_tails_only():
     )
     only_chrome = "Share this:"
     assert strip_chrome(only_chrome) == only_chrome  # never empties a text
+
+
+class _CountingPattern:
+    """A compiled pattern that adds up how much text each `search` was given to scan."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.scanned = 0
+
+    def search(self, string: str, pos: int = 0, endpos: int = 2**63 - 1) -> re.Match[str] | None:
+        self.scanned += min(endpos, len(string)) - pos
+        return self.pattern.search(string, pos, endpos)
+
+
+def test_the_word_before_each_stop_is_found_without_rescanning_the_paragraph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The splitter looks back from every stop for the word before it: from the paragraph's
+    start, a 100,000-character paragraph of short sentences cost seconds (the square)."""
+    import newsletter.text as text_module
+
+    counting = _CountingPattern(text_module._LAST_TOKEN)
+    monkeypatch.setattr(text_module, "_LAST_TOKEN", counting)
+    paragraph = "The harbour council met on Monday. It voted on the budget. " * 1000
+    sentences = split_sentences(paragraph)
+    assert len(sentences) == 2000
+    assert 0 < counting.scanned <= 100 * len(sentences)  # a short window per stop
+
+
+def test_a_run_of_stop_marks_is_tried_once_from_its_first_mark() -> None:
+    """Tried again from every mark of a run not followed by a space ("....x"), the stop
+    pattern cost the square of the run: 100,000 dots took minutes. A soft stop now only
+    begins at a run's first mark (and takes the run whole), so each run is scanned once."""
+    from newsletter.text import _BOUNDARY
+
+    text = "Wait... what"
+    assert [m.start() for m in _BOUNDARY.finditer(text)] == [4]
+    assert all(_BOUNDARY.match(text, i) is None for i in (5, 6))
+    marks = "." * 100_000 + "x and more. Then the end."
+    assert split_sentences(marks) == [marks[: -len(" Then the end.")], "Then the end."]

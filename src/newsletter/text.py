@@ -225,11 +225,21 @@ _HARD_END = "。！？｡؟۔।॥።፧։။"
 _CLOSERS_CLASS = re.escape(_CLOSERS)
 _BOUNDARY = re.compile(
     rf"(?P<hard>[{_HARD_END}]+[!?！？]*[{_CLOSERS_CLASS}]*\s*)"
-    rf"|(?P<soft>[.!?…]+[{_CLOSERS_CLASS}]*)(?=\s|$)"
+    # a soft stop starts at the first mark of a run and takes it whole (possessive): tried
+    # from every mark of "....x", the run cost its square
+    rf"|(?P<soft>(?<![.!?…])[.!?…]++[{_CLOSERS_CLASS}]*+)(?=\s|$)"
     # a space lost between sentences ("...last year.The firm"): lower-case word, stop, Capital
     r"|(?P<glued>(?<=[a-z]{2})[.!?][\"”’]?(?=[A-Z][a-z]))"
 )
 _LAST_TOKEN = re.compile(r"(\S+)$")
+# How far the sentence splitter looks back for the word before a stop: further than any
+# abbreviation, initial or ordinal it tests for. Looking back to the paragraph's start made
+# every stop cost the paragraph's length: a 100,000-character paragraph took seconds.
+_TOKEN_WINDOW = 100
+_SPACES = re.compile(r"\s*")
+_LEADING_OPENERS = re.compile(rf"[{re.escape(_OPENERS_PUNCT + '-–— ')}]*")
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+_CAPITALIZED_WORD = re.compile(r"[A-Z][a-z]+[,;:]?(?!\S)")
 
 
 def split_sentences(text: str, language: str = "en") -> list[str]:
@@ -270,13 +280,20 @@ def _split_paragraph(paragraph: str, lang: str) -> list[str]:
     return sentences
 
 
+def _skip(pattern: re.Pattern[str], text: str, position: int) -> int:
+    """Where a run of `pattern` (which may be empty) starting at `position` ends."""
+    found = pattern.match(text, position)
+    return found.end() if found else position
+
+
 def _ends_sentence(text: str, m: re.Match[str], lang: str) -> bool:
     """Whether the `.!?…` match is a sentence end, judged by the words around it."""
-    after = text[m.end() :].lstrip()
-    if not after:
+    # positions, not slices: a copy of the rest of the paragraph per stop is quadratic
+    after = _skip(_SPACES, text, m.end())
+    if after == len(text):
         return True
-    nxt = after.lstrip(_OPENERS_PUNCT + "-–— ")
-    first = nxt[:1]
+    nxt = _skip(_LEADING_OPENERS, text, after)
+    first = text[nxt : nxt + 1]
     if not first:
         return True
     if first.islower():
@@ -286,15 +303,14 @@ def _ends_sentence(text: str, m: re.Match[str], lang: str) -> bool:
         return True  # ! and ? before a capital end a sentence
     if len(punct) > 1:
         return True  # an ellipsis before a capital
-    before = _LAST_TOKEN.search(text, 0, m.start())
-    if before is None:
+    token = _token_before(text, m.start()).lstrip(_OPENERS_PUNCT)
+    if not token:
         return True
-    token = before.group(1).lstrip(_OPENERS_PUNCT)
     low = token.lower()
     if len(token) == 1 and token.isalpha():
         # an initial ("J. K. Rowling") or a spaced abbreviation ("z. B."), unless the next
         # word plainly opens a sentence ("... World War I. But ...")
-        return _next_word(nxt) in _OPENERS and token.isupper()
+        return _next_word(text, nxt) in _OPENERS and token.isupper()
     if low == "no" or low == "nr" or low == "p" or low == "pp":
         return not first.isdigit()  # "No. 5", "p. 12"; "... said no. Then" still ends
     if low in _TITLES and not (len(token) > 1 and token.isupper()):
@@ -303,7 +319,7 @@ def _ends_sentence(text: str, m: re.Match[str], lang: str) -> bool:
     if dotted and len(token) <= 5 and low not in _AMBIGUOUS:
         return False  # dotted abbreviation like "e.g", "z.B", "i.e"
     if low in _AMBIGUOUS:
-        return _next_word(nxt) in _OPENERS
+        return _next_word(text, nxt) in _OPENERS
     if lang in ("russian", "ukrainian", "bulgarian", "serbian") and low in _CYRILLIC_ABBREVIATIONS:
         return False
     if lang == "german" and token.isdigit() and len(token) <= 2:
@@ -314,20 +330,23 @@ def _ends_sentence(text: str, m: re.Match[str], lang: str) -> bool:
 def _glued_end(text: str, m: re.Match[str]) -> bool:
     """Whether "word.Word" with no space is two sentences ("last year.The firm"), not code
     or a name ("System.Collections", "node.Js()")."""
-    before = _LAST_TOKEN.search(text, 0, m.start())
-    after = re.match(r"\S*", text[m.end() :])
-    word_before = before.group(1) if before else ""
-    word_after = after.group(0) if after else ""
+    word_before = _token_before(text, m.start())
     return (
         word_before.isalpha()
         and word_before.islower()
-        and re.fullmatch(r"[A-Z][a-z]+[,;:]?", word_after) is not None
+        and _CAPITALIZED_WORD.match(text, m.end()) is not None
     )
 
 
-def _next_word(text: str) -> str:
-    """The first word of `text`, lower-cased ("" if none)."""
-    m = re.match(r"[^\W_]+", text)
+def _token_before(text: str, end: int) -> str:
+    """The non-space run ending at `end`, at most _TOKEN_WINDOW characters of it ("" if none)."""
+    m = _LAST_TOKEN.search(text, max(0, end - _TOKEN_WINDOW), end)
+    return m.group(1) if m else ""
+
+
+def _next_word(text: str, pos: int) -> str:
+    """The word starting at `pos`, lower-cased ("" if none)."""
+    m = _ALNUM_RUN.match(text, pos)
     return m.group(0).lower() if m else ""
 
 

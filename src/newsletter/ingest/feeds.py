@@ -213,7 +213,7 @@ def fetch_feed(
 ) -> FeedResult:
     """Fetch and parse one feed (no store writes); never raises."""
     response = _fetch_guarded(feed, state, config, fetcher)
-    return _to_result(feed, state, response, config.fetch.max_field_chars)[0]
+    return _to_result(feed, state, response, frozenset(), config.fetch.max_field_chars)[0]
 
 
 def _fetch_guarded(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -73,7 +73,7 @@ def fetch_all(
     host: Callable[[T], str],
     concurrency: int,
     per_host: int,
-) -> Iterator[tuple[T, R]]:
+) -> Generator[tuple[T, R], None, None]:
     """(feed, outcome) as each fetch ends. `fetch` must not raise. Closing the iterator
     early (an error, Ctrl-C in the caller) stops the workers after their current fetch."""
     if not feeds:

@@ -25,7 +25,7 @@ import feedparser
 
 from newsletter.errors import FeedError
 from newsletter.ingest import images as feed_images
-from newsletter.ingest.bounds import cap_author_text
+from newsletter.ingest.bounds import cap_author_text, cap_elements, markup_in_ascii
 from newsletter.ingest.dates import parse_date
 from newsletter.text import html_to_text
 
@@ -97,7 +97,8 @@ def read_feed(
     would also rewrite relative guids, and an item's identity must not depend on the URL
     the feed was fetched from. `base_url` only names the page an HTML error points to.
     Text fields (titles, authors, categories) are cut to `max_field_chars`; authors before
-    feedparser sees them, which bounds its work (see newsletter.ingest.bounds).
+    feedparser sees them, as are elements past the counts feedparser handles in bounded time
+    (see newsletter.ingest.bounds).
     """
     limit = max(1, max_field_chars)
     headers = {k.lower(): v for k, v in (headers or {}).items()}
@@ -107,8 +108,8 @@ def read_feed(
         raise FeedError("empty response")
     if start[:1] in (b"{", b"["):
         return _read_json(start, limit)
-    data, headers = _prefer_utf8(data, headers)
-    data = cap_author_text(data, limit)
+    data, headers = markup_in_ascii(*_prefer_utf8(data, headers))
+    data = cap_author_text(cap_elements(data, limit, MAX_ENTRIES), limit)
     fp_headers = {}
     if headers.get("content-type"):
         fp_headers["content-type"] = headers["content-type"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from newsletter.store.base import to_iso
-from newsletter.store.deliveries import PendingDelivery
+from newsletter.store.deliveries import PendingDelivery, pending_from_row
 from newsletter.store.dialect import Connection
 
 
@@ -84,18 +84,7 @@ class BatchesMixin:
                     ORDER BY dl.id""",
                 params,
             ).fetchall()
-        batch.claimed = [
-            PendingDelivery(
-                r["id"],
-                r["subscriber_id"],
-                r["email"],
-                r["name"],
-                r["attempts"],
-                r["bounce_count"],
-                r["link_key"],
-            )
-            for r in rows
-        ]
+        batch.claimed = [pending_from_row(r) for r in rows]
         return batch
 
     def clear_retry_times(self, digest_id: int, owner: str | None = None) -> int:

@@ -82,6 +82,19 @@ def _row_to_delivery(row: sqlite3.Row) -> Delivery:
     )
 
 
+def pending_from_row(r: sqlite3.Row) -> PendingDelivery:
+    """A pending delivery from a row joining deliveries and subscribers."""
+    return PendingDelivery(
+        r["id"],
+        r["subscriber_id"],
+        r["email"],
+        r["name"],
+        r["attempts"],
+        r["bounce_count"],
+        r["link_key"],
+    )
+
+
 def check_status(status: str) -> None:
     if status not in DELIVERY_STATUSES:
         raise StoreError(
@@ -293,15 +306,4 @@ class DeliveriesMixin:
                WHERE dl.digest_id = :d AND dl.status = 'pending' ORDER BY dl.id""",
             {"d": digest_id},
         )
-        return [
-            PendingDelivery(
-                r["id"],
-                r["subscriber_id"],
-                r["email"],
-                r["name"],
-                r["attempts"],
-                r["bounce_count"],
-                r["link_key"],
-            )
-            for r in rows
-        ]
+        return [pending_from_row(r) for r in rows]

@@ -28,6 +28,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -227,6 +228,7 @@ def teaser_pairs(
     for i, it in enumerate(items):
         if not dated[i]:  # undated items never merge on words
             continue
+        found_roots: AbstractSet[str]
         if i in profiles:
             found_roots = full(i).roots & wanted
         elif roots is not None:
