@@ -344,7 +344,7 @@ class Load:
                         self.errors.append(f"{type(e).__name__}: {e}")
                     conn.close()
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                time.sleep(0.05)  # visitors, not a flood: the senders are what is measured
+                time.sleep(0.1)  # visitors, not a flood: the senders are what is measured
         finally:
             conn.close()
 
@@ -479,7 +479,7 @@ def main() -> None:
     parser.add_argument("--senders", default="1,2,4", help="PostgreSQL sender counts")
     parser.add_argument("--connections", type=int, default=8, help="SMTP connections per sender")
     parser.add_argument("--delay-ms", type=float, default=100.0, help="the sink's reply delay")
-    parser.add_argument("--clients", type=int, default=4, help="web visitors during the send")
+    parser.add_argument("--clients", type=int, default=2, help="web visitors during the send")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--sink-child", action="store_true", help=argparse.SUPPRESS)

@@ -402,3 +402,22 @@ def test_a_killed_sender_stops_counting(store: Store) -> None:
     wait_until(mine.alone, timeout=30, alive=lambda: True, what="the dead sender's lock")
     mine.settled()
     mine.leave()
+
+
+def test_a_copy_that_fails_midway_leaves_the_target_as_it_was(
+    tmp_path: Path, pg_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(tmp_path / "s.sqlite") as lite, Store(pg_store_url) as pg:
+        _fill(lite, tmp_path)
+        before = row_counts(pg)
+        copied: list[str] = []
+
+        def fail_after_three(table: str) -> None:  # the disk fills, the link drops...
+            copied.append(table)
+            if len(copied) == 3:
+                raise StoreError("no space left on device")
+
+        monkeypatch.setattr(pg.db, "after_copy", fail_after_three)
+        with pytest.raises(StoreError, match="no space left"):
+            copy_store(lite, pg)
+        assert row_counts(pg) == before  # one transaction: nothing of it stayed

@@ -38,7 +38,7 @@ from newsletter.errors import ConfigError
 from newsletter.mail import deliver
 from newsletter.render.renderer import render_digest, stamp, write_digest
 from newsletter.store import Store
-from newsletter.store.ratelimits import SWEEP_EVERY
+from newsletter.store.ratelimits import SLOTS, SWEEP_EVERY
 from newsletter.web.app import create_app, make_wsgi_app
 from newsletter.web.ratelimit import RateLimit
 
@@ -297,8 +297,19 @@ def test_rate_limit_buckets_hold_no_address_and_expired_hits_are_swept(store, cl
     for n in range(SWEEP_EVERY):  # one-off keys, each hit once
         window.hit(f"one-off-{n}")
         clock.advance(seconds=1)
-    # the sweep at the 100th hit deleted every hit older than its 60 s window
-    assert store.rate_limit_rows() <= 61
+    # the sweep at the 100th hit deleted every slot no 60 s window reaches any more
+    assert store.rate_limit_rows() <= 62
+
+
+def test_a_busy_bucket_keeps_one_row_per_slot_whatever_its_limit(store, clock) -> None:
+    window = RateLimit("ip", 1_000_000, 3600, SECRET, lambda: nullcontext(store))
+    for _ in range(500):  # 500 hits over 2.5 hours from one address
+        assert window.hit("192.0.2.1")
+        clock.advance(seconds=18)
+    assert store.rate_limit_rows() <= SLOTS + 1  # a row per minute of the hour, at most
+    # the last hour's 200 hits, give or take the oldest slot (the window slides by minutes)
+    used = 1_000_000 - window.remaining("192.0.2.1")
+    assert 200 - 200 / SLOTS - 1 <= used <= 200
 
 
 def test_several_processes_enforce_one_limit(make, store_target) -> None:

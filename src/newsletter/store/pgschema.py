@@ -188,9 +188,11 @@ PG_MIGRATIONS: dict[int, str] = {
     175: """
         CREATE TABLE rate_limit_hits (
             bucket TEXT COLLATE "C" NOT NULL,
-            expires_at TEXT COLLATE "C" NOT NULL
+            slot BIGINT NOT NULL,
+            hits INTEGER NOT NULL,
+            expires_at TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (bucket, slot)
         );
-        CREATE INDEX rate_limit_hits_bucket ON rate_limit_hits(bucket, expires_at);
         CREATE INDEX rate_limit_hits_expiry ON rate_limit_hits(expires_at);
         -- senders claim a digest's pending rows lowest id first: this index hands them out
         -- in that order (SQLite's (digest_id, status) index carries the rowid already)

@@ -182,8 +182,7 @@ class PgConnection:
 
     def executemany(self, sql: str, rows: Iterable[Mapping[str, Any] | Sequence[Any]]) -> Any:
         self._heal()
-        if self._begin_with is not None:
-            self._first("SELECT 1", None)
+        self._flush_begin()
         cursor = self._conn.cursor()
         try:
             cursor.executemany(to_pyformat(sql), list(rows))
@@ -228,6 +227,12 @@ class PgConnection:
             raise _translate(e, self.where) from e
         cursor.nextset()  # past the BEGIN's result, to the statement's
         return cursor
+
+    def _flush_begin(self) -> None:
+        """Send a pending BEGIN on its own, before what cannot carry it (COPY, a
+        server-side cursor, executemany)."""
+        if self._begin_with is not None:
+            self._first("SELECT 1", None)
 
     def commit(self) -> None:
         if self._begin_with is not None:  # nothing was done: nothing to commit
@@ -294,6 +299,7 @@ class PgConnection:
         """COPY rows into a table (much faster than INSERTs); the number written."""
         names = ", ".join(f'"{c}"' for c in columns)
         count = 0
+        self._flush_begin()
         try:
             with self._conn.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
                 for row in rows:
@@ -347,6 +353,7 @@ class PgConnection:
 
     def stream(self, sql: str) -> Iterator[Sequence[Any]]:
         """The rows of a query, fetched in batches (a server-side cursor; in a transaction)."""
+        self._flush_begin()
         try:
             with self._conn.cursor(name="newsletter_stream") as cursor:
                 cursor.itersize = 2000

@@ -297,14 +297,16 @@ MIGRATIONS: list[tuple[int, str]] = [
     (
         175,
         """
-        -- Rate limits the web app's processes share (issue 15): one row per counted hit,
-        -- until it leaves its window. `bucket` names the limit and a keyed hash of what
-        -- it counts (an IP, an address), never the address itself.
+        -- Rate limits the web app's processes share (issue 15): the hits of each slot (a
+        -- sixtieth) of a window. `bucket` names the limit and a keyed hash of what it
+        -- counts (an IP, an address), never the address itself.
         CREATE TABLE rate_limit_hits (
             bucket TEXT NOT NULL,
-            expires_at TEXT NOT NULL
+            slot INTEGER NOT NULL,           -- seconds since 1970 // the slot's length
+            hits INTEGER NOT NULL,
+            expires_at TEXT NOT NULL,        -- when no window reaches the slot any more
+            PRIMARY KEY (bucket, slot)
         );
-        CREATE INDEX rate_limit_hits_bucket ON rate_limit_hits(bucket, expires_at);
         CREATE INDEX rate_limit_hits_expiry ON rate_limit_hits(expires_at);
         """,
     ),

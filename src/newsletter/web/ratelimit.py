@@ -48,4 +48,4 @@ class RateLimit:
         if self.limit <= 0:
             return 1 << 30
         with self._access() as store:
-            return store.rate_remaining(self.bucket(key), self.limit)
+            return store.rate_remaining(self.bucket(key), self.limit, self.window)
