@@ -55,7 +55,12 @@ class Likeness:
         n = cats.shape[0]
         self.text = text if text is not None and text.shape[1] else np.zeros((n, 0))
         self.cats = sparse.csr_matrix(cats)
-        self._groups: dict[int, tuple] = {}  # id(list) -> (list, members, text sum, cats sum)
+        self._groups: dict[int, tuple] = {}  # id(list) -> (list, members, totals...)
+        self._self_text = np.einsum("ij,ij->i", self.text, self.text)
+        self._self = (
+            self._self_text
+            + CATEGORY_WEIGHT * np.asarray(self.cats.multiply(self.cats).sum(axis=1)).ravel()
+        )
 
     def full(self) -> np.ndarray:
         """The whole matrix (small digests only: see MAX_PAIRWISE)."""
@@ -63,30 +68,28 @@ class Likeness:
         return self.text @ self.text.T + CATEGORY_WEIGHT * shared
 
     def closeness(self, i: int, idx: Sequence[int], text_only: bool = False) -> float:
-        """Mean likeness (or text cosine) of entry i to the other members of a group:
-        i's vectors against the group's sums, so O(dimensions) rather than O(group)."""
-        _, members, t_sum, c_sum = self._group(idx)
-        total = float(self.text[i] @ t_sum)
-        if not text_only:
-            total += CATEGORY_WEIGHT * float((self.cats[i] @ c_sum)[0])
+        """Mean likeness (or text cosine) of entry i to the other members of a group, from
+        every entry's likeness to the group's sum (computed once per group): the pairs of
+        a big digest are never all computed."""
+        _, members, text_total, total = self._group(idx)
+        score = float(text_total[i] if text_only else total[i])
         count = len(idx)
         if i in members:  # not with itself
-            total -= float(self.text[i] @ self.text[i])
-            if not text_only:
-                total -= CATEGORY_WEIGHT * float(self.cats[i].multiply(self.cats[i]).sum())
+            score -= float(self._self_text[i] if text_only else self._self[i])
             count -= 1
-        return total / count if count else 0.0
+        return score / count if count else 0.0
 
     def _group(self, idx: Sequence[int]) -> tuple:
-        """Members and vector sums of a group (kept while the same list is asked about)."""
+        """Members of a group and each entry's summed likeness to them (kept while the
+        same list is asked about)."""
         found = self._groups.get(id(idx))
         if found is None or found[0] is not idx:
-            if len(self._groups) > 1024:
+            if len(self._groups) > 256:
                 self._groups.clear()
             rows = list(idx)
-            t_sum = self.text[rows].sum(axis=0) if rows else np.zeros(self.text.shape[1])
-            c_sum = np.asarray(self.cats[rows].sum(axis=0)).ravel()
-            found = (idx, frozenset(rows), t_sum, c_sum)
+            text_total = self.text @ self.text[rows].sum(axis=0)
+            cats_total = self.cats @ np.asarray(self.cats[rows].sum(axis=0)).ravel()
+            found = (idx, frozenset(rows), text_total, text_total + CATEGORY_WEIGHT * cats_total)
             self._groups[id(idx)] = found
         return found
 
