@@ -39,7 +39,6 @@ JOIN_RATIO = 2.0  # a leftover joins a section this many times closer than any o
 SPLIT_SHARE = 0.1  # a beat splits off a cluster when it is on this share of its entries
 SPLIT_MARGIN = 1.2  # ... and its texts are this much more alike than to the rest
 _ROUNDS = 3
-ROW_CACHE_BYTES = 32_000_000  # likeness rows kept between uses, whatever the digest's size
 # joint_clusters holds all pairs (n x n): only for digests up to this size. Bigger ones
 # always have store topics (the store holds at least the digest's items).
 MAX_PAIRWISE = 1000
@@ -49,33 +48,50 @@ Labels = dict[int, tuple[str, frozenset[str]]]  # cluster → (label, its concep
 
 class Likeness:
     """Pairwise likeness of entries: text cosine (unit rows) plus CATEGORY_WEIGHT times
-    category cosine (unit rows, sparse); rows computed when asked and a bounded number
-    kept (a big digest has too many pairs to hold)."""
+    category cosine (unit rows, sparse). A big digest has too many pairs to hold: what
+    grouping asks for is an entry's mean likeness to a group, from the group's sums."""
 
     def __init__(self, text: np.ndarray | None, cats: sparse.spmatrix | np.ndarray) -> None:
         n = cats.shape[0]
         self.text = text if text is not None and text.shape[1] else np.zeros((n, 0))
         self.cats = sparse.csr_matrix(cats)
-        self._rows: dict[int, np.ndarray] = {}
-        self._keep = max(64, ROW_CACHE_BYTES // (8 * max(1, n)))
-
-    def row(self, i: int) -> np.ndarray:
-        """Likeness of entry i to every entry."""
-        if i not in self._rows:
-            if len(self._rows) >= self._keep:
-                self._rows.clear()
-            shared = np.asarray((self.cats @ self.cats[i].T).todense()).ravel()
-            self._rows[i] = self.text @ self.text[i] + CATEGORY_WEIGHT * shared
-        return self._rows[i]
-
-    def text_row(self, i: int) -> np.ndarray:
-        """Text cosine of entry i to every entry."""
-        return self.text @ self.text[i]
+        self._groups: dict[int, tuple] = {}  # id(list) -> (list, members, totals...)
+        self._self_text = np.einsum("ij,ij->i", self.text, self.text)
+        self._self = (
+            self._self_text
+            + CATEGORY_WEIGHT * np.asarray(self.cats.multiply(self.cats).sum(axis=1)).ravel()
+        )
 
     def full(self) -> np.ndarray:
         """The whole matrix (small digests only: see MAX_PAIRWISE)."""
         shared = (self.cats @ self.cats.T).toarray()
         return self.text @ self.text.T + CATEGORY_WEIGHT * shared
+
+    def closeness(self, i: int, idx: Sequence[int], text_only: bool = False) -> float:
+        """Mean likeness (or text cosine) of entry i to the other members of a group, from
+        every entry's likeness to the group's sum (computed once per group): the pairs of
+        a big digest are never all computed."""
+        _, members, text_total, total = self._group(idx)
+        score = float(text_total[i] if text_only else total[i])
+        count = len(idx)
+        if i in members:  # not with itself
+            score -= float(self._self_text[i] if text_only else self._self[i])
+            count -= 1
+        return score / count if count else 0.0
+
+    def _group(self, idx: Sequence[int]) -> tuple:
+        """Members of a group and each entry's summed likeness to them (kept while the
+        same list is asked about)."""
+        found = self._groups.get(id(idx))
+        if found is None or found[0] is not idx:
+            if len(self._groups) > 256:
+                self._groups.clear()
+            rows = list(idx)
+            text_total = self.text @ self.text[rows].sum(axis=0)
+            cats_total = self.cats @ np.asarray(self.cats[rows].sum(axis=0)).ravel()
+            found = (idx, frozenset(rows), text_total, text_total + CATEGORY_WEIGHT * cats_total)
+            self._groups[id(idx)] = found
+        return found
 
 
 def joint_clusters(likeness: Likeness, k_max: int, min_size: int) -> list[int]:
@@ -144,8 +160,7 @@ def _members(assignment: Sequence[int]) -> dict[int, list[int]]:
 
 def _closeness(S: Likeness, i: int, idx: Sequence[int]) -> float:
     """Mean likeness of entry i to the other members of a group."""
-    others = [j for j in idx if j != i]
-    return float(S.row(i)[others].mean()) if others else 0.0
+    return S.closeness(i, idx)
 
 
 def _drop_outliers(assignment: list[int], S: Likeness, min_size: int) -> None:
@@ -241,8 +256,8 @@ def _cohesive(S: Likeness, part: Sequence[int], rest: Sequence[int]) -> bool:
     SPLIT_MARGIN (a few cross-listed stories of another beat are not)."""
     if len(part) < 2 or not rest:
         return True
-    within = np.mean([S.text_row(i)[[j for j in part if j != i]].mean() for i in part])
-    across = np.mean([S.text_row(i)[list(rest)].mean() for i in part])
+    within = np.mean([S.closeness(i, part, text_only=True) for i in part])
+    across = np.mean([S.closeness(i, rest, text_only=True) for i in part])
     return bool(within > SPLIT_MARGIN * max(across, 0.0))
 
 
