@@ -104,7 +104,7 @@ def test_sample_stories_told_by_two_feeds_appear_once(tmp_path, store_target):
 def test_analysis_reads_a_bounded_head_of_each_long_text(tmp_path, monkeypatch):
     """Summaries, duplicates and themes read at most ANALYSIS_TEXT_CHARS of an item: a
     10 MB feed of long articles took seconds in each stage; the stored item keeps it all."""
-    import newsletter.analysis.dedupe.merge as merge
+    import newsletter.analysis.dedupe.index as index
     import newsletter.analysis.summary.summarize as summarize
     import newsletter.analysis.themes.topics as topics
     from newsletter.run.digest import ANALYSIS_TEXT_CHARS
@@ -133,7 +133,7 @@ def test_analysis_reads_a_bounded_head_of_each_long_text(tmp_path, monkeypatch):
         monkeypatch.setattr(module, name, wrapper)
 
     spy(summarize, "summarize_many", lambda items: [i.text for i in items])
-    spy(merge, "merge_duplicates", lambda items: [i.text for i in items])
+    spy(index, "story_groups", lambda items: [i.text for i in items])
     spy(topics, "Vocabulary", lambda texts: list(texts))
     _report, result = build(config, store)
     assert result is not None and result.plan is not None
