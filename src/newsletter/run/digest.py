@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 # How many stored items the theme model may learn its vocabulary from (IDF and so on).
 VOCABULARY_SIZE = 2000
+# How much of each of those the model reads: a story's opening names its topic, and the
+# fit (term counts, TF-IDF) costs what it reads, on every build that refits.
+VOCABULARY_TEXT_CHARS = 2000
 # How much of an item's text summaries, duplicate detection and themes read. An article's
 # first few thousand words decide them; all of it (ingest keeps up to 100,000 characters)
 # made a 10 MB feed of long articles take seconds in each stage.
@@ -146,7 +149,7 @@ def plan_digest(
     summaries, computed = summaries_for(carried, config, store, progress, not read_only)
     entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
-        [_head(t) for t in store.item_texts(VOCABULARY_SIZE)] if entries else [],
+        store.item_texts(VOCABULARY_SIZE, VOCABULARY_TEXT_CHARS) if entries else [],
         cache_dir=_cache_dir(config, store, "themes"),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)

@@ -280,13 +280,14 @@ class ItemsMixin:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_item(r) for r in self.db.execute(sql, params)]
 
-    def item_texts(self, limit: int) -> list[str]:
-        """Title and text ("<title>\n<text>") of the newest stored items, what the theme
-        model learns from, without reading the rest of each row."""
+    def item_texts(self, limit: int, chars: int) -> list[str]:
+        """Title and the first `chars` characters of the text ("<title>\n<text>") of the
+        newest stored items, what the theme model learns from, without reading the rest
+        of each row."""
         rows = self.db.execute(
-            "SELECT title, text FROM items "
+            "SELECT title, substr(text, 1, :c) AS text FROM items "
             "ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT :n",
-            {"n": int(limit)},
+            {"n": int(limit), "c": int(chars)},
         )
         return [f"{r['title']}\n{r['text']}" for r in rows]
 

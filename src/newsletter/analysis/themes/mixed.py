@@ -256,8 +256,8 @@ def _cohesive(S: Likeness, part: Sequence[int], rest: Sequence[int]) -> bool:
     SPLIT_MARGIN (a few cross-listed stories of another beat are not)."""
     if len(part) < 2 or not rest:
         return True
-    within = np.mean([S.closeness(i, part, text_only=True) for i in part])
-    across = np.mean([S.closeness(i, rest, text_only=True) for i in part])
+    within = float(np.mean([S.closeness(i, part, text_only=True) for i in part]))
+    across = float(np.mean([S.closeness(i, rest, text_only=True) for i in part]))
     return bool(within > SPLIT_MARGIN * max(across, 0.0))
 
 
