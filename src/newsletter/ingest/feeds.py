@@ -28,6 +28,7 @@ from newsletter.ingest.fetch import FetchResponse, fetch, is_http, one_line
 from newsletter.ingest.freshness import Hints, decide, feed_hints, next_fetch
 from newsletter.ingest.genres import item_text
 from newsletter.ingest.hosts import fetch_all, host_of
+from newsletter.ingest.parallel import ParsePool
 from newsletter.ingest.parse import MAX_FIELD_CHARS, RawEntry, RawFeed, read_feed
 from newsletter.ingest.sanitize import (
     IMAGE_SCHEMES,
@@ -90,9 +91,9 @@ def ingest(
     A feed still fresh by its server's or its own word (see `newsletter.ingest.freshness`)
     is not requested unless `refetch`. Worker threads only fetch, at most
     `fetch.per_host` at once per host (see `newsletter.ingest.hosts`); this thread parses
-    and writes the store as responses arrive. Parsing is CPU work that threads cannot
-    share anyway, so it overlaps the network waits without slowing the fetches, and the
-    store connection stays on the caller's thread.
+    (with a worker process beside it when many feeds changed, see
+    `newsletter.ingest.parallel`) and writes the store as responses arrive, so parsing
+    overlaps the network waits and the store connection stays on the caller's thread.
     """
     start = time.perf_counter()
     wanted = list(config.feeds if feeds is None else feeds)
@@ -141,16 +142,32 @@ def ingest(
         config.fetch.concurrency,
         config.fetch.per_host,
     )
-    with closing(responses):
+
+    def finish(
+        feed: FeedConfig, response: FetchResponse | FeedResult, outcome: tuple[FeedResult, bool]
+    ) -> None:
+        result, parsed = outcome
+        schedule, hints = _schedule(feed, states[feed.url], response, result, parsed, store.clock())
+        _record(store, report, result, parsed, schedule, hints, decisions[feed.url])
+        results[result.url] = result
+        if progress is not None:
+            progress(result)
+
+    pool: ParsePool[tuple[FeedConfig, FetchResponse | FeedResult], tuple[FeedResult, bool]]
+    pool = ParsePool(len(due))
+    with closing(responses), pool:
         for feed, response in responses:
             state = states[feed.url]
             known = store.known_entries(feed.url) if _has_body(response) else frozenset()
-            result, parsed = _to_result(feed, state, response, known, config.fetch.max_field_chars)
-            schedule, hints = _schedule(feed, state, response, result, parsed, store.clock())
-            _record(store, report, result, parsed, schedule, hints, decisions[feed.url])
-            results[result.url] = result
-            if progress is not None:
-                progress(result)
+            args = (feed, state, response, known, config.fetch.max_field_chars)
+            if _has_body(response) and pool.has_room():
+                pool.submit((feed, response), _to_result, *args)
+            else:
+                finish(feed, response, _to_result(*args))
+            for (done, its_response), outcome in pool.finished():
+                finish(done, its_response, outcome)
+        for (done, its_response), outcome in pool.rest():
+            finish(done, its_response, outcome)
     report.results = [results[f.url] for f in unique]
     report.failed = [(r.url, r.error) for r in report.results if r.error]
     report.fetch_seconds = max(fetched_at, default=start) - start

@@ -1,0 +1,221 @@
+"""Parsing feeds on more than one core.
+
+Parsing and normalizing a feed is pure CPU work (feedparser, lxml, nh3 and the text
+clean-up), and threads cannot share it. A build of many changed feeds hands some of them
+to a worker process while the calling thread parses others, so a cold build of a hundred
+feeds uses two cores. A worker starts only once a body is there to parse (a build whose
+feeds all answer 304 starts none) and only for builds of several feeds.
+
+The worker is a Python process running `main` below, talking over its stdin and stdout
+(pickled jobs and results). It is started as a command of its own rather than through
+`multiprocessing`: that module imports the caller's main script into every child it
+spawns (a script without an `if __name__ == "__main__"` guard would run again there), and
+forking is unsafe while the fetch threads run. Messages the worker logs are replayed in
+the calling process, so `-v` shows them as before.
+
+If the worker dies (a parser crash on hostile input, the OOM killer), the feeds it had are
+parsed again in the calling process and no worker is used for the rest of the build: a
+worker only ever makes a build faster, never different.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import IO, Any, Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# One worker beside the calling thread on a machine of two cores or more: the caller
+# parses while the worker does, and a build never holds more than two parsers' memory.
+WORKERS = 1 if (os.cpu_count() or 1) > 1 else 0
+MIN_JOBS = 4  # fewer feeds than this are parsed where they arrive: a worker costs ~0.3 s
+IN_FLIGHT = 2  # jobs sent ahead, so the worker never waits for the next one
+_DIED = object()  # what the reader thread reports when the worker's output ends
+
+
+class ParsePool(Generic[K, V]):
+    """Runs `fn(*args)` (a module-level function) in the worker when it has room, else
+    says so (`has_room`) and the caller runs it itself. Results come back with their key.
+
+    with ParsePool(jobs=len(feeds)) as pool:
+        for key, args in work:
+            if pool.has_room():
+                pool.submit(key, fn, *args)
+            else:
+                handle(key, fn(*args))
+            for key, value in pool.finished():
+                handle(key, value)
+        for key, value in pool.rest():
+            handle(key, value)
+    """
+
+    def __init__(self, jobs: int, workers: int | None = None) -> None:
+        workers = WORKERS if workers is None else workers
+        self.enabled = workers > 0 and jobs >= MIN_JOBS
+        self._worker: subprocess.Popen[bytes] | None = None
+        self._outbox: queue.Queue[tuple[int, Callable[..., V], tuple[Any, ...], int] | None]
+        self._outbox = queue.Queue()
+        self._inbox: queue.Queue[Any] = queue.Queue()
+        self._pending: dict[int, tuple[K, Callable[..., V], tuple[Any, ...]]] = {}
+        self._next_id = 0
+        self._broken = False
+
+    def has_room(self) -> bool:
+        return self.enabled and not self._broken and len(self._pending) < IN_FLIGHT
+
+    @property
+    def started(self) -> bool:
+        """Whether a worker process was started (it is not for a few feeds, or none new)."""
+        return self._worker is not None or self._broken
+
+    def submit(self, key: K, fn: Callable[..., V], *args: Any) -> None:
+        if self._worker is None:
+            self._start()
+        self._next_id += 1
+        self._pending[self._next_id] = (key, fn, args)
+        self._outbox.put((self._next_id, fn, args, logging.getLogger().getEffectiveLevel()))
+
+    def finished(self, block: bool = False) -> Iterator[tuple[K, V]]:
+        """Results that are ready (with `block`, waiting for at least one)."""
+        while self._pending:
+            try:
+                message = self._inbox.get(block=block)
+            except queue.Empty:
+                return
+            block = False
+            if message is _DIED:
+                yield from self._parse_here()
+                return
+            job, value, records = message
+            key, _, _ = self._pending.pop(job)
+            for record in records:
+                logging.getLogger(record.name).handle(record)
+            yield key, value
+
+    def rest(self) -> Iterator[tuple[K, V]]:
+        """Every result still to come, as each is ready."""
+        while self._pending:
+            yield from self.finished(block=True)
+
+    def _parse_here(self) -> Iterator[tuple[K, V]]:
+        """The worker died: do its jobs here, and give it no more."""
+        if not self._broken:
+            logger.warning("the parser process died; parsing the rest in this process")
+        self._broken = True
+        while self._pending:
+            _, (key, fn, args) = self._pending.popitem()
+            yield key, fn(*args)
+
+    def _start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._worker = subprocess.Popen(
+            [sys.executable, "-c", "from newsletter.ingest.parallel import main; main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert self._worker.stdin is not None and self._worker.stdout is not None
+        # threads do the pipe work, so neither side ever blocks the other on a full pipe
+        for target, pipe in (
+            (self._write, self._worker.stdin),
+            (self._read, self._worker.stdout),
+        ):
+            threading.Thread(target=target, args=(pipe,), daemon=True).start()
+
+    def _write(self, pipe: IO[bytes]) -> None:
+        try:
+            while (job := self._outbox.get()) is not None:
+                pickle.dump(job, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                pipe.flush()
+        except (OSError, ValueError):
+            pass  # the worker is gone: the reader reports it
+        finally:
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+    def _read(self, pipe: IO[bytes]) -> None:
+        try:
+            while True:
+                self._inbox.put(pickle.load(pipe))
+        except Exception:  # EOF, a cut-off result: either way the worker is gone
+            self._inbox.put(_DIED)
+
+    def close(self) -> None:
+        if self._worker is None:
+            return
+        self._outbox.put(None)  # the worker ends when its input does
+        try:
+            self._worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._worker.kill()
+            self._worker.wait()
+        self._worker = None
+
+    def __enter__(self) -> ParsePool[K, V]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None and self._worker is not None:
+            self._worker.kill()  # a build that failed does not wait for its parses
+        self.close()
+
+
+class _Collect(logging.Handler):
+    """Keeps the worker's log records, made safe to send back (message and traceback as text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg = record.getMessage()
+        record.args = None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        self.records.append(record)
+
+
+def serve(jobs: IO[bytes], results: IO[bytes]) -> None:
+    """The worker's loop: run each job read from `jobs`, write its result to `results`."""
+    collect = _Collect()
+    root = logging.getLogger()
+    root.handlers[:] = [collect]
+    while True:
+        try:
+            job, fn, args, level = pickle.load(jobs)
+        except EOFError:
+            return
+        root.setLevel(level)
+        collect.records = []
+        value = fn(*args)
+        pickle.dump((job, value, collect.records), results, protocol=pickle.HIGHEST_PROTOCOL)
+        results.flush()
+
+
+def main() -> None:
+    """Start the worker: results go to the real stdout, anything a library prints to stderr;
+    Ctrl-C is the caller's to handle (it stops the worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    results = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, results)
