@@ -8,6 +8,7 @@ keeps the language it was declared in.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from newsletter.analysis.language.scripts import SAMPLE_CHARS, scripts
 from newsletter.analysis.language.stopwords import FUNCTION_WORDS, function_words, language_code
@@ -58,13 +59,27 @@ def _by_function_words(text: str, candidates: tuple[str, ...]) -> str:
     words = [w.lower() for w in _WORD.findall(text)]
     if not words:
         return ""
-    hits = {code: sum(w in function_words(code) for w in words) for code in candidates}
+    index = _function_word_index(candidates)
+    hits = dict.fromkeys(candidates, 0)
+    for word in words:
+        for code in index.get(word, ()):
+            hits[code] += 1
     ranked = sorted(hits, key=lambda c: (-hits[c], candidates.index(c)))
     best = ranked[0]
     second = hits[ranked[1]] if len(ranked) > 1 else 0
     if hits[best] < MIN_HITS or hits[best] < MIN_SHARE * len(words):
         return ""
     return best if hits[best] >= MARGIN * second else ""
+
+
+@lru_cache(maxsize=8)
+def _function_word_index(candidates: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Each function word of the candidates -> the candidate languages it belongs to."""
+    index: dict[str, list[str]] = {}
+    for code in candidates:
+        for word in function_words(code):
+            index.setdefault(word, []).append(code)
+    return {word: tuple(codes) for word, codes in index.items()}
 
 
 def _arabic_script(text: str) -> str:

@@ -4,6 +4,7 @@ written right to left; the first step of telling a story's language."""
 from __future__ import annotations
 
 import bisect
+import re
 from collections import Counter
 
 # (first code point, last code point, script); a script named by a language code is written
@@ -63,9 +64,19 @@ def script_of(char: str) -> str:
     return ""
 
 
+_LATIN_ASCII = bytes(range(0x41, 0x80))  # the ASCII part of the "latin" range above
+_NOT_LATIN_ASCII = bytes(set(range(0x80)) - set(_LATIN_ASCII))
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def scripts(text: str) -> Counter[str]:
     """Letters per script in a text."""
-    return Counter(s for s in map(script_of, text) if s)
+    # ASCII is counted in C (most text is mostly ASCII); only the rest is looked up
+    found = Counter(s for s in map(script_of, _NON_ASCII.findall(text)) if s)
+    latin = len(text.encode("ascii", "ignore").translate(None, _NOT_LATIN_ASCII))
+    if latin:
+        found["latin"] += latin
+    return found
 
 
 def main_script(text: str) -> str:
