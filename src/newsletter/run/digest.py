@@ -25,9 +25,6 @@ logger = logging.getLogger(__name__)
 
 # How many stored items the theme model may learn its vocabulary from (IDF and so on).
 VOCABULARY_SIZE = 2000
-# How much of each of those the model reads: a story's opening names its topic, and the
-# fit (term counts, TF-IDF) costs what it reads, on every build that refits.
-VOCABULARY_TEXT_CHARS = 2000
 # How much of an item's text summaries, duplicate detection and themes read. An article's
 # first few thousand words decide them; all of it (ingest keeps up to 100,000 characters)
 # made a 10 MB feed of long articles take seconds in each stage.
@@ -134,7 +131,7 @@ def plan_digest(
     # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
     from newsletter.analysis.dedupe.index import story_groups
     from newsletter.analysis.dedupe.merge import entries_for
-    from newsletter.analysis.themes.sections import group_sections
+    from newsletter.analysis.themes.sections import TEXT_CHARS, group_sections
     from newsletter.analysis.themes.topics import Vocabulary
 
     lst = config.list(list_name)
@@ -149,7 +146,7 @@ def plan_digest(
     summaries, computed = summaries_for(carried, config, store, progress, not read_only)
     entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
-        store.item_texts(VOCABULARY_SIZE, VOCABULARY_TEXT_CHARS) if entries else [],
+        store.item_texts(VOCABULARY_SIZE, TEXT_CHARS) if entries else [],
         cache_dir=_cache_dir(config, store, "themes"),
     )
     sections = group_sections(entries, config.themes, vocabulary=vocabulary)

@@ -29,6 +29,7 @@ from newsletter.analysis.themes.topics import (
     EXTRA_TOPICS,
     MIN_CORPUS,
     TermCounts,
+    Vocabulary,
     small_clusters,
     small_vectors,
     store_term_counts,
@@ -40,6 +41,9 @@ from newsletter.model import Entry, Section
 logger = logging.getLogger(__name__)
 
 BOILERPLATE_SHARE = 0.9
+# How much of a story's text (and of each stored one) decides its theme: its opening names
+# its topic, and every step (term counts, the topic model, labels) costs what it reads.
+TEXT_CHARS = 2000
 # A store topic holding this share of a digest's stories is a lump, not a theme.
 LUMP_SHARE = 0.5  # with categories to help, only words in nearly every text drop
 _FALLBACK_LABEL = "Stories"  # only when a cluster has no distinctive word at all
@@ -90,7 +94,7 @@ def group_sections(
             [codes[i] for i in idx],
             block.sections,
             min_size,
-            vocabulary or (),
+            _heads(vocabulary or ()),
         )
         sections.extend((label, [idx[j] for j in group]) for label, group in found)
         leftovers.extend(idx[j] for j in rest)
@@ -130,10 +134,18 @@ def _themed_sections(
 
 
 def entry_text(entry: Entry) -> str:
-    """The text a section is decided on: the title twice (it names the story), then the body."""
+    """The text a section is decided on: the title twice (it names the story), then the
+    opening of the body (TEXT_CHARS)."""
     item = entry.item
     body = item.text or entry.summary or item.summary
-    return f"{item.title}\n{item.title}\n{body}"
+    return f"{item.title}\n{item.title}\n{body[:TEXT_CHARS]}"
+
+
+def _heads(vocabulary: Sequence[str]) -> Sequence[str]:
+    """The store's texts cut as entry texts are (the cache folder kept)."""
+    if all(len(t) <= TEXT_CHARS for t in vocabulary):
+        return vocabulary
+    return Vocabulary([t[:TEXT_CHARS] for t in vocabulary], getattr(vocabulary, "cache_dir", None))
 
 
 # --- text and categories ----------------------------------------------------------------
