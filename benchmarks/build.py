@@ -893,9 +893,11 @@ def report(
             targets.append([f"{style}: {v.name}", v.shown, v.goal, "yes" if v.met else "**NO**"])
             line_parts.append(f"{style}:{v.name}={v.shown}")
     md += [
-        "¹ parse runs on the main thread while the fetch threads wait on the network; "
-        '"fetch span" is first fetch start to last fetch end. ² the larger of the '
-        "child's ru_maxrss and the sampled PSS of its process tree (summary workers included).",
+        "¹ parse runs on the main thread while the fetch threads wait on the network, and in "
+        "a parser process beside it when many feeds changed: the column counts only what the "
+        'main thread parsed (its items in brackets), "ingest" holds both. "fetch span" is '
+        "first fetch start to last fetch end. ² the larger of the child's ru_maxrss and the "
+        "sampled PSS of its process tree (parser and summary workers included).",
         "",
         "## Targets",
         "",

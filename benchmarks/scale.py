@@ -17,7 +17,7 @@ wall time and messages/s, the speed-up over one process, the web app's p50/p95 w
 senders ran, and each sender's peak memory (max RSS). Prints a table and writes
 benchmarks/results/scale.md.
 
-    .venv/bin/python benchmarks/scale.py                 # 100,000 subscribers (~15 min)
+    .venv/bin/python benchmarks/scale.py                 # 100,000 subscribers (~35 min)
     .venv/bin/python benchmarks/scale.py --quick         # 5,000, a smoke run
 """
 
@@ -477,7 +477,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int)
     parser.add_argument("--quick", action="store_true", help="5,000 subscribers")
     parser.add_argument("--senders", default="1,2,4", help="PostgreSQL sender counts")
-    parser.add_argument("--connections", type=int, default=8, help="SMTP connections per sender")
+    parser.add_argument("--connections", type=int, default=16, help="SMTP connections per sender")
     parser.add_argument("--delay-ms", type=float, default=100.0, help="the sink's reply delay")
     parser.add_argument("--clients", type=int, default=2, help="web visitors during the send")
     parser.add_argument("--no-sqlite", action="store_true")
