@@ -43,6 +43,7 @@ def test_a_few_jobs_or_no_workers_start_no_process() -> None:
 def test_what_the_worker_logs_is_logged_here(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="support.parsejobs")
     with ParsePool(jobs=10, workers=1) as pool:
+        assert pool.has_room()
         pool.submit("k", warn, "hello")
         assert list(pool.rest()) == [("k", "HELLO")]
     messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
@@ -54,12 +55,28 @@ def test_what_the_worker_logs_is_logged_here(caplog: pytest.LogCaptureFixture) -
 def test_a_dead_worker_leaves_its_jobs_to_the_caller(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="newsletter.ingest.parallel")
     with ParsePool(jobs=10, workers=1) as pool:
+        assert pool.has_room()
         pool.submit("a", die_unless_in, os.getpid())
+        assert pool.has_room()
         pool.submit("b", die_unless_in, os.getpid())
         done = dict(pool.rest())
         assert not pool.has_room()  # no worker for the rest of the build
     assert done == {"a": "parsed by the caller", "b": "parsed by the caller"}
     assert "the parser process died" in caplog.text
+
+
+def test_no_process_to_be_had_means_parsing_here(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="newsletter.ingest.parallel")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(parallel.subprocess, "Popen", refuse)
+    with ParsePool(jobs=10, workers=1) as pool:
+        assert not pool.has_room() and not pool.has_room()
+    assert caplog.text.count("cannot start a parser process") == 1
 
 
 def _feed(n: int) -> str:

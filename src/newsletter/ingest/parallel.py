@@ -73,7 +73,17 @@ class ParsePool(Generic[K, V]):
         self._broken = False
 
     def has_room(self) -> bool:
-        return self.enabled and not self._broken and len(self._pending) < IN_FLIGHT
+        """Whether a job sent now would go to the worker (started here, the first time)."""
+        if not self.enabled or self._broken:
+            return False
+        if self._worker is None:
+            try:
+                self._start()
+            except OSError as e:  # no process to be had (limits): parse here, as before
+                logger.warning("cannot start a parser process (%s); parsing in this one", e)
+                self._broken = True
+                return False
+        return len(self._pending) < IN_FLIGHT
 
     @property
     def started(self) -> bool:
@@ -81,8 +91,7 @@ class ParsePool(Generic[K, V]):
         return self._worker is not None or self._broken
 
     def submit(self, key: K, fn: Callable[..., V], *args: Any) -> None:
-        if self._worker is None:
-            self._start()
+        """Send a job to the worker; only after `has_room` said yes."""
         self._next_id += 1
         self._pending[self._next_id] = (key, fn, args)
         self._outbox.put((self._next_id, fn, args, logging.getLogger().getEffectiveLevel()))
