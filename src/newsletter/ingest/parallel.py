@@ -63,7 +63,8 @@ class ParsePool(Generic[K, V]):
 
     def __init__(self, jobs: int, workers: int | None = None) -> None:
         workers = WORKERS if workers is None else workers
-        self.enabled = workers > 0 and jobs >= MIN_JOBS
+        # no interpreter to start (Python embedded in another program): parse here
+        self.enabled = workers > 0 and jobs >= MIN_JOBS and bool(sys.executable)
         self._worker: subprocess.Popen[bytes] | None = None
         self._outbox: queue.Queue[tuple[int, Callable[..., V], tuple[Any, ...], int] | None]
         self._outbox = queue.Queue()
