@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from support.parsejobs import die_unless_in, warn, whose_pid
 
+from newsletter import children
 from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig
 from newsletter.ingest import parallel
 from newsletter.ingest.feeds import ingest
@@ -73,7 +74,7 @@ def test_no_process_to_be_had_means_parsing_here(
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(parallel.subprocess, "Popen", refuse)
+    monkeypatch.setattr(children.subprocess, "Popen", refuse)
     with ParsePool(jobs=10, workers=1) as pool:
         assert not pool.has_room() and not pool.has_room()
     assert caplog.text.count("cannot start a parser process") == 1

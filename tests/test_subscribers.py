@@ -302,3 +302,36 @@ def test_import_leaves_an_opted_out_row_entirely_as_it_is(store: Store) -> None:
     assert report.kept_lines()[0].startswith(
         "line 2: gone@example.com stays unsubscribed: its row is left as it is, name included"
     )
+
+
+def test_one_new_address_asked_for_twice_at_once_is_added_once(store_target) -> None:
+    """A double click on "Subscribe" reaching two web workers: both requests answer as
+    usual and the address is on the list once (on PostgreSQL the second insert failed)."""
+    import threading
+
+    from newsletter.audience.signup import request_subscription
+
+    stores = [Store(store_target) for _ in range(6)]
+    try:
+        for round_ in range(5):
+            address = f"twice{round_}@example.org"
+            start = threading.Barrier(len(stores))
+            errors: list[BaseException] = []
+
+            def ask(store: Store, address: str = address, start=start, errors=errors) -> None:
+                start.wait()
+                try:
+                    request_subscription(store, "daily", address)
+                except BaseException as e:  # noqa: BLE001 - any failure fails the test
+                    errors.append(e)
+
+            threads = [threading.Thread(target=ask, args=(s,)) for s in stores]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert errors == []
+            assert [s.email for s in stores[0].list_subscribers("daily")].count(address) == 1
+    finally:
+        for s in stores:
+            s.close()

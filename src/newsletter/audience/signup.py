@@ -86,6 +86,7 @@ def request_subscription(
     """
     address = normalize_email(email)
     with store.transaction():
+        store.lock_address(list_name, address)
         subscriber = store.get_subscriber((list_name, address))
         if subscriber is None:
             subscriber = store.add_subscriber(list_name, address, "", "pending", source)

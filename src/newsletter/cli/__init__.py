@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -92,6 +93,27 @@ def _hint(ctx: click.Context, rest: str) -> str:
     """A command to suggest, `newsletter -c FILE <rest>` when -c was given: the same config,
     not whatever the current folder holds."""
     return command(ctx.obj.get("config"), rest)
+
+
+EXIT_STOPPED = 4  # the delivery-problem code: a send stopped early is one
+
+
+@contextmanager
+def stopped_cleanly(ctx: click.Context, what: str, again: str) -> Iterator[None]:
+    """A systemd stop (SIGTERM) acts as Ctrl-C does: the send loop finishes the messages in
+    flight, so no delivery is left in doubt; then one line says so, and exit 4."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            f"{what} stopped by a signal; the messages in flight were finished, the rest are "
+            f"pending: `{_hint(ctx, again)}` sends them",
+            err=True,
+        )
+        ctx.exit(EXIT_STOPPED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from newsletter.cli import (
     cli,
     config_option,
     errors_to_exit,
+    stopped_cleanly,
 )
 from newsletter.config import Config, ListConfig
 from newsletter.mail import deliver
@@ -358,7 +359,7 @@ def send(
     store = _open_store(config)
     list_config = _list(config, list_name)
     # no run lock: senders share a digest through their claims, and a run may send too
-    with errors_to_exit():
+    with stopped_cleanly(ctx, "the send", "send"), errors_to_exit():
         config.require_secret()
         name = config.list(list_name).name
         if to is None and _nobody_to_send_to(store, name, digest):

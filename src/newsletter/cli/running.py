@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 from datetime import UTC, datetime
 
 import click
@@ -16,6 +15,7 @@ from newsletter.cli import (
     cli,
     config_option,
     errors_to_exit,
+    stopped_cleanly,
 )
 from newsletter.errors import StoreError
 
@@ -65,13 +65,8 @@ def run(
     except StoreError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_NOTHING_DONE)
-    # a systemd stop sends SIGTERM: let the send loop finish the message in flight
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        with errors_to_exit():
-            report = run_lists(config, store, list_name, refetch=refetch)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stopped_cleanly(ctx, "the run", "run"), errors_to_exit():
+        report = run_lists(config, store, list_name, refetch=refetch)
     text = report.to_json() if as_json else format_run_report(report, verbose)
     if text:
         click.echo(text)

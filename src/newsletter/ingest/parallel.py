@@ -6,12 +6,9 @@ to a worker process while the calling thread parses others, so a cold build of a
 feeds uses two cores. A worker starts only once a body is there to parse (a build whose
 feeds all answer 304 starts none) and only for builds of several feeds.
 
-The worker is a Python process running `main` below, talking over its stdin and stdout
-(pickled jobs and results). It is started as a command of its own rather than through
-`multiprocessing`: that module imports the caller's main script into every child it
-spawns (a script without an `if __name__ == "__main__"` guard would run again there), and
-forking is unsafe while the fetch threads run. Messages the worker logs are replayed in
-the calling process, so `-v` shows them as before.
+The worker is a child process of `newsletter.children` (a command of its own, not a fork:
+the fetch threads run). Messages it logs are replayed in the calling process, so `-v`
+shows them as before.
 
 If the worker dies (a parser crash on hostile input, the OOM killer), the feeds it had are
 parsed again in the calling process and no worker is used for the rest of the build: a
@@ -22,15 +19,15 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import queue
-import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import IO, Any, Generic, TypeVar
+
+from newsletter.children import read_result, replay, send_job, start_child
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +63,7 @@ class ParsePool(Generic[K, V]):
         # no interpreter to start (Python embedded in another program): parse here
         self.enabled = workers > 0 and jobs >= MIN_JOBS and bool(sys.executable)
         self._worker: subprocess.Popen[bytes] | None = None
-        self._outbox: queue.Queue[tuple[int, Callable[..., V], tuple[Any, ...], int] | None]
+        self._outbox: queue.Queue[tuple[int, Callable[..., V], tuple[Any, ...]] | None]
         self._outbox = queue.Queue()
         self._inbox: queue.Queue[Any] = queue.Queue()
         self._pending: dict[int, tuple[K, Callable[..., V], tuple[Any, ...]]] = {}
@@ -95,7 +92,7 @@ class ParsePool(Generic[K, V]):
         """Send a job to the worker; only after `has_room` said yes."""
         self._next_id += 1
         self._pending[self._next_id] = (key, fn, args)
-        self._outbox.put((self._next_id, fn, args, logging.getLogger().getEffectiveLevel()))
+        self._outbox.put((self._next_id, fn, args))
 
     def finished(self, block: bool = False) -> Iterator[tuple[K, V]]:
         """Results that are ready (with `block`, waiting for at least one)."""
@@ -110,8 +107,7 @@ class ParsePool(Generic[K, V]):
                 return
             job, value, records = message
             key, _, _ = self._pending.pop(job)
-            for record in records:
-                logging.getLogger(record.name).handle(record)
+            replay(records)
             yield key, value
 
     def rest(self) -> Iterator[tuple[K, V]]:
@@ -129,13 +125,7 @@ class ParsePool(Generic[K, V]):
             yield key, fn(*args)
 
     def _start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self._worker = subprocess.Popen(
-            [sys.executable, "-c", "from newsletter.ingest.parallel import main; main()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
+        self._worker = start_child()
         assert self._worker.stdin is not None and self._worker.stdout is not None
         # threads do the pipe work, so neither side ever blocks the other on a full pipe
         for target, pipe in (
@@ -147,8 +137,7 @@ class ParsePool(Generic[K, V]):
     def _write(self, pipe: IO[bytes]) -> None:
         try:
             while (job := self._outbox.get()) is not None:
-                pickle.dump(job, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-                pipe.flush()
+                send_job(pipe, *job)
         except (OSError, ValueError):
             pass  # the worker is gone: the reader reports it
         finally:
@@ -160,7 +149,7 @@ class ParsePool(Generic[K, V]):
     def _read(self, pipe: IO[bytes]) -> None:
         try:
             while True:
-                self._inbox.put(pickle.load(pipe))
+                self._inbox.put(read_result(pipe))
         except Exception:  # EOF, a cut-off result: either way the worker is gone
             self._inbox.put(_DIED)
 
@@ -187,45 +176,3 @@ class ParsePool(Generic[K, V]):
         if exc is not None and self._worker is not None:
             self._worker.kill()  # a build that failed does not wait for its parses
         self.close()
-
-
-class _Collect(logging.Handler):
-    """Keeps the worker's log records, made safe to send back (message and traceback as text)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        record.msg = record.getMessage()
-        record.args = None
-        if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        self.records.append(record)
-
-
-def serve(jobs: IO[bytes], results: IO[bytes]) -> None:
-    """The worker's loop: run each job read from `jobs`, write its result to `results`."""
-    collect = _Collect()
-    root = logging.getLogger()
-    root.handlers[:] = [collect]
-    while True:
-        try:
-            job, fn, args, level = pickle.load(jobs)
-        except EOFError:
-            return
-        root.setLevel(level)
-        collect.records = []
-        value = fn(*args)
-        pickle.dump((job, value, collect.records), results, protocol=pickle.HIGHEST_PROTOCOL)
-        results.flush()
-
-
-def main() -> None:
-    """Start the worker: results go to the real stdout, anything a library prints to stderr;
-    Ctrl-C is the caller's to handle (it stops the worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    results = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    serve(sys.stdin.buffer, results)

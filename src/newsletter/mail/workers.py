@@ -5,18 +5,24 @@ own store connection, its own `smtp.connections` SMTP connections, its own hold 
 senders lock. They share the digest's rows through batch claims (`store.claim_batch`), so
 each subscriber gets one copy whichever worker sends it. The parent writes the delivery
 rows and the operator's resets first, so every worker finds the same audience, then adds
-up the workers' reports. A worker that dies leaves its rows to the others (see
-`SendLoop.recover`).
+up the workers' reports.
+
+Each worker is a child process of `newsletter.children`, on its own: one that dies (the
+OOM killer, a kill -9) leaves its rows to the others (see `SendLoop.recover`) and the
+others go on; the command then reports the send as stopped early (exit 4). A Ctrl-C or a
+systemd stop reaches every worker, and each finishes the messages it has in flight. If the
+parent is killed, each worker finishes its share and ends.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import subprocess
 from typing import Any
 
+from newsletter.children import read_result, replay, send_job, start_child
 from newsletter.config import Config
 from newsletter.errors import SendError
 from newsletter.mail.deliver import digests_to_send, recover, send_digest
@@ -61,27 +67,63 @@ def send_in_parallel(
             store.reset_deliveries(record.id, "uncertain")
         if retry_failed:
             store.reset_deliveries(record.id, "failed")
-        reports.append(_send_one(config, store, record.id, workers))
+        reports.append(_send_one(config, store, list_config.name, record.id, workers))
     return reports
 
 
-def _send_one(config: Config, store: Store, digest_id: int, workers: int) -> SendReport:
-    # spawn, not fork: a forked child would share the parent's database connection
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_worker, config, digest_id) for _ in range(workers)]
-        results = [future.result() for future in futures]
-    merged = SendReport(digest_id, results[0]["list_name"])
+def _send_one(
+    config: Config, store: Store, list_name: str, digest_id: int, workers: int
+) -> SendReport:
+    children = [start_child() for _ in range(workers)]
+    for n, child in enumerate(children):
+        assert child.stdin is not None
+        send_job(child.stdin, n, _worker, (config, digest_id))
+        child.stdin.close()  # one job each: the child ends after it
+    results, lost = _collect(children)
+    merged = SendReport(digest_id, list_name)
     for result in results:
         for name in _SUMS:
             setattr(merged, name, getattr(merged, name) + result[name])
         merged.stopped = merged.stopped or result["stopped"]
         merged.elapsed = max(merged.elapsed, result["elapsed"])
-    store.mark_digest_sent(digest_id)  # the last worker did; a no-op then
+    if lost:
+        merged.stopped = merged.stopped or (
+            f"{len(lost)} of {workers} sender processes died ({', '.join(lost)}); the others "
+            "took over their rows"
+        )
+    store.mark_digest_sent(digest_id)  # the last worker did, unless rows are left
     merged.totals = store.delivery_counts(digest_id)
     merged.pending = merged.totals["pending"]
     merged.uncertain = merged.totals["uncertain"]
     return merged
+
+
+def _collect(children: list[subprocess.Popen[bytes]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each worker's report, and how each worker without one ended. On a Ctrl-C or SIGTERM
+    the workers are stopped too (each finishes the messages it has in flight) and waited
+    for, then the interruption goes on up to the command."""
+    results: list[dict[str, Any]] = []
+    lost: list[str] = []
+    try:
+        for child in children:
+            assert child.stdout is not None
+            try:
+                _, report, records = read_result(child.stdout)
+            except (EOFError, OSError, ValueError):
+                code = child.wait()
+                lost.append(f"signal {-code}" if code < 0 else f"exit {code}")
+                continue
+            replay(records)
+            results.append(report)
+            child.wait()
+    except KeyboardInterrupt:
+        for child in children:  # a stop sent to this process alone reaches them too
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait()
+        raise
+    return results, lost
 
 
 def _worker(config: Config, digest_id: int) -> dict[str, Any]:

@@ -58,6 +58,12 @@ def _check_status(status: str) -> None:
 class SubscribersMixin:
     db: Connection
 
+    def lock_address(self, list_name: str, email: str) -> None:
+        """Inside a transaction: hold the address until it ends, so two requests for one
+        new address at once (a double click reaching two web workers) run one after the
+        other and the second finds the first's row instead of failing to insert its own."""
+        self.db.xact_lock("subscriber", list_name, email.lower())
+
     def add_subscriber(
         self,
         list_name: str,
