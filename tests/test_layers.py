@@ -94,6 +94,7 @@ def test_the_base_imports_no_layer_and_no_layer_module_sits_at_the_top():
         "newsletter.langtag",  # language tags: config checks them, mail words and dates use them
         "newsletter.cadence",
         "newsletter.commands",  # commands printed for the user (-c FILE): mail, run, web, cli
+        "newsletter.children",  # child processes for jobs: ingest (parsing), mail (send workers)
     }, f"put these in the folder of their job: {sorted(top)}"
 
 

@@ -228,3 +228,129 @@ def test_send_workers_runs_that_many_processes(tmp_path: Path, store: Store) -> 
     assert str(os.getpid()) not in pids  # worker processes sent, not this one
     refused = CliRunner().invoke(cli, ["send", "-c", str(config), "--workers", "2", "--dry-run"])
     assert refused.exit_code == 2 and "--workers" in refused.output
+
+
+# -- stops and deaths ---------------------------------------------------------------------------
+def _children_of(pid: int) -> list[int]:
+    """The pids whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _wait_for(test, timeout: float = 60) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if test():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _send(config: Path, *extra: str) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "newsletter", "-q", "send", "-c", str(config), *extra]
+    return subprocess.Popen(
+        argv, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _one_copy_each_after_a_rerun(server: SmtpServer, store: Store, config: Path, n: int) -> None:
+    rerun = _send(config)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode in (0, 4), out + err
+    doubts = {d.email for d in store.uncertain_deliveries("daily")}
+    counts = server.counts()
+    for i in range(n):
+        email = f"reader{i}@example.com"
+        assert counts.get(email, 0) == 1 or (email in doubts and counts.get(email, 0) <= 1), email
+
+
+def test_a_dead_worker_of_send_workers_leaves_the_others_sending(
+    tmp_path: Path, store: Store
+) -> None:
+    """One of three `--workers` processes is killed mid-send: the other two go on and
+    take over its rows; the command says so and exits 4 (no traceback); the dead one can
+    leave at most its own message in flight in doubt."""
+    add_people(store, 60)
+    make_digest(store, tmp_path)
+    with SmtpServer() as server:
+        server.handler.on_data = lambda envelope: time.sleep(0.05)
+        config = _config_file(tmp_path, store, server.port)
+        parent = _send(config, "--workers", "3")
+        assert _wait_for(lambda: len(_children_of(parent.pid)) == 3)
+        assert server.wait_for(6, timeout=60)
+        os.kill(_children_of(parent.pid)[0], signal.SIGKILL)
+        out, err = parent.communicate(timeout=120)
+        assert parent.returncode == 4, out + err
+        assert "1 of 3 sender processes died (signal 9)" in out, out
+        assert "Traceback" not in err, err
+        assert store.delivery_counts(store.latest_digest("daily").id)["uncertain"] <= 1
+        _one_copy_each_after_a_rerun(server, store, config, 60)
+
+
+def test_the_workers_of_a_killed_send_finish_their_share_and_end(
+    tmp_path: Path, store: Store
+) -> None:
+    add_people(store, 40)
+    digest_id = make_digest(store, tmp_path)
+    with SmtpServer() as server:
+        server.handler.on_data = lambda envelope: time.sleep(0.05)
+        config = _config_file(tmp_path, store, server.port)
+        parent = _send(config, "--workers", "2")
+        assert _wait_for(lambda: len(_children_of(parent.pid)) == 2)
+        workers = _children_of(parent.pid)
+        assert server.wait_for(4, timeout=60)
+        parent.kill()
+        parent.communicate(timeout=30)
+        assert _wait_for(lambda: not any(Path(f"/proc/{w}").exists() for w in workers), 120)
+        assert server.counts() == {f"reader{i}@example.com": 1 for i in range(40)}
+    assert store.delivery_counts(digest_id)["sent"] == 40
+
+
+def test_a_stopped_send_finishes_its_messages_in_flight(tmp_path: Path, store: Store) -> None:
+    """SIGTERM (systemctl stop) to `send`: the message in flight is finished, not left in
+    doubt; the command says how to send the rest and exits 4; a rerun sends it."""
+    add_people(store, 40)
+    digest_id = make_digest(store, tmp_path)
+    with SmtpServer() as server:
+        server.handler.on_data = lambda envelope: time.sleep(0.2)
+        config = _config_file(tmp_path, store, server.port, connections=2)
+        sender = _send(config)
+        assert server.wait_for(3, timeout=60)
+        sender.send_signal(signal.SIGTERM)
+        out, err = sender.communicate(timeout=60)
+        assert sender.returncode == 4, out + err
+        assert "stopped: stopped by a signal; the messages in flight were finished" in out, out
+        counts = store.delivery_counts(digest_id)
+        assert counts["uncertain"] == 0 and counts["pending"] > 0, counts
+        _one_copy_each_after_a_rerun(server, store, config, 40)
+    assert store.delivery_counts(digest_id)["sent"] == 40
+
+
+def test_a_stop_of_send_workers_reaches_its_workers(tmp_path: Path, store: Store) -> None:
+    """SIGTERM to the `send --workers 2` process alone: it passes the stop on, each worker
+    finishes its messages in flight, and the command reports the stop (exit 4)."""
+    add_people(store, 40)
+    digest_id = make_digest(store, tmp_path)
+    with SmtpServer() as server:
+        server.handler.on_data = lambda envelope: time.sleep(0.2)
+        config = _config_file(tmp_path, store, server.port)
+        parent = _send(config, "--workers", "2")
+        assert _wait_for(lambda: len(_children_of(parent.pid)) == 2)
+        workers = _children_of(parent.pid)
+        assert server.wait_for(3, timeout=60)
+        parent.send_signal(signal.SIGTERM)
+        out, err = parent.communicate(timeout=60)
+        assert parent.returncode == 4, out + err
+        assert "stopped by a signal; the messages in flight were finished" in out, out
+        assert not any(Path(f"/proc/{w}").exists() for w in workers)
+        counts = store.delivery_counts(digest_id)
+        assert counts["uncertain"] == 0 and counts["pending"] > 0, counts
+        _one_copy_each_after_a_rerun(server, store, config, 40)
+    assert store.delivery_counts(digest_id)["sent"] == 40

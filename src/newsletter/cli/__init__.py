@@ -100,15 +100,18 @@ EXIT_STOPPED = 4  # the delivery-problem code: a send stopped early is one
 
 @contextmanager
 def stopped_cleanly(ctx: click.Context, what: str, again: str) -> Iterator[None]:
-    """A systemd stop (SIGTERM) acts as Ctrl-C does: the send loop finishes the messages in
-    flight, so no delivery is left in doubt; then one line says so, and exit 4."""
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """A systemd stop (SIGTERM) lets a send under way finish the messages in flight and
+    stop (its report says so; exit 4); before any send, or on Ctrl-C, the command stops at
+    once, says how to carry on, and exits 4 too. Nothing is ever left in doubt by a stop."""
+    from newsletter.mail.sendloop import stop_on_signal
+
+    previous = signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         yield
     except KeyboardInterrupt:
         click.echo(
-            f"{what} stopped by a signal; the messages in flight were finished, the rest are "
-            f"pending: `{_hint(ctx, again)}` sends them",
+            f"{what} was stopped by a signal; nothing was left in flight: "
+            f"`{_hint(ctx, again)}` carries on",
             err=True,
         )
         ctx.exit(EXIT_STOPPED)

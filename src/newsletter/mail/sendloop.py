@@ -46,6 +46,38 @@ from newsletter.store.deliveries import PendingDelivery
 
 logger = logging.getLogger(__name__)
 
+# A stop asked for by a signal (systemctl stop, Ctrl-C): plain data that a signal handler
+# may set without taking a lock; every send loop of the process checks it between messages.
+_signalled = False
+_live_loops = 0  # send loops under way in this process
+_stop_hooks: list[Callable[[], None]] = []  # also told of a stop (e.g. worker processes)
+SIGNAL_STOP = "stopped by a signal; the messages in flight were finished"
+
+
+def request_stop() -> bool:
+    """Stop every send of this process after the messages in flight: True if a send (or a
+    hook) was under way to take it; False when there is nothing to stop gently."""
+    global _signalled
+    _signalled = True
+    for hook in list(_stop_hooks):
+        hook()
+    return bool(_live_loops or _stop_hooks)
+
+
+def stop_on_signal(signum: int, frame: object) -> None:
+    """A signal handler: a send under way finishes its messages in flight and stops;
+    otherwise the signal interrupts as Ctrl-C does."""
+    if not request_stop():
+        raise KeyboardInterrupt
+
+
+def on_stop(hook: Callable[[], None]) -> Callable[[], None]:
+    """Call `hook` (from a signal handler: keep it to os.kill and the like) on a stop;
+    returns the function that forgets it again."""
+    _stop_hooks.append(hook)
+    return lambda: _stop_hooks.remove(hook)
+
+
 Progress = Callable[[int, int], None]
 TransportFactory = Callable[[], Transport]
 
@@ -196,9 +228,23 @@ class SendLoop:
             self.store.clear_retry_times(self.digest_id, self.owner)
         return settled
 
+    def stopping(self) -> bool:
+        return self.stop.is_set() or _signalled
+
     def send(self, digest_id: int, factory: TransportFactory) -> None:
         """Send the digest's pending rows (shared with any other sender of it), retrying
-        temporary failures in rounds after a pause."""
+        temporary failures in rounds after a pause; a stop asked for by a signal ends it
+        after the messages in flight (see `request_stop`)."""
+        global _live_loops
+        _live_loops += 1
+        try:
+            self._send(digest_id, factory)
+        finally:
+            _live_loops -= 1
+        if _signalled and self.store.delivery_counts(digest_id)["pending"]:
+            self._halt(SIGNAL_STOP)
+
+    def _send(self, digest_id: int, factory: TransportFactory) -> None:
         smtp = self.config.smtp
         limiter = SendPacer(smtp.rate, self.sleep)
         self.digest_id = digest_id
@@ -206,7 +252,7 @@ class SendLoop:
         delays = retry_delays(smtp.max_retries)
         jobs: list[PendingDelivery] = []
         for round_no in range(len(delays) + 1):
-            if self.stop.is_set():
+            if self.stopping():
                 break
             if round_no:
                 if not jobs:
@@ -221,7 +267,7 @@ class SendLoop:
             self.retry_at = self.store.clock() + timedelta(seconds=pause)
             source = _Source(self, digest_id, jobs, _batch_size(smtp.connections, smtp.rate))
             jobs = self._round(source, factory, limiter)
-        if self.stop.is_set():
+        if self.stopping():
             return  # halted: what is left stays pending, the reason is in the report
         for job in jobs:
             kind, text = self.last_failure.get(job.id, ("link", "no connection"))
@@ -268,7 +314,7 @@ class SendLoop:
         transport: Transport | None = None
         losses = 0
         try:
-            while not self.stop.is_set() and losses < self.MAX_LOSSES:
+            while not self.stopping() and losses < self.MAX_LOSSES:
                 job = source.next()
                 if job is None:
                     return

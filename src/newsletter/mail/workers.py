@@ -26,7 +26,7 @@ from newsletter.children import read_result, replay, send_job, start_child
 from newsletter.config import Config
 from newsletter.errors import SendError
 from newsletter.mail.deliver import digests_to_send, recover, send_digest
-from newsletter.mail.sendloop import SendReport
+from newsletter.mail.sendloop import SendReport, on_stop, stop_on_signal
 from newsletter.store import Store, open_store
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,13 @@ def _collect(children: list[subprocess.Popen[bytes]]) -> tuple[list[dict[str, An
     for, then the interruption goes on up to the command."""
     results: list[dict[str, Any]] = []
     lost: list[str] = []
+
+    def stop_children() -> None:  # a systemd stop of this process alone reaches them too
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    forget = on_stop(stop_children)
     try:
         for child in children:
             assert child.stdout is not None
@@ -117,17 +124,20 @@ def _collect(children: list[subprocess.Popen[bytes]]) -> tuple[list[dict[str, An
             results.append(report)
             child.wait()
     except KeyboardInterrupt:
-        for child in children:  # a stop sent to this process alone reaches them too
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        stop_children()
         for child in children:
             child.wait()
         raise
+    finally:
+        forget()
     return results, lost
 
 
 def _worker(config: Config, digest_id: int) -> dict[str, Any]:
-    """One worker process: its own store connection and `send_digest`; its report."""
+    """One worker process: its own store connection and `send_digest`; its report. A stop
+    (SIGTERM, or Ctrl-C on the terminal) ends its send after the messages in flight."""
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     with open_store(config) as store:
         report = send_digest(config, store, digest_id)
     return dataclasses.asdict(report)
