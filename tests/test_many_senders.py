@@ -313,9 +313,12 @@ def test_the_workers_of_a_killed_send_finish_their_share_and_end(
     assert store.delivery_counts(digest_id)["sent"] == 40
 
 
-def test_a_stopped_send_finishes_its_messages_in_flight(tmp_path: Path, store: Store) -> None:
-    """SIGTERM (systemctl stop) to `send`: the message in flight is finished, not left in
-    doubt; the command says how to send the rest and exits 4; a rerun sends it."""
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_a_stopped_send_finishes_its_messages_in_flight(
+    tmp_path: Path, store: Store, stop: signal.Signals
+) -> None:
+    """SIGTERM (systemctl stop) or Ctrl-C to `send`: the message in flight is finished, not
+    left in doubt; the report says how many are left and exits 4; a rerun sends them."""
     add_people(store, 40)
     digest_id = make_digest(store, tmp_path)
     with SmtpServer() as server:
@@ -323,7 +326,7 @@ def test_a_stopped_send_finishes_its_messages_in_flight(tmp_path: Path, store: S
         config = _config_file(tmp_path, store, server.port, connections=2)
         sender = _send(config)
         assert server.wait_for(3, timeout=60)
-        sender.send_signal(signal.SIGTERM)
+        sender.send_signal(stop)
         out, err = sender.communicate(timeout=60)
         assert sender.returncode == 4, out + err
         assert "stopped: stopped by a signal; the messages in flight were finished" in out, out

@@ -100,12 +100,12 @@ EXIT_STOPPED = 4  # the delivery-problem code: a send stopped early is one
 
 @contextmanager
 def stopped_cleanly(ctx: click.Context, what: str, again: str) -> Iterator[None]:
-    """A systemd stop (SIGTERM) lets a send under way finish the messages in flight and
-    stop (its report says so; exit 4); before any send, or on Ctrl-C, the command stops at
+    """A systemd stop (SIGTERM) or Ctrl-C lets a send under way finish the messages in
+    flight and stop (its report says so; exit 4); before any send, the command stops at
     once, says how to carry on, and exits 4 too. Nothing is ever left in doubt by a stop."""
     from newsletter.mail.sendloop import stop_on_signal
 
-    previous = signal.signal(signal.SIGTERM, stop_on_signal)
+    previous = {sig: signal.signal(sig, stop_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     except KeyboardInterrupt:
@@ -116,7 +116,8 @@ def stopped_cleanly(ctx: click.Context, what: str, again: str) -> Iterator[None]
         )
         ctx.exit(EXIT_STOPPED)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager

@@ -64,6 +64,11 @@ def request_stop() -> bool:
     return bool(_live_loops or _stop_hooks)
 
 
+def stop_requested() -> bool:
+    """Whether a signal asked this process to stop."""
+    return _signalled
+
+
 def stop_on_signal(signum: int, frame: object) -> None:
     """A signal handler: a send under way finishes its messages in flight and stops;
     otherwise the signal interrupts as Ctrl-C does."""

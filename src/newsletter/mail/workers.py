@@ -26,7 +26,13 @@ from newsletter.children import read_result, replay, send_job, start_child
 from newsletter.config import Config
 from newsletter.errors import SendError
 from newsletter.mail.deliver import digests_to_send, recover, send_digest
-from newsletter.mail.sendloop import SendReport, on_stop, stop_on_signal
+from newsletter.mail.sendloop import (
+    SIGNAL_STOP,
+    SendReport,
+    on_stop,
+    stop_on_signal,
+    stop_requested,
+)
 from newsletter.store import Store, open_store
 
 logger = logging.getLogger(__name__)
@@ -86,7 +92,9 @@ def _send_one(
             setattr(merged, name, getattr(merged, name) + result[name])
         merged.stopped = merged.stopped or result["stopped"]
         merged.elapsed = max(merged.elapsed, result["elapsed"])
-    if lost:
+    if lost and stop_requested():  # stopped before they could say so themselves
+        merged.stopped = merged.stopped or SIGNAL_STOP
+    elif lost:
         merged.stopped = merged.stopped or (
             f"{len(lost)} of {workers} sender processes died ({', '.join(lost)}); the others "
             "took over their rows"
