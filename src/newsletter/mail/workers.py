@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import pickle
 import signal
 import subprocess
 from typing import Any
@@ -124,7 +125,7 @@ def _collect(children: list[subprocess.Popen[bytes]]) -> tuple[list[dict[str, An
             assert child.stdout is not None
             try:
                 _, report, records = read_result(child.stdout)
-            except (EOFError, OSError, ValueError):
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError):
                 code = child.wait()
                 lost.append(f"signal {-code}" if code < 0 else f"exit {code}")
                 continue
