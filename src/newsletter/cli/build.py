@@ -127,9 +127,8 @@ def build(
 
     def waiting(holder: LockHolder | None) -> None:
         holder = holder or LockHolder()
-        who = holder.describe() if holder.pid else "another process"
         click.echo(
-            f"waiting for {holder.what()} ({who}) to finish: it holds the lock "
+            f"waiting for {holder.what()} ({holder.who()}) to finish: it holds the lock "
             f"({lock.where}; up to {BUILD_LOCK_WAIT // 60} minutes)",
             err=True,
         )

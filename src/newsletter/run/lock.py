@@ -7,8 +7,9 @@ stays, the lock does not. The file is never deleted: removing it would let two r
 two different files of the same name. Its content (PID, host, start time) only serves the
 "another run is in progress" message.
 
-`newsletter run`, `send` and `build` take it; the note names which, so a command that
-finds the lock held says what it waits for. `flock` is advisory and local: the lock file
+`newsletter run` and `build` take it (senders share a digest through their claims
+instead); the note names which, so a command that finds the lock held says what it waits
+for. `flock` is advisory and local: the lock file
 must be on a local file system (it is not reliable on NFS), next to the store by default.
 """
 
@@ -43,7 +44,7 @@ class LockHolder:
     pid: int = 0
     host: str = ""
     started_at: datetime | None = None
-    command: str = ""  # run, send, build ("" in a note of an older version)
+    command: str = ""  # run, build ("" in a note of an older version)
 
     def describe(self) -> str:
         """`pid 1234 on host, since 2026-01-05 06:00:00 UTC` (as much as is known)."""
@@ -55,8 +56,40 @@ class LockHolder:
         return " ".join(parts)
 
     def what(self) -> str:
-        """`newsletter send`, or "newsletter command" when the note does not say."""
+        """`newsletter build`, or "newsletter command" when the note does not say."""
         return f"`newsletter {self.command}`" if self.command else "newsletter command"
+
+    def who(self) -> str:
+        """`describe()`, or "another process" when not even the pid is known."""
+        return self.describe() if self.pid else "another process"
+
+
+Waiting = Callable[[LockHolder | None], None]
+
+
+def _take(
+    try_once: Callable[[], bool],
+    holder: Callable[[], LockHolder | None],
+    where: str,
+    command: str,
+    wait: float,
+    waiting: Waiting | None,
+) -> None:
+    """`try_once()` until it takes the lock, for at most `wait` seconds (calling `waiting`
+    with the holder once, first), else LockedError naming the holder and `where`."""
+    deadline = time.monotonic() + wait
+    while not try_once():
+        if time.monotonic() >= deadline:
+            found = holder() or LockHolder()
+            raise LockedError(
+                f"another {found.what()} is in progress ({found.who()}; {where}); this "
+                f"`newsletter {command}` did nothing. The lock is released when that "
+                "command ends or dies."
+            )
+        if waiting is not None:
+            waiting(holder())
+            waiting = None
+        time.sleep(POLL_SECONDS)
 
 
 def read_holder(path: str | Path) -> LockHolder | None:
@@ -80,10 +113,10 @@ def read_holder(path: str | Path) -> LockHolder | None:
 
 
 class RunLock:
-    """An exclusive lock on `path` for `command` (run, send, build); `acquire` raises
+    """An exclusive lock on `path` for `command` (run, build); `acquire` raises
     LockedError if another holds it (after waiting, when asked to wait).
 
-    with RunLock(path, command="send"):
+    with RunLock(path, command="build"):
         ...  # nobody else is in here
     """
 
@@ -101,28 +134,15 @@ class RunLock:
     def where(self) -> str:
         return str(self.path)
 
-    def acquire(
-        self, wait: float = 0.0, waiting: Callable[[LockHolder | None], None] | None = None
-    ) -> None:
+    def acquire(self, wait: float = 0.0, waiting: Waiting | None = None) -> None:
         """Take the lock now, or within `wait` seconds (calling `waiting` with the holder
         once first), else raise LockedError naming the holder and the lock file
         (ConfigError when the lock file cannot be created or locked at all)."""
-        if self._fd is not None:
-            return
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                self._try_acquire()
-                return
-            except LockedError:
-                if time.monotonic() >= deadline:
-                    raise
-            if waiting is not None:
-                waiting(self._holder())
-                waiting = None
-            time.sleep(POLL_SECONDS)
+        if self._fd is None:
+            where = f"lock file {self.path}"
+            _take(self._try_acquire, self._holder, where, self.command, wait, waiting)
 
-    def _try_acquire(self) -> None:
+    def _try_acquire(self) -> bool:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # O_CLOEXEC: a child process (a subprocess the run starts) must not inherit it
@@ -136,13 +156,7 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            holder = self._holder() or LockHolder()
-            who = holder.describe() if holder.pid else "another process"
-            raise LockedError(
-                f"another {holder.what()} is in progress ({who}; lock file {self.path}); this "
-                f"`newsletter {self.command}` did nothing. The lock is released when that "
-                "command ends or dies."
-            ) from None
+            return False
         except OSError as e:  # e.g. ENOLCK: the file system does not do locks (NFS)
             os.close(fd)
             raise ConfigError(
@@ -152,6 +166,7 @@ class RunLock:
         self._fd = fd
         self._write_holder()
         logger.debug("lock %s taken", self.path)
+        return True
 
     def _holder(self) -> LockHolder | None:
         """The holder's note; a holder that took the lock an instant ago may not have
@@ -222,26 +237,10 @@ class StoreLock:
     def held(self) -> bool:
         return bool(self._session.held)
 
-    def acquire(
-        self, wait: float = 0.0, waiting: Callable[[LockHolder | None], None] | None = None
-    ) -> None:
+    def acquire(self, wait: float = 0.0, waiting: Waiting | None = None) -> None:
         """Take the lock now, or within `wait` seconds (calling `waiting` with the holder
         once first), else raise LockedError naming the holder."""
-        deadline = time.monotonic() + wait
-        while not self._session.try_acquire():
-            holder = self._holder()
-            if time.monotonic() >= deadline:
-                holder = holder or LockHolder()
-                who = holder.describe() if holder.pid else "another process"
-                raise LockedError(
-                    f"another {holder.what()} is in progress ({who}; {self.where}); this "
-                    f"`newsletter {self.command}` did nothing. It is released when that "
-                    "command ends or dies."
-                )
-            if waiting is not None:
-                waiting(holder)
-                waiting = None
-            time.sleep(POLL_SECONDS)
+        _take(self._session.try_acquire, self._holder, self.where, self.command, wait, waiting)
         logger.debug("%s taken", self.where)
 
     def _holder(self) -> LockHolder | None:
