@@ -23,12 +23,12 @@ from newsletter import __version__
 from newsletter.commands import command
 from newsletter.config import Config, load_config, with_feeds
 from newsletter.errors import ConfigError, LockedError, NewsletterError
+from newsletter.run.report import EXIT_DELIVERY, EXIT_LOCKED
 from newsletter.store import Store, open_store
 from newsletter.store.location import settle_store, sharing_warning
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_LOCKED = 6  # newsletter.run.report.EXIT_LOCKED: the same code for the same case
 
 
 class UsageError(click.ClickException):
@@ -95,9 +95,6 @@ def _hint(ctx: click.Context, rest: str) -> str:
     return command(ctx.obj.get("config"), rest)
 
 
-EXIT_STOPPED = 4  # the delivery-problem code: a send stopped early is one
-
-
 @contextmanager
 def stopped_cleanly(ctx: click.Context, what: str, again: str) -> Iterator[None]:
     """A systemd stop (SIGTERM) or Ctrl-C lets a send under way finish the messages in
@@ -114,7 +111,7 @@ def stopped_cleanly(ctx: click.Context, what: str, again: str) -> Iterator[None]
             f"`{_hint(ctx, again)}` carries on",
             err=True,
         )
-        ctx.exit(EXIT_STOPPED)
+        ctx.exit(EXIT_DELIVERY)  # a send stopped early is a delivery problem
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
