@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,9 +41,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO / "benchmarks", REPO / "tests"):
+for extra in (REPO, REPO / "tests"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
+
+from benchmarks.child import Child  # noqa: E402
 
 PYTHON = sys.executable
 RESULTS = REPO / "benchmarks" / "results" / "scale.md"
@@ -230,63 +231,6 @@ def prepare(config_path: Path, subscribers: int, env: dict[str, str]) -> tuple[i
 
 
 # -- children -----------------------------------------------------------------------------------
-class Child:
-    """A child process; with `port`, its first stdout line is the port it listens on."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], port: bool, stdin: bool = False):
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.err: list[str] = []
-        self._reader = threading.Thread(target=self._read_err, daemon=True)
-        self._reader.start()
-        self.port = 0
-        if port:
-            assert self.proc.stdout is not None
-            line = self.proc.stdout.readline()
-            if not line.strip().isdigit():
-                self.proc.wait(timeout=10)
-                raise SystemExit(f"{argv} did not start: {line!r}\n" + "\n".join(self.err[-20:]))
-            self.port = int(line)
-
-    def _read_err(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.err.append(line.rstrip("\n"))
-
-    def ask(self, line: str = "?") -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def wait_with_rusage(self) -> tuple[int, int, float]:
-        """Wait for the child: (exit code, peak RSS in KiB, CPU seconds)."""
-        _, status, usage = os.wait4(self.proc.pid, 0)
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        return self.proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
-
-    def stop(self) -> None:
-        if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 # -- web load -----------------------------------------------------------------------------------
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -46,6 +46,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.child import Child  # noqa: E402
+
 PYTHON = sys.executable
 RESULTS = REPO / "benchmarks" / "results" / "web_during_send.md"
 LOCKED = "database is locked"
@@ -142,63 +144,6 @@ def send_child(config_path: str) -> None:
         ),
         flush=True,
     )
-
-
-class Child:
-    """A child process whose first stdout line is its port; stderr is kept."""
-
-    def __init__(
-        self, argv: list[str], env: dict[str, str], stdin: bool = False, wait_port: bool = True
-    ) -> None:
-        self.proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            env=env,
-            text=True,
-        )
-        self.err: list[str] = []
-        self._t = threading.Thread(target=self._read_err, daemon=True)
-        self._t.start()
-        self.port = 0
-        if wait_port:
-            assert self.proc.stdout is not None
-            line = self.proc.stdout.readline()
-            if not line.strip().isdigit():
-                self.proc.wait(timeout=10)
-                raise SystemExit(
-                    f"{argv[2:]} did not start: {line!r}\n" + "\n".join(self.err[-20:])
-                )
-            self.port = int(line)
-
-    def _read_err(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.err.append(line.rstrip("\n"))
-
-    def ask(self) -> dict:
-        """One JSON line from the sink, on request."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write("?\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def stop(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()  # the sink ends at EOF
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._t.join(timeout=5)
 
 
 # -- the client -------------------------------------------------------------------------------
@@ -614,7 +559,7 @@ def main(argv: list[str] | None = None) -> None:
         before_send = sink.ask()
         load.phase = "during send"
         finished = threading.Event()
-        sender = Child([PYTHON, __file__, "--send-child", str(config_path)], env, wait_port=False)
+        sender = Child([PYTHON, __file__, "--send-child", str(config_path)], env, port=False)
         children.append(sender)
         send_start = time.perf_counter()
 
