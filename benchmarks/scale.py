@@ -46,6 +46,7 @@ for extra in (REPO, REPO / "tests"):
         sys.path.insert(0, str(extra))
 
 from benchmarks.child import Child  # noqa: E402
+from benchmarks.sink import Sink  # noqa: E402
 
 PYTHON = sys.executable
 RESULTS = REPO / "benchmarks" / "results" / "scale.md"
@@ -54,83 +55,24 @@ SENDER = "digest@bench.example.org"
 
 
 # -- the sink (child process) -------------------------------------------------------------------
-class _Sink(asyncio.Protocol):
-    """Just enough SMTP to take messages; the reply to each final "." waits `delay` s."""
-
-    delay = 0.05
-    counts: dict[str, int] = {}  # noqa: RUF012 (one sink per process)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.buffer = bytearray()
-        self.in_data = False
-        self.scan_from = 0
-        self.rcpts: list[str] = []
-        self.transport.write(b"220 sink ESMTP\r\n")  # type: ignore[attr-defined]
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        write = self.transport.write  # type: ignore[attr-defined]
-        while self.buffer:
-            if self.in_data:
-                end = self.buffer.find(b"\r\n.\r\n", self.scan_from)
-                if end < 0:
-                    self.scan_from = max(0, len(self.buffer) - 4)
-                    return
-                del self.buffer[: end + 5]
-                self.in_data, self.scan_from = False, 0
-                rcpts, self.rcpts = self.rcpts, []
-
-                def accept(rcpts: list[str] = rcpts) -> None:
-                    for rcpt in rcpts:  # counted when accepted, as a real server would
-                        _Sink.counts[rcpt] = _Sink.counts.get(rcpt, 0) + 1
-                    if not self.transport.is_closing():  # type: ignore[attr-defined]
-                        write(b"250 2.0.0 accepted\r\n")
-
-                asyncio.get_running_loop().call_later(self.delay, accept)
-                continue
-            end = self.buffer.find(b"\r\n")
-            if end < 0:
-                return
-            line = bytes(self.buffer[:end])
-            del self.buffer[: end + 2]
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                write(b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
-            elif verb == b"RCPT":
-                found = re.search(rb"<([^>]*)>", line)
-                self.rcpts.append(found.group(1).decode() if found else "")
-                write(b"250 OK\r\n")
-            elif verb == b"DATA":
-                self.in_data, self.scan_from = True, 0
-                self.buffer[0:0] = b"\r\n"  # the terminator search starts inside the data
-                write(b"354 go ahead\r\n")
-            elif verb == b"QUIT":
-                write(b"221 bye\r\n")
-                self.transport.close()
-                return
-            else:  # HELO, MAIL, RSET, NOOP
-                write(b"250 OK\r\n")
-
-
 def sink_child(delay: float) -> None:
     """Serve on a free port (printed); each stdin line asks for the counts (one JSON line),
     "reset" clears them; EOF stops."""
-    _Sink.delay = delay
+    Sink.delay = delay
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Sink, "127.0.0.1", 0, backlog=512)
+        server = await loop.create_server(Sink, "127.0.0.1", 0, backlog=512)
         print(server.sockets[0].getsockname()[1], flush=True)
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line:
                 break
             if line.strip() == "reset":
-                _Sink.counts = {}
+                Sink.counts = {}
                 print("{}", flush=True)
                 continue
-            readers = [n for r, n in _Sink.counts.items() if r.startswith("reader-")]
+            readers = [n for r, n in Sink.counts.items() if r.startswith("reader-")]
             print(
                 json.dumps(
                     {

@@ -37,63 +37,23 @@ from newsletter.mail.deliver import prepare_message, send_digest
 from newsletter.render.placeholders import Placeholders, fill
 from newsletter.store import Store
 
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.sink import Sink  # noqa: E402
+
 SENDER = "digest@news.example.org"
 
 
 # -- the sink (child process) ------------------------------------------------------------------
-class _Sink(asyncio.Protocol):
-    """Just enough SMTP to accept and discard messages, as fast as asyncio allows."""
-
-    pipelining = False  # advertise PIPELINING (RFC 2920): commands may arrive together
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.buffer = bytearray()
-        self.in_data = False
-        self.scan_from = 0
-        self.transport.write(b"220 sink ESMTP\r\n")  # type: ignore[attr-defined]
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        write = self.transport.write  # type: ignore[attr-defined]
-        while self.buffer:
-            if self.in_data:
-                end = self.buffer.find(b"\r\n.\r\n", self.scan_from)
-                if end < 0:
-                    self.scan_from = max(0, len(self.buffer) - 4)
-                    return
-                del self.buffer[: end + 5]
-                self.in_data, self.scan_from = False, 0
-                write(b"250 2.0.0 accepted\r\n")
-                continue
-            end = self.buffer.find(b"\r\n")
-            if end < 0:
-                return
-            verb = bytes(self.buffer[:4]).upper()
-            del self.buffer[: end + 2]
-            if verb == b"EHLO":
-                offer = b"250-PIPELINING\r\n" if self.pipelining else b""
-                write(b"250-sink\r\n" + offer + b"250-8BITMIME\r\n250 SIZE 52428800\r\n")
-            elif verb == b"DATA":
-                self.in_data, self.scan_from = True, 0
-                # the terminator search starts inside the data, which begins after a CRLF
-                self.buffer[0:0] = b"\r\n"
-                write(b"354 go ahead\r\n")
-            elif verb == b"QUIT":
-                write(b"221 bye\r\n")
-                self.transport.close()
-                return
-            else:  # HELO, MAIL, RCPT, RSET, NOOP
-                write(b"250 OK\r\n")
-
-
 def serve(pipelining: bool) -> None:
     """Run the sink on 127.0.0.1 and print its port; stop when stdin closes."""
-    _Sink.pipelining = pipelining
+    Sink.pipelining = pipelining
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Sink, "127.0.0.1", 0, backlog=128)
+        server = await loop.create_server(Sink, "127.0.0.1", 0, backlog=128)
         print(server.sockets[0].getsockname()[1], flush=True)
         await loop.run_in_executor(None, sys.stdin.read)
         server.close()
