@@ -12,6 +12,7 @@ from aiosmtpd.smtp import AuthResult
 from support.smtp import SmtpServer
 
 from newsletter.config import SmtpConfig
+from newsletter.config_rules import is_loopback
 from newsletter.errors import ConfigError
 from newsletter.mail.transport import (
     ConnectFailure,
@@ -21,7 +22,6 @@ from newsletter.mail.transport import (
     SmtpTransport,
     TemporaryFailure,
     check_security,
-    is_loopback,
     retry_delays,
     smtp_payload,
 )

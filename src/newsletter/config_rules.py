@@ -28,7 +28,7 @@ from newsletter.errors import ConfigError
 from newsletter.langtag import language_tag_problem
 
 if TYPE_CHECKING:
-    from newsletter.config import Config
+    from newsletter.config import Config, SmtpConfig
 
 Check = Callable[[Any], str | None]
 ConfigRule = Callable[["Config"], Iterable[str]]
@@ -387,13 +387,21 @@ def dkim_complete(config: Config) -> Iterator[str]:
 
 
 def smtp_encrypted(config: Config) -> Iterator[str]:
-    smtp = config.smtp
-    if smtp.security == "none" and not _loopback(smtp.host) and not smtp.allow_insecure:
-        yield (
+    problem = unencrypted_smtp(config.smtp)
+    if problem:
+        yield problem
+
+
+def unencrypted_smtp(smtp: SmtpConfig) -> str:
+    """Why these settings would send mail in clear text over a network ("" if they don't);
+    the config check and the transport both refuse on it."""
+    if smtp.security == "none" and not is_loopback(smtp.host) and not smtp.allow_insecure:
+        return (
             f'smtp.security = "none" would send mail to {smtp.host} unencrypted; use '
             '"starttls" (port 587) or "tls" (port 465), or set smtp.allow_insecure = true '
             "if the network path is trusted"
         )
+    return ""
 
 
 def template_dir_exists(config: Config) -> Iterator[str]:
@@ -421,7 +429,8 @@ def config_problems(config: Config) -> list[str]:
     return [problem for rule in CONFIG_RULES for problem in rule(config)]
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback IP addresses."""
     if host.lower() in ("localhost", "localhost.localdomain"):
         return True
     try:

@@ -16,7 +16,6 @@ recipient). Failures are classified for the send loop:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import smtplib
@@ -30,6 +29,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from newsletter.config import Config, SmtpConfig
+from newsletter.config_rules import unencrypted_smtp
 from newsletter.errors import ConfigError, SendError
 
 logger = logging.getLogger(__name__)
@@ -95,28 +95,15 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback IP addresses."""
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_security(smtp: SmtpConfig) -> None:
     """ConfigError for settings that would send mail (or a password) in clear text."""
     if smtp.security not in ("starttls", "tls", "none"):
         raise ConfigError(
             f"smtp.security must be 'starttls', 'tls' or 'none', got {smtp.security!r}"
         )
-    if smtp.security == "none" and not is_loopback(smtp.host) and not smtp.allow_insecure:
-        raise ConfigError(
-            f'smtp.security = "none" would send mail to {smtp.host} unencrypted; use '
-            '"starttls" (port 587) or "tls" (port 465), or set smtp.allow_insecure = true '
-            "if the network path is trusted"
-        )
+    problem = unencrypted_smtp(smtp)
+    if problem:
+        raise ConfigError(problem)
 
 
 def retry_delays(max_retries: int, base: float = RETRY_BASE_SECONDS) -> list[float]:
