@@ -363,3 +363,24 @@ def test_summarize_many_is_the_same_with_a_process_pool(monkeypatch: pytest.Monk
 def test_summarize_many_rejects_an_unknown_algorithm() -> None:
     with pytest.raises(ConfigError):
         summarize_many([_item(1, FERRY)], SummaryConfig(algorithm="magic"))
+
+
+def test_words_are_stemmed_by_language_from_threads_alike():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from newsletter.analysis.summary.rank import stemmer_for
+
+    english, german = stemmer_for("english"), stemmer_for("german")
+    assert [english(w) for w in ("running", "generously", "caresses")] == [
+        "run",
+        "generous",
+        "caress",
+    ]
+    assert german("häuser") == "haus"
+    assert stemmer_for("slovak")("mestami") == stemmer_for("czech")("mestami") != "mestami"
+    assert stemmer_for("ukrainian")("містами") != "містами"  # sumy's own stemmer
+    assert stemmer_for("chinese")("ABC") == "abc"  # no stemmer: lower case only
+    words = [f"{w}{n}ing" for n in range(300) for w in ("walk", "talk", "jump")]
+    with ThreadPoolExecutor(4) as pool:
+        stems = list(pool.map(english, words * 4))
+    assert stems == [english(w) for w in words * 4]

@@ -6,7 +6,7 @@ import random
 import re
 from collections import Counter
 
-from support.sections import entry, item, story, topic_entries, topic_of
+from support.sections import TOPICS, entry, item, story, topic_entries, topic_of
 
 from newsletter.analysis.themes.labels import _numbered, terms, text_labels
 from newsletter.analysis.themes.sections import entry_text, group_sections, slugify
@@ -241,3 +241,35 @@ def test_store_topic_model_is_kept_between_runs_and_refit_when_the_store_moves_o
     moved_on = texts[:150] + [story(rng, topics[1]) for _ in range(150)]
     topic_model([], Vocabulary(moved_on, cache_dir=tmp_path), 6)
     assert fits == [1]  # half the store is new: refit
+
+
+def test_a_term_space_gives_what_scikit_learns_transforms_give():
+    import numpy as np
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    from newsletter.analysis.themes.labels import STOP_WORDS
+    from newsletter.analysis.themes.space import TermSpace
+    from newsletter.analysis.themes.topics import TOKEN_PATTERN
+
+    rng = random.Random(5)
+    topics = sorted(TOPICS)
+    texts = [story(rng, topics[i % len(topics)]) for i in range(200)]
+    vec = TfidfVectorizer(
+        sublinear_tf=True,
+        stop_words=sorted(STOP_WORDS),
+        token_pattern=TOKEN_PATTERN,
+        min_df=2,
+        max_df=0.5,
+        dtype=np.float32,
+    )
+    X = vec.fit_transform(texts)
+    svd = TruncatedSVD(20, random_state=0).fit(X)
+    others = [*texts[:30], "Unheard-of words ÉCOLE École école école", "", "1999 42"]
+    for axes in (svd, None):
+        space = TermSpace.fitted(vec, axes)
+        expected = vec.transform(others)
+        expected = normalize(svd.transform(expected)) if axes else expected.toarray()
+        assert np.abs(space.vectors(others) - expected).max() < 1e-5
+    assert not space.vectors([""]).any()  # no known word: a zero row, not NaN

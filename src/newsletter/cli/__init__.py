@@ -2,9 +2,9 @@
 
 Commands live in sibling modules (build, mailing, serving, running) and register on `cli`.
 
-Exit codes: 0 success, 1 the work could not be done (e.g. no digest), 2 usage or config
-errors, 6 another command holds the run lock (as `newsletter run`'s). `newsletter run`
-adds its own codes (see its --help and the README).
+Exit codes are in newsletter.errors: 0 success, 1 the work could not be done (e.g. no
+digest), 2 usage or config errors, 6 another command holds the run lock (as `newsletter
+run`'s). `newsletter run` adds its own codes (see its --help and the README).
 """
 
 from __future__ import annotations
@@ -22,13 +22,16 @@ import click
 from newsletter import __version__
 from newsletter.commands import command
 from newsletter.config import Config, load_config, with_feeds
-from newsletter.errors import ConfigError, LockedError, NewsletterError
-from newsletter.run.report import EXIT_DELIVERY, EXIT_LOCKED
+from newsletter.errors import (
+    EXIT_DELIVERY,
+    EXIT_LOCKED,
+    EXIT_USAGE,
+    ConfigError,
+    LockedError,
+    NewsletterError,
+)
 from newsletter.store import Store, open_store
 from newsletter.store.location import settle_store, sharing_warning
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 class UsageError(click.ClickException):

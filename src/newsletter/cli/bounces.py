@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.bounces import BounceReport, ReadError, parse_message, read_messages
-from newsletter.bounces.apply import Tally
 from newsletter.cli import (
-    EXIT_FAILED,
     _config_after_group,
     _load_any,
     _open_store,
@@ -18,6 +16,11 @@ from newsletter.cli import (
     config_option,
     errors_to_exit,
 )
+from newsletter.errors import EXIT_FAILED
+
+if TYPE_CHECKING:
+    from newsletter.bounces import BounceReport
+    from newsletter.bounces.apply import Tally
 
 
 @cli.group("bounces")
@@ -49,6 +52,8 @@ def bounces_parse(ctx: click.Context, files: tuple[str, ...], as_json: bool) -> 
       {"file": "bounce.eml", "kind": "bounce", "recipients": [{"address": "ann@example.com",
        "class": "hard", "status": "5.1.1", "diagnostic": "550 5.1.1 user unknown"}]}
     """
+    from newsletter.bounces import ReadError, parse_message, read_messages
+
     failed = False
     for name, data in read_messages(files, sys.stdin.buffer):
         if isinstance(data, ReadError):

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from newsletter.cli import (
-    EXIT_FAILED,
     UsageError,
     _config_after_group,
     _hint,
@@ -22,7 +21,7 @@ from newsletter.cli import (
 )
 from newsletter.commands import command
 from newsletter.config import INIT_TEMPLATE, MAKE_SECRET, with_output
-from newsletter.run.report import EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
+from newsletter.errors import EXIT_FAILED, EXIT_FEEDS_FAILED, EXIT_NOTHING_DONE
 
 # How long a build waits for a run or another build of the same store to finish: two
 # builds at once would record two unsent digests of the same stories; waiting, the second
@@ -112,8 +111,7 @@ def build(
       newsletter build --feed https://example.org/feed --feed ./other.xml
     """
     from newsletter.run.digest import build as build_digest
-    from newsletter.run.lock import LockHolder, lock_for
-    from newsletter.run.runner import lock_path
+    from newsletter.run.lock import LockHolder, lock_for, lock_path
 
     _config_after_group(ctx, config_path)
     config = _load(ctx, feeds)

@@ -1,4 +1,7 @@
-"""`newsletter subscribers …`, `send`, `deliveries` and `digests`."""
+"""`newsletter subscribers …`, `send`, `deliveries` and `digests`.
+
+The list and mail modules are imported inside the commands that use them, so other
+commands (a cron `build`) start without loading them."""
 
 from __future__ import annotations
 
@@ -6,9 +9,7 @@ import sys
 
 import click
 
-from newsletter.audience import subscribers
 from newsletter.cli import (
-    EXIT_FAILED,
     UsageError,
     _config_after_group,
     _hint,
@@ -20,8 +21,7 @@ from newsletter.cli import (
     stopped_cleanly,
 )
 from newsletter.config import Config, ListConfig
-from newsletter.mail import deliver
-from newsletter.run.report import EXIT_DELIVERY
+from newsletter.errors import EXIT_DELIVERY, EXIT_FAILED
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
 list_option = click.option("--list", "list_name", help="Which list (default: the first).")
@@ -60,6 +60,8 @@ def subscribers_add(
     Example:
       newsletter subscribers add ada@example.org --status confirmed
     """
+    from newsletter.audience import subscribers
+
     _config_after_group(ctx, config_path)
     config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
@@ -84,6 +86,8 @@ def subscribers_remove(
     Example:
       newsletter subscribers remove ada@example.org
     """
+    from newsletter.audience import subscribers
+
     _config_after_group(ctx, config_path)
     config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
@@ -145,6 +149,8 @@ def subscribers_show(
     Example:
       newsletter subscribers show ada@example.org
     """
+    from newsletter.audience import subscribers
+
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     store = _open_store(config)
@@ -239,6 +245,8 @@ def subscribers_import(
     Example:
       newsletter subscribers import members.csv --status confirmed
     """
+    from newsletter.audience import subscribers
+
     _config_after_group(ctx, config_path)
     config = _load_any(ctx, note_sample=True)
     store = _open_store(config)
@@ -265,6 +273,8 @@ def subscribers_export(
     Example:
       newsletter subscribers export --status confirmed > confirmed.csv
     """
+    from newsletter.audience import subscribers
+
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     store = _open_store(config)
@@ -347,6 +357,8 @@ def send(
       newsletter send
       newsletter send --workers 4
     """
+    from newsletter.mail import deliver
+
     _config_after_group(ctx, config_path)
     if to is not None and (resend_uncertain or retry_failed):
         raise UsageError(
@@ -419,6 +431,8 @@ def send(
 
 def _nobody_to_send_to(store, list_name: str, digest: str | None) -> bool:
     """No confirmed subscriber, and no chosen digest with delivery rows to finish."""
+    from newsletter.mail import deliver
+
     if store.subscriber_counts(list_name).get("confirmed", 0):
         return False
     chosen = deliver.digests_to_send(store, list_name, digest)

@@ -17,9 +17,7 @@ from newsletter.cli import (
     errors_to_exit,
     stopped_cleanly,
 )
-from newsletter.errors import StoreError
-
-EXIT_NOTHING_DONE = 5  # the run's own code for "nothing could be done" (see runreport)
+from newsletter.errors import EXIT_NOTHING_DONE, StoreError
 
 
 @cli.command()

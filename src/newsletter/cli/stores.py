@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from newsletter.cli import (
-    EXIT_FAILED,
     UsageError,
     _config_after_group,
     _load_any,
@@ -17,6 +16,7 @@ from newsletter.cli import (
     errors_to_exit,
 )
 from newsletter.config_rules import store_url_problem
+from newsletter.errors import EXIT_FAILED
 
 
 @cli.group("store")

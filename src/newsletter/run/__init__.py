@@ -2,9 +2,6 @@
 
 `digest` builds one digest from the store (select, summarize, merge, group, render),
 `runner` ingests, builds and sends what is due under `lock`, and `report` says what it did.
+The package imports none of them itself: `newsletter.run.report` alone is what the command
+line needs to start.
 """
-
-from newsletter.run.digest import build, plan_digest
-from newsletter.run.runner import run
-
-__all__ = ["build", "plan_digest", "run"]

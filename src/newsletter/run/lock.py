@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from newsletter.config import Config
 from newsletter.errors import ConfigError, LockedError
 from newsletter.model import Clock, utcnow
 from newsletter.store import Store
@@ -35,6 +36,14 @@ logger = logging.getLogger(__name__)
 
 HOLDER_WAIT_STEPS = 20  # x 10 ms: how long a blocked run waits for the holder's note
 POLL_SECONDS = 0.1  # how often a command that waits for the lock tries again
+
+
+def lock_path(config: Config) -> Path:
+    """[run] lock_file (relative to the config), else `<store file>.lock` next to the store."""
+    if config.run.lock_file:
+        return config.resolve(config.run.lock_file)
+    store = Path(config.store_path)
+    return store.with_name(store.name + ".lock")
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,5 @@
-"""What one `newsletter run` did: the report, its exit code, its text and JSON forms.
-
-Exit codes (cron and systemd read them; 1 and 2 are the CLI's generic failure and usage):
-
-    0  done, or nothing to do (not due, nothing new)
-    3  some feeds failed; everything else went fine (a digest may have gone out)
-    4  deliveries did not all go out: failed addresses, rows left pending (SMTP down),
-       a digest that could not be sent, or deliveries in doubt (uncertain: their DATA
-       ended with no reply recorded) not yet resent or dismissed; the next run resumes
-       what is pending
-    5  nothing could be done: every feed failed and nothing was sent, a digest could not
-       be built, or the store is unusable
-    6  another run holds the lock; this one did nothing
-
-When several apply, the highest wins (6 stands alone).
-"""
+"""What one `newsletter run` did: the report, its exit code (see newsletter.errors:
+when several apply, the highest wins, 6 stands alone), its text and JSON forms."""
 
 from __future__ import annotations
 
@@ -23,17 +9,18 @@ from datetime import datetime
 from typing import Any
 
 from newsletter.bounces.apply import Tally
+from newsletter.errors import (
+    EXIT_DELIVERY,
+    EXIT_FEEDS_FAILED,
+    EXIT_LOCKED,
+    EXIT_NOTHING_DONE,
+    EXIT_OK,
+)
 from newsletter.ingest.health import FeedHealth, should_remind
 from newsletter.mail.deliver import uncertain_lines
 from newsletter.mail.sendloop import SendReport
 from newsletter.store import UncertainDelivery
 from newsletter.store.runs import Adoption
-
-EXIT_OK = 0
-EXIT_FEEDS_FAILED = 3
-EXIT_DELIVERY = 4
-EXIT_NOTHING_DONE = 5
-EXIT_LOCKED = 6
 
 
 @dataclass

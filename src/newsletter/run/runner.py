@@ -45,7 +45,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from newsletter.bounces.process import process_mailbox
 from newsletter.cadence import is_due, next_slot, parse_cadence
@@ -57,7 +56,7 @@ from newsletter.mail.deliver import recover, send_digest
 from newsletter.mail.sendloop import SendReport, TransportFactory
 from newsletter.model import Clock
 from newsletter.run.digest import plan_digest, write_plan
-from newsletter.run.lock import lock_for
+from newsletter.run.lock import lock_for, lock_path
 from newsletter.run.report import (
     EXIT_DELIVERY,
     EXIT_FEEDS_FAILED,
@@ -85,14 +84,6 @@ __all__ = [
     "lock_path",
     "run",
 ]
-
-
-def lock_path(config: Config) -> Path:
-    """[run] lock_file (relative to the config), else `<store file>.lock` next to the store."""
-    if config.run.lock_file:
-        return config.resolve(config.run.lock_file)
-    store = Path(config.store_path)
-    return store.with_name(store.name + ".lock")
 
 
 def run(

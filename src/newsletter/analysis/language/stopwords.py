@@ -10,10 +10,11 @@ weekday names come from the CLDR data Babel ships, for any language Babel knows.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import re
 from functools import lru_cache
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from pathlib import Path
 
 from newsletter.text import language_code as iso_code
 
@@ -280,7 +281,7 @@ def stop_words(tag: str) -> frozenset[str]:
     code = language_code(tag)
     words = set(function_words(code)) | set(FILLER.get(code, "").split())
     if code == "en":
-        words |= ENGLISH_STOP_WORDS | ENGLISH_FILLER | CONTRACTED
+        words |= scikit_learn_english() | ENGLISH_FILLER | CONTRACTED
     words |= calendar_words(code)
     return frozenset(words)
 
@@ -314,6 +315,30 @@ def language_blind() -> frozenset[str]:
     words = stop_words("en") | (foreign - _ENGLISH_HOMOGRAPHS)
     # only whole tokens of the topic tokenizer (letters; no "let's", no Devanagari marks)
     return frozenset(w for w in words if _LETTERS.fullmatch(w))
+
+
+@lru_cache(maxsize=1)
+def scikit_learn_english() -> frozenset[str]:
+    """scikit-learn's English stop words, read from its data file without importing
+    scikit-learn (most of a second: a build that fits no topic model needs none of it)."""
+    spec = importlib.util.find_spec("sklearn")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder, "feature_extraction", "_stop_words.py")
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == ["ENGLISH_STOP_WORDS"]
+                and isinstance(node.value, ast.Call)
+                and node.value.args
+            ):
+                return frozenset(ast.literal_eval(node.value.args[0]))
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # laid out otherwise
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 @lru_cache(maxsize=32)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import Stemmer as pystemmer
 from scipy import sparse
-from sumy.nlp.stemmers import Stemmer, null_stemmer
 
 from newsletter.analysis.language.stopwords import function_words
 from newsletter.analysis.summary.subject import mentions, subject_term
@@ -36,20 +37,42 @@ class Resources:
     stop_words: frozenset[str]
 
 
+# Snowball stemmers (PyStemmer: compiled, no data to download, a millisecond to load).
+_SNOWBALL = frozenset(pystemmer.algorithms())
+_STEMMED_AS = {"slovak": "czech"}  # close enough to share one (sumy does the same)
+_SUMY_ONLY = frozenset({"ukrainian"})  # sumy has a stemmer of its own for these
+
+
+def stemmer_for(lang: str) -> Callable[[str], str]:
+    """A word stemmer for a language name: Snowball's, else sumy's own, else lower case."""
+    name = _STEMMED_AS.get(lang, lang)
+    if name in _SNOWBALL:
+        local = threading.local()  # a PyStemmer object must not be shared between threads
+
+        def snowball(word: str) -> str:
+            stemmer = getattr(local, "stemmer", None)
+            if stemmer is None:
+                stemmer = local.stemmer = pystemmer.Stemmer(name)
+            return str(stemmer.stemWord(word))
+
+        return snowball
+    if lang in _SUMY_ONLY:
+        from sumy.nlp.stemmers import Stemmer as SumyStemmer  # imports NLTK: only here
+
+        return SumyStemmer(lang)
+    return str.lower
+
+
 @lru_cache(maxsize=32)
 def resources(language: str) -> Resources:
-    """Stemmer (nltk Snowball, no data needed) and function words for a language, or
-    neutral ones."""
+    """Stemmer (see `stemmer_for`) and function words for a language, or neutral ones."""
     lang = language_name(language)
-    try:
-        stemmer: Callable[[str], str] = Stemmer(lang)
-    except LookupError:
-        stemmer = null_stemmer
+    stemmer = stemmer_for(lang)
     stop = function_words(lang)
     cache: dict[str, str] = {}
 
     def stem(word: str) -> str:
-        # Snowball is the costliest step per word; articles repeat their words a lot
+        # stemming is the costliest step per word; articles repeat their words a lot
         found = cache.get(word)
         if found is None:
             found = cache[word] = stemmer(word)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import logging
 import multiprocessing
 import threading
@@ -19,15 +20,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
-from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
-from sumy.summarizers.edmundson import EdmundsonSummarizer
-from sumy.summarizers.kl import KLSummarizer
-from sumy.summarizers.lex_rank import LexRankSummarizer
-from sumy.summarizers.lsa import LsaSummarizer
-from sumy.summarizers.luhn import LuhnSummarizer
-from sumy.summarizers.reduction import ReductionSummarizer
-from sumy.summarizers.sum_basic import SumBasicSummarizer
-from sumy.summarizers.text_rank import TextRankSummarizer
 
 from newsletter.analysis.summary import rank as summary_rank
 from newsletter.analysis.summary.rank import resources
@@ -48,20 +40,22 @@ from newsletter.text import (
 logger = logging.getLogger(__name__)
 
 # Bump when the output for the same text and settings changes: it keys the summary cache.
-CODE_VERSION = "2"
+CODE_VERSION = "3"  # 3: Snowball stems from PyStemmer
 
 # Sentences considered per text (the longest BBC article has 246).
 MAX_SENTENCES = 300
 
+# sumy's summarizers by name: module and class, imported only when asked for (sumy's
+# import pulls in NLTK and with it scikit-learn: a second the default ranker doesn't need)
 _SUMY = {
-    "textrank": TextRankSummarizer,
-    "lexrank": LexRankSummarizer,
-    "lsa": LsaSummarizer,
-    "luhn": LuhnSummarizer,
-    "reduction": ReductionSummarizer,
-    "sumbasic": SumBasicSummarizer,
-    "kl": KLSummarizer,
-    "edmundson": EdmundsonSummarizer,
+    "textrank": ("text_rank", "TextRankSummarizer"),
+    "lexrank": ("lex_rank", "LexRankSummarizer"),
+    "lsa": ("lsa", "LsaSummarizer"),
+    "luhn": ("luhn", "LuhnSummarizer"),
+    "reduction": ("reduction", "ReductionSummarizer"),
+    "sumbasic": ("sum_basic", "SumBasicSummarizer"),
+    "kl": ("kl", "KLSummarizer"),
+    "edmundson": ("edmundson", "EdmundsonSummarizer"),
 }
 ALGORITHMS = ("newsletter", "lead", *_SUMY)
 
@@ -155,15 +149,19 @@ def rank(article: Article, algorithm: str) -> list[int]:
 
 def _sumy_rank(article: Article, algorithm: str) -> list[int]:
     """Full ranking from a sumy summarizer (it exposes only the top k, so ask for all)."""
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+
+    module, name = _SUMY[algorithm]
+    summarizer_class = getattr(importlib.import_module(f"sumy.summarizers.{module}"), name)
     res = resources(article.language)
     tokenizer = OfflineTokenizer(article.language)
     if algorithm == "edmundson":
         # Edmundson's cue and key methods need hand-made word lists per language; its title
         # and location methods need only the stop words ("null words")
-        summarizer = EdmundsonSummarizer(res.stem, cue_weight=0.0, key_weight=0.0)
+        summarizer = summarizer_class(res.stem, cue_weight=0.0, key_weight=0.0)
         summarizer.null_words = res.stop_words or frozenset({"\x00"})
     else:
-        summarizer = _SUMY[algorithm](res.stem)
+        summarizer = summarizer_class(res.stem)
         summarizer.stop_words = res.stop_words
     paragraphs: dict[int, list[Sentence]] = {}
     if article.title:

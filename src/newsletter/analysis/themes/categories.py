@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import normalize
 
 from newsletter.analysis.themes.labels import STOP_WORDS
+from newsletter.analysis.themes.space import unit_rows
 from newsletter.model import Entry
 
 # Categories that say nothing about a story's topic: filing, format and scope.
@@ -156,7 +156,7 @@ class Categories:
             (np.array(values, dtype=np.float64), (rows, cols)),
             shape=(len(self.concepts), len(self.usable)),
         )
-        return normalize(X)
+        return unit_rows(X)
 
     def has(self, i: int, concepts: frozenset[str]) -> bool:
         """Whether entry i carries any of the concepts."""

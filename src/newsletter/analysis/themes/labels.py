@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer
+from scipy import sparse
 
 from newsletter.analysis.language.detect import detect
 from newsletter.analysis.language.stopwords import CONTRACTED, language_blind, stop_words
@@ -73,14 +73,13 @@ def text_labels(
     """
     if not groups:
         return []
-    vec = CountVectorizer(analyzer=terms, binary=True, dtype=np.float32)
-    try:
-        X = vec.fit_transform(texts).tocsc()
-    except ValueError:  # no topic words at all
+    found = [set(terms(t)) for t in texts]
+    names = sorted(set().union(*found))
+    if not names:  # no topic words at all
         return _numbered(fallback, len(groups))
-    names = [str(t) for t in vec.get_feature_names_out()]
-    T = CountVectorizer(analyzer=terms, binary=True, vocabulary=vec.vocabulary_)
-    titled = T.transform(titles).tocsc()
+    index = {t: i for i, t in enumerate(names)}
+    X = _incidence(found, index)
+    titled = _incidence([set(terms(t)) for t in titles], index)
     bg_df, bg_n = _counts(background, names)
     is_pair = np.array([" " in t for t in names])
     weak = np.array([_weak(t) for t in names])
@@ -144,6 +143,14 @@ def _group_stop_words(languages: Sequence[str], texts: Sequence[str]) -> frozens
         if k >= _LANGUAGE_SHARE * len(languages):
             words |= stop_words(code)
     return frozenset(words)
+
+
+def _incidence(found: Sequence[set[str]], index: dict[str, int]) -> sparse.csc_matrix:
+    """1 where text i holds term j (of `index`), as a sparse text-by-term matrix."""
+    rows = [i for i, seen in enumerate(found) for t in seen if t in index]
+    cols = [index[t] for seen in found for t in seen if t in index]
+    values = np.ones(len(rows), dtype=np.float32)
+    return sparse.csc_matrix((values, (rows, cols)), shape=(len(found), len(index)))
 
 
 def _counts(counts: tuple[Counter[str], int] | None, names: list[str]) -> tuple[np.ndarray, int]:

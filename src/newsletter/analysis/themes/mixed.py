@@ -26,10 +26,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.spatial.distance import squareform
-from sklearn.metrics import silhouette_score
-from threadpoolctl import threadpool_limits
 
 from newsletter.analysis.themes.categories import Categories
 
@@ -98,6 +94,12 @@ def joint_clusters(likeness: Likeness, k_max: int, min_size: int) -> list[int]:
     """Average-linkage clusters on likeness at the best silhouette; entries like no
     other, and clusters smaller than `min_size`, are left over (-1). Quadratic: for
     digests without store topics, which are small."""
+    # imported here: most builds never get this far, and these cost a tenth of a second
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+    from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
+
     S = likeness.full()
     n = S.shape[0]
     off = S - np.diag(np.diag(S))

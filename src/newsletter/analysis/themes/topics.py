@@ -19,16 +19,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-import sklearn
-from scipy.cluster.hierarchy import fcluster, linkage
-from sklearn.cluster import KMeans
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import adjusted_rand_score, silhouette_score
-from sklearn.preprocessing import normalize
-from threadpoolctl import threadpool_limits
 
 from newsletter.analysis.themes.labels import STOP_WORDS, terms
+from newsletter.analysis.themes.space import TermSpace, unit_rows
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +67,7 @@ class Vocabulary(tuple):
 # fit: topics drift slowly, and refitting 2,000 texts costs seconds at every run. Texts it
 # has not seen are folded in (see TopicModel.update) instead.
 REUSE_SHARE = 0.9
-CACHE_VERSION = f"topics-2-sklearn-{sklearn.__version__}"
+CACHE_VERSION = "topics-3"  # plain NumPy data since 3: no scikit-learn objects inside
 T = TypeVar("T")
 
 
@@ -155,10 +148,10 @@ def _save(path: Path, data: dict) -> None:
 @dataclass
 class TopicModel:
     """A fitted TF-IDF (+ LSA) space, topic centroids in it, and the documents it learned
-    (a store model keeps only their term counts: see `term_counts`)."""
+    (a store model keeps only their term counts: see `term_counts`). Plain NumPy data:
+    applying a kept model needs no scikit-learn (see newsletter.analysis.themes.space)."""
 
-    vectorizer: TfidfVectorizer
-    svd: TruncatedSVD | None
+    space: TermSpace
     centroids: np.ndarray
     docs: tuple[str, ...]
     doc_topics: np.ndarray
@@ -182,8 +175,7 @@ class TopicModel:
         last = getattr(self, "_last", None)
         if last is not None and last[0] == key:
             return last[1]
-        X = self.vectorizer.transform(texts)
-        V = normalize(self.svd.transform(X)) if self.svd is not None else normalize(X).toarray()
+        V = self.space.vectors(texts)
         self._last = (key, V)
         return V
 
@@ -218,11 +210,10 @@ class TopicModel:
         if self.sums is None:
             sizes = np.array([size for _, size in per_topic], dtype=np.float64)
             self.sums = self.centroids * np.maximum(sizes, 1.0)[:, None]
-        with threadpool_limits(1):
-            V = self.vectors(texts)
-            topics = np.argmax(V @ self.centroids.T, axis=1)
+        V = self.vectors(texts)
+        topics = np.argmax(V @ self.centroids.T, axis=1)
         np.add.at(self.sums, topics, V)
-        self.centroids = normalize(self.sums)
+        self.centroids = unit_rows(self.sums)
         counts = [(c, size) for c, size in per_topic]
         for text, topic in zip(texts, topics, strict=True):
             seen = set(terms(text))
@@ -276,11 +267,17 @@ def fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> Topi
     """Fit TF-IDF, reduce with LSA when the corpus is big, and cluster with a chosen k."""
     # Many small k-means runs: OpenMP threads only spin against each other (and against
     # whatever else the machine runs); one thread is an order of magnitude faster here.
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(1):
         return _fit_topics(docs, max_sections, from_store)
 
 
 def _fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> TopicModel | None:
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     big = len(docs) >= MIN_CORPUS
     vec = TfidfVectorizer(
         sublinear_tf=True,
@@ -298,9 +295,9 @@ def _fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> Top
     svd = None
     if big and dims >= 10:
         svd = TruncatedSVD(dims, random_state=SEED).fit(X)
-        F = normalize(svd.transform(X))
+        F = unit_rows(svd.transform(X))
     else:
-        F = normalize(X).toarray()
+        F = unit_rows(X).toarray()
     k_max = min(max_sections + (EXTRA_TOPICS if big else 0), len(docs) // 4 + 1)
     k, agreement = choose_k(F, range(2, max(2, k_max) + 1))
     if agreement < MIN_STABILITY:
@@ -310,13 +307,11 @@ def _fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> Top
         logger.debug("no stable k (best agreement %.3f); using %d", agreement, k)
     km = KMeans(k, n_init=4, random_state=SEED).fit(F)
     logger.debug("topic model: %d documents, %d topics", len(docs), k)
-    vec.stop_words_ = None  # every word cut by min_df/max_df: only for introspection, and big
     labels = km.labels_.astype(np.int64)
     sizes = np.bincount(labels, minlength=k).astype(np.float64)
     return TopicModel(
-        vectorizer=vec,
-        svd=svd,
-        centroids=normalize(km.cluster_centers_),
+        space=TermSpace.fitted(vec, svd),
+        centroids=unit_rows(km.cluster_centers_),
         docs=tuple(docs),
         doc_topics=labels,
         from_store=from_store,
@@ -356,6 +351,9 @@ def cluster_rows(
     n = X.shape[0]
     if n < 3:
         return [0] * n
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import silhouette_score
+
     tree = linkage(X, method="average", metric="cosine")
     best, raw = -2.0, np.zeros(n, dtype=int)
     for k in range(2, min(max_sections + EXTRA_TOPICS, n - 1) + 1):
@@ -374,7 +372,7 @@ def cluster_rows(
     out = [index.get(int(c), -1) for c in raw]
     if kept:
         members = [[i for i, a in enumerate(out) if a == g] for g in range(len(kept))]
-        centroids = normalize(np.vstack([X[m].mean(axis=0) for m in members]))
+        centroids = unit_rows(np.vstack([X[m].mean(axis=0) for m in members]))
         for i, a in enumerate(out):
             if a < 0:
                 sims = centroids @ X[i]
@@ -389,6 +387,8 @@ def small_vectors(
 ) -> np.ndarray | None:
     """Dense unit TF-IDF rows; words in more than `max_share` of the texts (boilerplate)
     are dropped."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     corpus = [*vocabulary, *texts]
     for max_df in (max_share, 1.0):  # a tiny corpus may have no word under the cap
         vec = TfidfVectorizer(
@@ -401,7 +401,7 @@ def small_vectors(
             vec.fit(corpus)
         except ValueError:
             continue
-        X = normalize(vec.transform(texts)).toarray()
+        X = unit_rows(vec.transform(texts)).toarray()
         if X.any(axis=1).sum() >= 2:
             return X
     return None
@@ -415,6 +415,9 @@ def choose_k(F: np.ndarray, ks: range) -> tuple[int, float]:
     structure in the data (Ben-Hur et al. 2002; Lange et al. 2004). Returns the best k
     and its agreement.
     """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
     F = F[:STABILITY_CAP]  # rows are in hash order: the head is a fair sample
     n = F.shape[0]
     rng = np.random.RandomState(SEED)

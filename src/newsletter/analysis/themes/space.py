@@ -1,0 +1,80 @@
+"""A fitted TF-IDF (+ LSA) space, applied with NumPy and SciPy alone.
+
+scikit-learn fits the space (newsletter.analysis.themes.topics); `TermSpace` keeps what the
+fit learned (the vocabulary, the idf weights, the LSA axes), so a later build folds new
+texts into a kept topic model without importing scikit-learn, whose import alone costs
+most of a second: more than the rest of a build with a few new items.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+
+@dataclass
+class TermSpace:
+    """What `TfidfVectorizer(sublinear_tf=True, lowercase=True, norm="l2")` and an optional
+    `TruncatedSVD` learned; `vectors` gives what their `transform`s give, as unit rows."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray  # per term
+    axes: np.ndarray | None  # LSA components (dimensions x terms); None: plain TF-IDF
+    token_pattern: str
+
+    @classmethod
+    def fitted(cls, vectorizer: Any, svd: Any | None) -> TermSpace:
+        """The space of a fitted vectorizer (and LSA, if any)."""
+        return cls(
+            vocabulary={str(t): int(i) for t, i in vectorizer.vocabulary_.items()},
+            idf=np.asarray(vectorizer.idf_, dtype=np.float32),
+            axes=None if svd is None else np.asarray(svd.components_),
+            token_pattern=vectorizer.token_pattern,
+        )
+
+    def tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Unit TF-IDF rows: 1 + log(count) of each known term, times its idf."""
+        token = re.compile(self.token_pattern)
+        indptr, indices, counts = [0], list[int](), list[int]()
+        for text in texts:
+            found = Counter(
+                self.vocabulary[w] for w in token.findall(text.lower()) if w in self.vocabulary
+            )
+            indices.extend(found)
+            counts.extend(found.values())
+            indptr.append(len(indices))
+        weights = np.log(np.asarray(counts, dtype=np.float32)) + np.float32(1.0)
+        columns = np.asarray(indices, dtype=np.int64)
+        X = sparse.csr_matrix(
+            (weights * self.idf[columns], columns, np.asarray(indptr, dtype=np.int64)),
+            shape=(len(texts), len(self.idf)),
+        )
+        X.sort_indices()
+        return unit_rows(X)
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of texts in the space (LSA coordinates when it has axes)."""
+        X = self.tfidf(texts)
+        if self.axes is None:
+            return X.toarray()
+        return unit_rows(np.asarray(X @ self.axes.T))
+
+
+def unit_rows(X: Any) -> Any:
+    """Rows scaled to unit length (zero rows stay zero): a dense array or a CSR matrix."""
+    if sparse.issparse(X):
+        X = sparse.csr_matrix(X, copy=True)
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        X.data /= np.repeat(norms, np.diff(X.indptr)).astype(X.data.dtype)
+        return X
+    X = np.asarray(X)
+    norms = np.linalg.norm(X, axis=1)
+    norms[norms == 0] = 1.0
+    return X / norms[:, None]

@@ -1,0 +1,76 @@
+"""A build imports only what its work needs: scikit-learn, NLTK and sumy's summarizers
+load in about a second, more than a whole build with a few new stories costs, so they are
+imported only where a model is fitted or a sumy algorithm is asked for."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from support.sections import TOPICS, story
+
+from newsletter.analysis.themes import topics as themes_topics
+from newsletter.analysis.themes.topics import Vocabulary, topic_model
+
+HEAVY = ("sklearn", "nltk", "sumy.summarizers")
+TESTS = Path(__file__).parent
+
+
+def loaded_after(code: str) -> list[str]:
+    """The heavy packages a fresh interpreter holds after running `code`."""
+    probe = (
+        f"{code}\nimport sys, json\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] if m.split('.')[0] != 'sumy' else m "
+        f"for m in sys.modules if m.startswith({HEAVY!r})}})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=TESTS,
+    ).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def test_the_command_line_and_the_build_pipeline_start_without_the_analysis_libraries():
+    assert loaded_after("import newsletter.cli, newsletter.cli.build") == []
+    modules = (
+        "newsletter.run.digest, newsletter.run.runner, newsletter.analysis.dedupe.index, "
+        "newsletter.analysis.themes.sections, newsletter.analysis.summary.summarize"
+    )
+    assert loaded_after(f"import {modules}") == []
+
+
+def test_the_default_summaries_need_no_nltk_or_sumy_summarizer():
+    code = (
+        "from newsletter.analysis.summary.summarize import summarize\n"
+        "text = ' '.join(f'Sentence {i} says the harbour reopened after repairs.' "
+        "for i in range(12))\n"
+        "assert summarize(text, title='Harbour', max_words=20)"
+    )
+    assert loaded_after(code) == []
+
+
+def test_a_kept_topic_model_takes_new_texts_in_without_scikit_learn(tmp_path):
+    rng = random.Random(11)
+    topics = sorted(TOPICS)
+    texts = [story(rng, topics[i % len(topics)]) for i in range(300)]
+    fitted = topic_model([], Vocabulary(texts, cache_dir=tmp_path), 6)
+    assert fitted is not None
+    newer = texts[:-5] + [story(rng, topics[0]) for _ in range(5)]
+    (tmp_path / "texts.json").write_text(json.dumps(newer))
+    code = (
+        "import json, pathlib\n"
+        "from newsletter.analysis.themes.topics import Vocabulary, topic_model\n"
+        f"folder = pathlib.Path({str(tmp_path)!r})\n"
+        "texts = json.loads((folder / 'texts.json').read_text())\n"
+        "model = topic_model([], Vocabulary(texts, cache_dir=folder), 6)\n"
+        "(folder / 'seen.json').write_text(json.dumps(model.term_counts()[0][1]))\n"
+    )
+    assert loaded_after(code) == []
+    assert json.loads((tmp_path / "seen.json").read_text()) == 305  # the 5 were folded in
+    themes_topics._CACHE.clear()
