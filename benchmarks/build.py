@@ -933,10 +933,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--words", type=int, default=800, help="words per prose item")
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument(
-        "--concurrency", type=int, default=64, help="fetch.concurrency (the default)"
+        "--concurrency", type=int, default=128, help="fetch.concurrency (the default)"
     )
     parser.add_argument(
-        "--wide", type=int, default=100, help="fetch.concurrency of the extra unchanged run"
+        "--wide", type=int, default=256, help="fetch.concurrency of the extra unchanged run"
     )
     parser.add_argument("--fraction", type=float, default=0.05, help="share of items new/edited")
     parser.add_argument("--newest", type=int, default=60, help="items the bare script summarizes")

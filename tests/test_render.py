@@ -398,3 +398,34 @@ def test_missing_folder_and_broken_template_name_the_fix(tmp_path: Path) -> None
     config = make_config(tmp_path / "output", template_dir=str(user))
     with pytest.raises(ConfigError, match="digest.txt"):
         render_digest(sample_digest(), config)
+
+
+def test_compiled_templates_are_kept_between_runs_and_an_edit_still_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    user = tmp_path / "t"
+    user.mkdir()
+    (user / "digest.txt").write_text("First {{ sections | length }}\n")
+    config = make_config(tmp_path / "output")
+    assert "First" in render_digest(sample_digest(), config, make_environment(user)).text
+    kept = tmp_path / "tmp" / f"_jinja2-cache-{os.getuid()}"
+    assert len(list(kept.iterdir())) >= 2  # the user's template and the built-in HTML one
+    (user / "digest.txt").write_text("Second {{ sections | length }}\n")
+    assert "Second" in render_digest(sample_digest(), config, make_environment(user)).text
+
+
+def test_a_temp_folder_unfit_for_kept_templates_only_means_compiling_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / f"_jinja2-cache-{os.getuid()}").write_text("not a folder")
+    rendered = render_digest(sample_digest(), make_config(tmp_path / "output"))
+    assert "Rain gauges on every allotment" in rendered.html

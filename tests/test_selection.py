@@ -75,6 +75,13 @@ def test_store_keeps_the_newest_per_feed_dated_first(tmp_path: Path) -> None:
     per_feed = Counter(i.feed_url for i in rows)
     assert set(per_feed.values()) == {2} and len(per_feed) == 7
     assert {i.key for i in rows if "mixed" in i.key} == {"mixed-0", "mixed-1"}
+    # the same choice made on keys and dates alone, then the chosen stories read whole
+    heads = store.item_heads(per_feed=2)
+    assert [(h.key, h.published) for _, h in heads] == [(i.key, i.published) for i in rows]
+    assert all(h.text == "" for _, h in heads)
+    ids = [row for row, _ in heads][::-3]
+    assert store.items_by_id(ids) == [rows[k] for k in range(len(rows))][::-3]
+    assert store.items_by_id([]) == [] and store.items_by_id([10**9]) == []
 
 
 def _rdf_without_dates(n: int) -> str:

@@ -60,7 +60,7 @@ class FetchConfig:
     timeout: float = 20.0  # read timeout, seconds
     connect_timeout: float = 5.0
     max_bytes: int = 10_000_000
-    concurrency: int = 64  # requests at once in all; per_host keeps each site polite
+    concurrency: int = 128  # requests at once in all; per_host keeps each site polite
     per_host: int = 2  # requests at once to one host (a site with many feeds)
     user_agent: str = ""  # default: "newsletter/<version> (+<site url>)"
     max_field_chars: int = 500  # title/author/category/feed title cut here, before parsing

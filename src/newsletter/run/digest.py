@@ -68,15 +68,16 @@ def select_items(
     per_feed = config.digest.max_per_feed
     # twice the limit: duplicates merge away; no feed can use more than the limit
     wanted = limit * 2 if limit else None
-    candidates = store.items(
+    # chosen on keys and dates alone; only the chosen stories' texts are read
+    candidates = store.item_heads(
         feed_urls=urls,
         since=since,
         exclude_sent_to_list=lst.name,
         resend_edited=lst.resend_edited,
         per_feed=min(x for x in (per_feed, wanted) if x) if (per_feed or wanted) else None,
     )
-    chosen = {id(item) for item in fair_share(candidates, wanted, per_feed)}
-    return [item for item in candidates if id(item) in chosen]  # newest first, as stored
+    chosen = {row for row, _ in fair_share(candidates, wanted, per_feed, item_of=lambda c: c[1])}
+    return store.items_by_id([row for row, _ in candidates if row in chosen])  # newest first
 
 
 def summaries_for(

@@ -232,7 +232,7 @@ def is_busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def in_marks(prefix: str, values: Sequence[str], params: dict[str, object]) -> str:
+def in_marks(prefix: str, values: Sequence[object], params: dict[str, object]) -> str:
     """Named placeholders for `IN (...)`: adds `:<prefix>0…` to `params`, returns the list
     ("NULL" for no values, which matches nothing)."""
     for i, value in enumerate(values):

@@ -55,6 +55,46 @@ def _row_to_item(row: sqlite3.Row) -> Item:
     )
 
 
+def _items_query(
+    columns: str,
+    feed_urls: Sequence[str] | None,
+    since: datetime | None,
+    exclude_sent_to_list: str | None,
+    resend_edited: bool,
+    limit: int | None,
+    per_feed: int | None,
+) -> tuple[str, dict[str, object]]:
+    """The SQL (and its parameters) of `ItemsMixin.items`, selecting `columns` of `items i`."""
+    where = ["1 = 1"]
+    params: dict[str, object] = {}
+    if feed_urls is not None:
+        where.append(f"i.feed_url IN ({in_marks('f', feed_urls, params)})")
+    if since is not None:
+        params["since"] = to_iso(since)
+        where.append("COALESCE(i.published, i.first_seen) >= :since")
+    if exclude_sent_to_list is not None:
+        params["list"] = exclude_sent_to_list
+        edited = "AND di.content_hash = i.content_hash" if resend_edited else ""
+        # a digest counts once sending has started: built-but-unsent previews consume nothing
+        where.append(
+            f"""NOT EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
+                 WHERE di.item_id = i.id AND d.list_name = :list {edited}
+                   AND (d.sent_at IS NOT NULL
+                        OR EXISTS (SELECT 1 FROM deliveries dl WHERE dl.digest_id = d.id)))"""
+        )
+    sql = f"SELECT {columns} FROM items i WHERE {' AND '.join(where)}"
+    if per_feed:
+        sql = (
+            "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY feed_url "
+            "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
+            f"AS place FROM ({sql}) AS ranked) AS placed WHERE place <= {int(per_feed)}"
+        )
+    sql += " ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return sql, params
+
+
 class ItemsMixin:
     db: Connection
 
@@ -251,34 +291,54 @@ class ItemsMixin:
         ones (an undated item counts as published when first seen, which is "now" for a
         feed without dates).
         """
-        where = ["1 = 1"]
-        params: dict[str, object] = {}
-        if feed_urls is not None:
-            where.append(f"i.feed_url IN ({in_marks('f', feed_urls, params)})")
-        if since is not None:
-            params["since"] = to_iso(since)
-            where.append("COALESCE(i.published, i.first_seen) >= :since")
-        if exclude_sent_to_list is not None:
-            params["list"] = exclude_sent_to_list
-            edited = "AND di.content_hash = i.content_hash" if resend_edited else ""
-            # a digest counts once sending has started: built-but-unsent previews consume nothing
-            where.append(
-                f"""NOT EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
-                     WHERE di.item_id = i.id AND d.list_name = :list {edited}
-                       AND (d.sent_at IS NOT NULL
-                            OR EXISTS (SELECT 1 FROM deliveries dl WHERE dl.digest_id = d.id)))"""
-            )
-        sql = f"SELECT i.* FROM items i WHERE {' AND '.join(where)}"
-        if per_feed:
-            sql = (
-                "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY feed_url "
-                "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
-                f"AS place FROM ({sql}) AS ranked) AS placed WHERE place <= {int(per_feed)}"
-            )
-        sql += " ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC"
-        if limit:
-            sql += f" LIMIT {int(limit)}"
+        sql, params = _items_query(
+            "i.*", feed_urls, since, exclude_sent_to_list, resend_edited, limit, per_feed
+        )
         return [_row_to_item(r) for r in self.db.execute(sql, params)]
+
+    def item_heads(
+        self,
+        feed_urls: Sequence[str] | None = None,
+        since: datetime | None = None,
+        exclude_sent_to_list: str | None = None,
+        resend_edited: bool = False,
+        per_feed: int | None = None,
+    ) -> list[tuple[int, Item]]:
+        """What `items` gives, as (row id, item with only its key, feed and dates): enough
+        to choose a digest's stories from without reading every story's text."""
+        sql, params = _items_query(
+            "i.id, i.key, i.feed_url, i.published, i.first_seen",
+            feed_urls,
+            since,
+            exclude_sent_to_list,
+            resend_edited,
+            None,
+            per_feed,
+        )
+        return [
+            (
+                r["id"],
+                Item(
+                    key=r["key"],
+                    feed_url=r["feed_url"],
+                    link="",
+                    title="",
+                    published=from_iso(r["published"]),
+                    first_seen=from_iso(r["first_seen"]),
+                ),
+            )
+            for r in self.db.execute(sql, params)
+        ]
+
+    def items_by_id(self, ids: Sequence[int]) -> list[Item]:
+        """The whole items of these row ids, in the order given (missing ones left out)."""
+        found: dict[int, Item] = {}
+        for start in range(0, len(ids), 1000):
+            params: dict[str, object] = {}
+            marks = in_marks("i", ids[start : start + 1000], params)
+            rows = self.db.execute(f"SELECT * FROM items WHERE id IN ({marks})", params)
+            found.update((r["id"], _row_to_item(r)) for r in rows)
+        return [found[i] for i in ids if i in found]
 
     def item_texts(self, limit: int, chars: int) -> list[str]:
         """Title and the first `chars` characters of the text ("<title>\n<text>") of the
