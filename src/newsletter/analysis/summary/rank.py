@@ -149,8 +149,14 @@ def _terms_tokens(sentence: str) -> list[str]:
     return out
 
 
-def graph(term_lists: Sequence[Sequence[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Sentence-by-term count matrix C (n × V, sparse) and the term count of each sentence."""
+# Up to this many cells a sentence-by-term matrix is kept dense: building a sparse one
+# costs more than the arithmetic on a short article.
+DENSE_CELLS = 250_000
+
+
+def graph(term_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray | sparse.csr_matrix, np.ndarray]:
+    """Sentence-by-term count matrix C (n × V; sparse for long articles) and the term count
+    of each sentence."""
     vocab: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
@@ -159,14 +165,25 @@ def graph(term_lists: Sequence[Sequence[str]]) -> tuple[sparse.csr_matrix, np.nd
             rows.append(i)
             cols.append(vocab.setdefault(t, len(vocab)))
     shape = (len(term_lists), max(1, len(vocab)))
-    counts = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
-    counts.sum_duplicates()
+    counts: np.ndarray | sparse.csr_matrix
+    if shape[0] * shape[1] <= DENSE_CELLS:
+        counts = np.zeros(shape)
+        np.add.at(counts, (rows, cols), 1.0)
+    else:
+        counts = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+        counts.sum_duplicates()
     return counts, np.asarray(counts.sum(axis=1)).ravel()
 
 
-def reduction_scores(counts: sparse.csr_matrix, lengths: np.ndarray) -> np.ndarray:
+def _gram(M: np.ndarray | sparse.csr_matrix) -> np.ndarray:
+    """M Mᵀ, dense."""
+    G = M @ M.T
+    return G.toarray() if sparse.issparse(G) else np.asarray(G)
+
+
+def reduction_scores(counts: np.ndarray | sparse.csr_matrix, lengths: np.ndarray) -> np.ndarray:
     """sumy's Reduction rating: Σ_j shared(i, j) / (log |i| + log |j|) over other sentences."""
-    shared = (counts @ counts.T).toarray()
+    shared = _gram(counts)
     logs = np.log(np.maximum(lengths, 1.0))
     norm = logs[:, None] + logs[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -175,11 +192,10 @@ def reduction_scores(counts: sparse.csr_matrix, lengths: np.ndarray) -> np.ndarr
     return w.sum(axis=1)
 
 
-def cosine_matrix(counts: sparse.csr_matrix) -> np.ndarray:
+def cosine_matrix(counts: np.ndarray | sparse.csr_matrix) -> np.ndarray:
     """Binary cosine similarity between sentences, |i ∩ j| / √(|i| |j|), zero diagonal."""
-    present = counts.copy()
-    present.data[:] = 1.0
-    shared = (present @ present.T).toarray()
+    present = (counts > 0).astype(np.float64)  # dense or sparse alike
+    shared = _gram(present)
     sizes = np.asarray(present.sum(axis=1)).ravel()
     w = shared / np.sqrt(np.maximum(np.outer(sizes, sizes), 1.0))
     np.fill_diagonal(w, 0.0)

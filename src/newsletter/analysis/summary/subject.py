@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 MIN_LETTERS = 3
@@ -20,6 +21,11 @@ MIN_LETTERS = 3
 
 def subject_term(title: str, sentences: Sequence[str]) -> str:
     """The headline's subject as a lower-case word, or "" when none can be told."""
+    return _subject_term(title, tuple(sentences))
+
+
+@lru_cache(maxsize=8)  # ranking and the summary's final check ask about the same article
+def _subject_term(title: str, sentences: tuple[str, ...]) -> str:
     names: set[str] = set()
     common: set[str] = set()
     for sentence in sentences:

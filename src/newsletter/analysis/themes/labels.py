@@ -39,14 +39,16 @@ def terms(text: str) -> list[str]:
     out: list[str] = []
     pairs: list[str] = []
     for segment in _BREAK.split(text):
-        words = [w.lower() for w in _WORD.findall(segment)]
-        keep = [w not in STOP_WORDS for w in words]
-        out.extend(w for w, k in zip(words, keep, strict=True) if k)
-        pairs.extend(
-            f"{a} {b}"
-            for a, b, ka, kb in zip(words, words[1:], keep, keep[1:], strict=False)
-            if ka and kb and a != b
-        )
+        before = ""  # the word just before, when it is a topic word
+        for word in _WORD.findall(segment):
+            word = word.lower()  # word by word: lower() can change a text's length ("İ")
+            if word in STOP_WORDS:
+                before = ""
+                continue
+            out.append(word)
+            if before and before != word:
+                pairs.append(f"{before} {word}")
+            before = word
     return out + pairs
 
 
