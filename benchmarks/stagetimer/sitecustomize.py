@@ -114,6 +114,7 @@ def _install(out: str) -> None:
         "newsletter.analysis.themes.sections",
         "newsletter.analysis.themes.topics",
         "newsletter.analysis.dedupe.index",
+        "newsletter.render.renderer",
     }
     deferred: dict[str, list[tuple]] = {}
 
@@ -149,7 +150,8 @@ def _install(out: str) -> None:
     wrap("newsletter.ingest.feeds", "parse_feed", "parse", n_result_items)
     wrap("newsletter.store", "Store.upsert_items", "store.upsert", lambda a, k, r: len(a[1]))
     wrap("newsletter.store", "Store.record_fetch", "store.record_fetch")
-    wrap("newsletter.store", "Store.items", "store.items", lambda a, k, r: len(r))
+    wrap("newsletter.store", "Store.item_heads", "store.items", lambda a, k, r: len(r))
+    wrap("newsletter.store", "Store.items_by_id", "store.items", lambda a, k, r: len(r))
     wrap("newsletter.run.digest", "ingest", "ingest")
     wrap(
         "newsletter.analysis.summary.summarize",
@@ -167,8 +169,8 @@ def _install(out: str) -> None:
     )
     wrap("newsletter.analysis.themes.topics", "fit_topics", "themes.fit", lambda a, k, r: len(a[0]))
     wrap("newsletter.run.digest", "select_items", "select", lambda a, k, r: len(r))
-    wrap("newsletter.run.digest", "render_digest", "render")
-    wrap("newsletter.run.digest", "write_digest", "write")
+    wrap("newsletter.render.renderer", "render_digest", "render")
+    wrap("newsletter.render.renderer", "write_digest", "write")
     wrap("newsletter.run.digest", "plan_digest", "plan")
     wrap("newsletter.run.digest", "write_plan", "write_plan")
     wrap("newsletter.run.digest", "build", "build")

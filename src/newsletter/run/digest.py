@@ -12,12 +12,6 @@ from pathlib import Path
 from newsletter.config import Config
 from newsletter.ingest.feeds import IngestReport, ingest
 from newsletter.model import Digest, Item
-from newsletter.render.renderer import (
-    claim_folder,
-    release_folder,
-    render_digest,
-    write_digest,
-)
 from newsletter.run.selection import fair_share
 from newsletter.store import Store
 
@@ -90,7 +84,7 @@ def summaries_for(
     """Summaries by content hash, from the cache or computed now; returns (summaries, computed).
 
     `write_cache=False` leaves the store untouched (a preview must change nothing)."""
-    from newsletter.analysis.summary.summarize import (  # sumy+nltk: ~1 s to import
+    from newsletter.analysis.summary.summarize import (  # imported only when needed
         settings_key,
         summarize_many,
     )
@@ -129,7 +123,7 @@ def plan_digest(
     rendered yet.
 
     With `read_only` the store is only read (fresh summaries are not cached), for previews."""
-    # imported here: scikit-learn costs ~1 s, which a build with nothing new never needs
+    # imported here: the analysis libraries, which a build with nothing new never needs
     from newsletter.analysis.dedupe.index import story_groups
     from newsletter.analysis.dedupe.merge import entries_for
     from newsletter.analysis.themes.sections import TEXT_CHARS, group_sections
@@ -221,6 +215,13 @@ def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = Tr
     """Render the plan to a folder of its own in output/ and (when `record`) remember the
     digest in the store. The build time moves on a second when another build took its
     folder (see `claim_folder`); the archive link in the mail names the folder written."""
+    from newsletter.render.renderer import (  # Jinja: not needed by a build with no news
+        claim_folder,
+        release_folder,
+        render_digest,
+        write_digest,
+    )
+
     list_name = plan.digest.list_name
     built_at = claim_folder(config, list_name, plan.digest.built_at)
     plan.digest = replace(plan.digest, built_at=built_at)
