@@ -108,7 +108,10 @@ def short_date(when: datetime | None, tz: ZoneInfo, tr: Translator | None = None
 def direction(*texts: str) -> str:
     """ "rtl" when most strongly directed letters of the text are right-to-left ones
     (Urdu, Arabic, Persian, Hebrew), else "ltr"."""
-    kinds = Counter(unicodedata.bidirectional(c) for c in " ".join(texts)[:1000])
+    text = " ".join(texts)[:1000]
+    if text.isascii():  # no right-to-left letter can be in it
+        return "ltr"
+    kinds = Counter(unicodedata.bidirectional(c) for c in text)
     return "rtl" if kinds["R"] + kinds["AL"] > kinds["L"] else "ltr"
 
 
@@ -116,7 +119,9 @@ def _clean(text: str, limit: int = TITLE_MAX) -> str:
     """One line of text: control characters and runs of whitespace collapsed, cut to
     `limit` characters at a word boundary (with "…")."""
     text = (text or "")[: limit * 4]  # nothing past this can survive: skip the work
-    text = re.sub(r"\s+", " ", "".join(c if c.isprintable() else " " for c in text)).strip()
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else " " for c in text)
+    text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else _cut(text, limit - 1).rstrip() + "…"
 
 

@@ -17,8 +17,11 @@ from scipy import sparse
 from newsletter.analysis.language.detect import detect
 from newsletter.analysis.language.stopwords import CONTRACTED, language_blind, stop_words
 
-_WORD = re.compile(r"(?u)\b[^\W\d_][^\W\d_'’]+\b")
-_BREAK = re.compile(r"[^\w\s'’-]+|\s[-–—]+\s|\n")  # punctuation that ends a phrase
+_WORD_PATTERN = r"\b[^\W\d_][^\W\d_'’]+\b"
+_WORD = re.compile(_WORD_PATTERN)
+_BREAK = r"[^\w\s'’-]+|\s[-–—]+\s|\n"  # punctuation that ends a phrase
+# one pass over a text: a word (the group), or a break (the group empty)
+_WORD_OR_BREAK = re.compile(f"({_WORD_PATTERN})|{_BREAK}")
 # Words that carry no topic in text of any language (newsletter.analysis.language).
 STOP_WORDS = language_blind()
 _SMALL = {"and", "or", "of", "the", "in", "on", "for", "to", "a", "an", "at", "by"}
@@ -38,17 +41,19 @@ def terms(text: str) -> list[str]:
     across punctuation: "calendar, Aug." is no phrase)."""
     out: list[str] = []
     pairs: list[str] = []
-    for segment in _BREAK.split(text):
-        before = ""  # the word just before, when it is a topic word
-        for word in _WORD.findall(segment):
-            word = word.lower()  # word by word: lower() can change a text's length ("İ")
-            if word in STOP_WORDS:
-                before = ""
-                continue
-            out.append(word)
-            if before and before != word:
-                pairs.append(f"{before} {word}")
-            before = word
+    before = ""  # the word just before, when it is a topic word
+    for word in _WORD_OR_BREAK.findall(text):
+        if not word:  # punctuation: no phrase across it
+            before = ""
+            continue
+        word = word.lower()  # word by word: lower() can change a text's length ("İ")
+        if word in STOP_WORDS:
+            before = ""
+            continue
+        out.append(word)
+        if before and before != word:
+            pairs.append(f"{before} {word}")
+        before = word
     return out + pairs
 
 
