@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from newsletter.ingest.dates import MONTHS, parse_date
-from newsletter.ingest.feeds import parse_feed
+from newsletter.ingest.entries import parse_feed
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 
 from newsletter.analysis.summary.summarize import summarize
 from newsletter.ingest.decode import decode_text, decode_title
-from newsletter.ingest.feeds import parse_feed
+from newsletter.ingest.entries import parse_feed
 from newsletter.ingest.genres import clean_text, episode_text, is_byline, show_notes_prose
 
 PODCAST = """<?xml version="1.0" encoding="UTF-8"?>

@@ -10,7 +10,7 @@ import lxml.html
 import pytest
 
 from newsletter.config import Config, SiteConfig
-from newsletter.ingest.feeds import parse_feed
+from newsletter.ingest.entries import parse_feed
 from newsletter.ingest.images import Image, best, is_icon, repeated, url_size
 from newsletter.model import Digest, Entry, Item, Section
 from newsletter.render.renderer import render_digest

@@ -11,7 +11,8 @@ from support.feedserver import FeedServer
 from support.paths import SHARED
 
 from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig
-from newsletter.ingest.feeds import IngestReport, canonical_url, fetch_feed, ingest, parse_feed
+from newsletter.ingest.entries import canonical_url, parse_feed
+from newsletter.ingest.feeds import IngestReport, fetch_feed, ingest
 from newsletter.ingest.fetch import FetchResponse, fetch
 from newsletter.model import FeedResult
 from newsletter.store import Store
@@ -552,7 +553,7 @@ def test_report_shape() -> None:
 
 
 def test_source_name_drops_the_feed_tagline():
-    from newsletter.ingest.feeds import short_title
+    from newsletter.ingest.entries import short_title
 
     assert short_title("Defence Talks | Defense News Hub, Military Updates") == "Defence Talks"
     assert short_title("The Harbour Daily — Top Stories") == "The Harbour Daily"

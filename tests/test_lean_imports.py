@@ -5,6 +5,7 @@ imported only where a model is fitted or a sumy algorithm is asked for."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -16,22 +17,25 @@ from newsletter.analysis.themes import topics as themes_topics
 from newsletter.analysis.themes.topics import Vocabulary, topic_model
 
 HEAVY = ("sklearn", "nltk", "sumy.summarizers")
+# what a build with nothing new needs none of: the parser, the analysis, the templates
+PARSING_AND_AFTER = ("feedparser", "lxml", "numpy", "scipy", "jinja2", *HEAVY)
 TESTS = Path(__file__).parent
 
 
-def loaded_after(code: str) -> list[str]:
-    """The heavy packages a fresh interpreter holds after running `code`."""
+def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY, cwd: Path = TESTS) -> list[str]:
+    """The `heavy` packages a fresh interpreter holds after running `code`."""
     probe = (
         f"{code}\nimport sys, json\n"
         f"print(json.dumps(sorted({{m.split('.')[0] if m.split('.')[0] != 'sumy' else m "
-        f"for m in sys.modules if m.startswith({HEAVY!r})}})))"
+        f"for m in sys.modules if m.startswith({heavy!r})}})))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
         text=True,
         check=True,
-        cwd=TESTS,
+        cwd=cwd,
+        env={**os.environ, "NEWSLETTER_SECRET_KEY": "k" * 40},
     ).stdout
     return json.loads(out.splitlines()[-1])
 
@@ -43,6 +47,17 @@ def test_the_command_line_and_the_build_pipeline_start_without_the_analysis_libr
         "newsletter.analysis.themes.sections, newsletter.analysis.summary.summarize"
     )
     assert loaded_after(f"import {modules}") == []
+
+
+def test_a_build_with_nothing_new_loads_no_parser_analysis_or_templates(tmp_path):
+    build = (
+        "from newsletter.cli import cli\n"
+        "try:\n    cli(['build'], prog_name='newsletter')\n"
+        "except SystemExit as e:\n    assert not e.code, e.code"
+    )
+    assert "feedparser" in loaded_after(build, PARSING_AND_AFTER, tmp_path)  # the first build
+    assert loaded_after(build, PARSING_AND_AFTER, tmp_path) == []  # the bundled feeds again
+    assert list(tmp_path.glob("output/*/*/digest.html"))
 
 
 def test_the_default_summaries_need_no_nltk_or_sumy_summarizer():

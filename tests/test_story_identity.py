@@ -16,7 +16,7 @@ from newsletter.analysis.summary import summarize as summarize_module
 from newsletter.analysis.summary.subject import mentions, subject_term
 from newsletter.analysis.summary.summarize import summarize
 from newsletter.config import DigestConfig, FeedConfig, default_config
-from newsletter.ingest.feeds import parse_feed
+from newsletter.ingest.entries import parse_feed
 from newsletter.run.digest import plan_digest
 from newsletter.store import Store
 

@@ -115,6 +115,7 @@ def _install(out: str) -> None:
         "newsletter.analysis.themes.topics",
         "newsletter.analysis.dedupe.index",
         "newsletter.render.renderer",
+        "newsletter.ingest.entries",
     }
     deferred: dict[str, list[tuple]] = {}
 
@@ -145,9 +146,9 @@ def _install(out: str) -> None:
 
     # Order matters: wrap leaves in the modules that call them, then the pipeline.
     wrap("newsletter.ingest.feeds", "fetch", "fetch")
-    wrap("newsletter.ingest.feeds", "read_feed", "parse.feedparser")
-    wrap("newsletter.ingest.feeds", "make_items", "parse.normalize", lambda a, k, r: len(r[0]))
-    wrap("newsletter.ingest.feeds", "parse_feed", "parse", n_result_items)
+    wrap("newsletter.ingest.entries", "read_feed", "parse.feedparser")
+    wrap("newsletter.ingest.entries", "make_items", "parse.normalize", lambda a, k, r: len(r[0]))
+    wrap("newsletter.ingest.entries", "parse_feed", "parse", n_result_items)
     wrap("newsletter.store", "Store.upsert_items", "store.upsert", lambda a, k, r: len(a[1]))
     wrap("newsletter.store", "Store.record_fetch", "store.record_fetch")
     wrap("newsletter.store", "Store.item_heads", "store.items", lambda a, k, r: len(r))
