@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,19 @@ from newsletter.ingest.parallel import ParsePool
 from newsletter.store import Store
 
 
+def ready(pool: ParsePool) -> bool:
+    """Start the pool's worker and wait until it takes jobs."""
+    deadline = time.monotonic() + 30
+    while not pool.has_room():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_jobs_run_in_another_process_and_come_back_with_their_keys() -> None:
     with ParsePool(jobs=10, workers=1) as pool:
+        assert ready(pool)
         results = {}
         for n in range(6):
             if pool.has_room():
@@ -36,6 +49,15 @@ def test_jobs_run_in_another_process_and_come_back_with_their_keys() -> None:
     assert os.getpid() in pids and len(pids) == 2  # the caller parsed some, the worker others
 
 
+def test_no_job_waits_on_a_worker_still_starting_and_one_never_used_is_not_waited_for() -> None:
+    with ParsePool(jobs=10, workers=1, preload="newsletter.ingest.entries") as pool:
+        assert not pool.has_room()  # starts the worker; it takes jobs once it is ready
+        worker = pool._worker
+        assert worker is not None and list(pool.rest()) == []
+    # ended at once by the caller, not awaited through its start-up
+    assert worker.returncode == -signal.SIGKILL
+
+
 def test_a_few_jobs_or_no_workers_start_no_process() -> None:
     assert not ParsePool(jobs=parallel.MIN_JOBS - 1, workers=1).has_room()
     assert not ParsePool(jobs=100, workers=0).has_room()
@@ -44,7 +66,7 @@ def test_a_few_jobs_or_no_workers_start_no_process() -> None:
 def test_what_the_worker_logs_is_logged_here(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="support.parsejobs")
     with ParsePool(jobs=10, workers=1) as pool:
-        assert pool.has_room()
+        assert ready(pool)
         pool.submit("k", warn, "hello")
         assert list(pool.rest()) == [("k", "HELLO")]
     messages = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
@@ -56,7 +78,7 @@ def test_what_the_worker_logs_is_logged_here(caplog: pytest.LogCaptureFixture) -
 def test_a_dead_worker_leaves_its_jobs_to_the_caller(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="newsletter.ingest.parallel")
     with ParsePool(jobs=10, workers=1) as pool:
-        assert pool.has_room()
+        assert ready(pool)
         pool.submit("a", die_unless_in, os.getpid())
         assert pool.has_room()
         pool.submit("b", die_unless_in, os.getpid())

@@ -127,7 +127,7 @@ def ingest(
             progress(result)
 
     pool: ParsePool[tuple[FeedConfig, FetchResponse | FeedResult], tuple[FeedResult, bool]]
-    pool = ParsePool(len(due))
+    pool = ParsePool(len(due), preload="newsletter.ingest.entries")
     with closing(responses), pool:
         for feed, response in responses:
             state = states[feed.url]

@@ -4,7 +4,10 @@ Parsing and normalizing a feed is pure CPU work (feedparser, lxml, nh3 and the t
 clean-up), and threads cannot share it. A build of many changed feeds hands some of them
 to a worker process while the calling thread parses others, so a cold build of a hundred
 feeds uses two cores. A worker starts only once a body is there to parse (a build whose
-feeds all answer 304 starts none) and only for builds of several feeds.
+feeds all answer 304 starts none) and only for builds of several feeds. Jobs go to it only
+once it is ready (its start-up, the parser's imports included, costs ~0.3 s): until then
+the caller parses everything itself, so a handful of changed feeds never waits on a worker
+that is still starting.
 
 The worker is a child process of `newsletter.children` (a command of its own, not a fork:
 the fetch threads run). Messages it logs are replayed in the calling process, so `-v`
@@ -17,6 +20,7 @@ worker only ever makes a build faster, never different.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import queue
@@ -40,6 +44,13 @@ WORKERS = 1 if (os.cpu_count() or 1) > 1 else 0
 MIN_JOBS = 4  # fewer feeds than this are parsed where they arrive: a worker costs ~0.3 s
 IN_FLIGHT = 2  # jobs sent ahead, so the worker never waits for the next one
 _DIED = object()  # what the reader thread reports when the worker's output ends
+_WARM_UP = 0  # the job number of the first job: imports, then says the worker is ready
+
+
+def warm_up(module: str) -> bool:
+    """A worker's first job: load what its jobs will need."""
+    importlib.import_module(module)
+    return True
 
 
 class ParsePool(Generic[K, V]):
@@ -58,12 +69,15 @@ class ParsePool(Generic[K, V]):
             handle(key, value)
     """
 
-    def __init__(self, jobs: int, workers: int | None = None) -> None:
+    def __init__(self, jobs: int, workers: int | None = None, preload: str = "") -> None:
+        """`preload`: a module the worker imports before it takes jobs."""
         workers = WORKERS if workers is None else workers
+        self._preload = preload
+        self._ready = threading.Event()
         # no interpreter to start (Python embedded in another program): parse here
         self.enabled = workers > 0 and jobs >= MIN_JOBS and bool(sys.executable)
         self._worker: subprocess.Popen[bytes] | None = None
-        self._outbox: queue.Queue[tuple[int, Callable[..., V], tuple[Any, ...]] | None]
+        self._outbox: queue.Queue[tuple[int, Callable[..., Any], tuple[Any, ...]] | None]
         self._outbox = queue.Queue()
         self._inbox: queue.Queue[Any] = queue.Queue()
         self._pending: dict[int, tuple[K, Callable[..., V], tuple[Any, ...]]] = {}
@@ -81,7 +95,7 @@ class ParsePool(Generic[K, V]):
                 logger.warning("cannot start a parser process (%s); parsing in this one", e)
                 self._broken = True
                 return False
-        return len(self._pending) < IN_FLIGHT
+        return self._ready.is_set() and len(self._pending) < IN_FLIGHT
 
     @property
     def started(self) -> bool:
@@ -133,6 +147,7 @@ class ParsePool(Generic[K, V]):
             (self._read, self._worker.stdout),
         ):
             threading.Thread(target=target, args=(pipe,), daemon=True).start()
+        self._outbox.put((_WARM_UP, warm_up, (self._preload or __name__,)))
 
     def _write(self, pipe: IO[bytes]) -> None:
         try:
@@ -149,7 +164,11 @@ class ParsePool(Generic[K, V]):
     def _read(self, pipe: IO[bytes]) -> None:
         try:
             while True:
-                self._inbox.put(read_result(pipe))
+                result = read_result(pipe)
+                if result[0] == _WARM_UP:
+                    self._ready.set()
+                else:
+                    self._inbox.put(result)
         except Exception:  # EOF, a cut-off result: either way the worker is gone
             self._inbox.put(_DIED)
 
@@ -157,6 +176,8 @@ class ParsePool(Generic[K, V]):
         if self._worker is None:
             return
         self._outbox.put(None)  # the worker ends when its input does
+        if not self._ready.is_set():
+            self._worker.kill()  # still starting, and never given a job: no need to wait
         try:
             self._worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
