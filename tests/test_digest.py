@@ -185,3 +185,22 @@ def test_two_builds_in_one_second_into_one_output_folder_get_a_folder_each(tmp_p
     assert store_b.latest_digest(list_name).built_at == now.replace(second=1)
     web_link = f"/archive/{list_name}/{second.folder.name}/"
     assert web_link in (second.folder / "digest.html").read_text(encoding="utf-8")
+
+
+def test_an_edited_template_is_rendered_not_the_digest_built_before(tmp_path):
+    user = tmp_path / "templates"
+    user.mkdir()
+    (user / "digest.txt").write_text("First edition\n", encoding="utf-8")
+    base = default_config(tmp_path)
+    config = dataclasses.replace(
+        base, digest=dataclasses.replace(base.digest, template_dir=str(user))
+    )
+    store = Store(config.store_path)
+    _, first = build(config, store)
+    assert first is not None and "First" in (first.folder / "digest.txt").read_text()
+    _, same = build(config, store)
+    assert same is not None and same.reused  # nothing new, nothing edited: reused
+    (user / "digest.txt").write_text("Second edition\n", encoding="utf-8")
+    _, edited = build(config, store)
+    assert edited is not None and not edited.reused
+    assert "Second" in (edited.folder / "digest.txt").read_text()

@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsletter.config import Config
@@ -310,4 +310,23 @@ def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResu
     changed = store.last_item_update(urls)
     if changed is not None and changed >= latest.built_at:
         return None
+    if _templates_changed_since(config, latest.built_at):
+        return None
     return BuildResult(plan=None, folder=folder, digest_id=latest.id, reused=True)
+
+
+def _templates_changed_since(config: Config, built_at: datetime) -> bool:
+    """Whether a file of the user's template folder changed after `built_at` (an editor
+    who changes a template wants to see it, not the digest rendered before)."""
+    if not config.digest.template_dir:
+        return False
+    folder = config.resolve(config.digest.template_dir)
+    when = built_at if built_at.tzinfo else built_at.replace(tzinfo=UTC)
+    try:
+        return any(
+            datetime.fromtimestamp(f.stat().st_mtime, UTC) >= when
+            for f in folder.rglob("*")
+            if f.is_file()
+        )
+    except OSError:  # unreadable: render again, which names the problem
+        return True
