@@ -14,12 +14,15 @@ and dies alone.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import pickle
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -35,6 +38,31 @@ def start_child() -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         env=env,
     )
+
+
+def exit_with_parent() -> None:
+    """Make this process end when its parent does, killed or not: for forked workers (the
+    summary pool), which wait on pipes a dead parent never closes, since they hold copies
+    of both ends. Linux: the kernel kills it (PR_SET_PDEATHSIG); elsewhere a thread
+    watches for the parent to go."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent or parent == 1:  # it went before the watch was set
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def send_job(pipe: IO[bytes], job: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:

@@ -121,6 +121,24 @@ def read_holder(path: str | Path) -> LockHolder | None:
         return None
 
 
+# Lock files this process holds. A forked child (a summary worker) gets copies of their
+# descriptors, and a flock lasts while any copy is open: the child closes its copies, so
+# only this process holds the lock.
+_HELD: set[int] = set()
+
+
+def _close_held_in_child() -> None:
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_in_child)
+
+
 class RunLock:
     """An exclusive lock on `path` for `command` (run, build); `acquire` raises
     LockedError if another holds it (after waiting, when asked to wait).
@@ -173,6 +191,7 @@ class RunLock:
                 "local disk"
             ) from e
         self._fd = fd
+        _HELD.add(fd)
         self._write_holder()
         logger.debug("lock %s taken", self.path)
         return True
@@ -210,6 +229,7 @@ class RunLock:
         except OSError:
             pass  # the lock matters, not the note in the file
         fcntl.flock(self._fd, fcntl.LOCK_UN)
+        _HELD.discard(self._fd)
         os.close(self._fd)
         self._fd = None
         logger.debug("lock %s released", self.path)

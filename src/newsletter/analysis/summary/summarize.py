@@ -24,6 +24,7 @@ import numpy as np
 from newsletter.analysis.summary import rank as summary_rank
 from newsletter.analysis.summary.rank import resources
 from newsletter.analysis.summary.subject import mentions, subject_term
+from newsletter.children import exit_with_parent
 from newsletter.config import SummaryConfig
 from newsletter.errors import ConfigError
 from newsletter.model import Item
@@ -479,7 +480,12 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         context.set_forkserver_preload([__name__])
     else:
         context = multiprocessing.get_context("spawn")
-    _POOL = (workers, ProcessPoolExecutor(max_workers=workers, mp_context=context))
+    # a worker must not outlive a killed build: it would hold the build's files (the run
+    # lock among them, inherited by fork) while it waits for work that never comes
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=exit_with_parent
+    )
+    _POOL = (workers, pool)
     return _POOL[1]
 
 
