@@ -204,3 +204,32 @@ def test_an_edited_template_is_rendered_not_the_digest_built_before(tmp_path):
     _, edited = build(config, store)
     assert edited is not None and not edited.reused
     assert "Second" in (edited.folder / "digest.txt").read_text()
+
+
+def test_a_plan_holds_the_head_of_each_long_story_and_the_report_no_items(tmp_path):
+    from newsletter.run.digest import ANALYSIS_TEXT_CHARS
+
+    paragraph = "The canal trust met again and talked about the locks for a long time. " * 40
+    body = "".join(f"<p>{paragraph} Part {n}.</p>" for n in range(60))  # ~170,000 characters
+    feed = tmp_path / "long.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Long reads</title>'
+        "<link>https://long.example/</link><description>d</description>"
+        + "".join(
+            f"<item><title>Canal story {k}</title><link>https://long.example/{k}</link>"
+            f"<guid>canal-{k}</guid><description><![CDATA[{body}]]></description></item>"
+            for k in range(3)
+        )
+        + "</channel></rss>",
+        encoding="utf-8",
+    )
+    config = dataclasses.replace(default_config(tmp_path), feeds=(FeedConfig(url=str(feed)),))
+    store = Store(config.store_path)
+    report, _ = build(config, store)
+    assert report is not None and report.new == 3
+    assert all(r.items == () for r in report.results)  # stored, not kept in the report
+    stored = store.items()
+    assert len(stored) == 3 and all(len(i.text) > 50_000 and i.html for i in stored)
+    plan = plan_digest(config, store)
+    assert plan.items and all(len(i.text) <= ANALYSIS_TEXT_CHARS for i in plan.items)
+    assert all(i.html == "" for i in plan.items)

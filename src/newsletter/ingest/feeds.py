@@ -34,7 +34,8 @@ Fetcher = Callable[[str, FeedState | None, Config], FetchResponse]
 class IngestReport:
     """What one ingest run did, feed by feed and in total."""
 
-    results: list[FeedResult] = field(default_factory=list)  # in the order feeds were given
+    # in the order feeds were given; without their items, which are in the store
+    results: list[FeedResult] = field(default_factory=list)
     new: int = 0
     changed: int = 0
     parsed_items: int = 0  # items produced by parsing (0 when every feed answered 304)
@@ -122,9 +123,11 @@ def ingest(
         result, parsed = outcome
         schedule, hints = _schedule(feed, states[feed.url], response, result, parsed, store.clock())
         _record(store, report, result, parsed, schedule, hints, decisions[feed.url])
-        results[result.url] = result
         if progress is not None:
             progress(result)
+        # stored now: the report keeps what happened, not the items (a build of long
+        # articles would otherwise hold every one of them whole until the end)
+        results[result.url] = replace(result, items=()) if result.items else result
 
     pool: ParsePool[tuple[FeedConfig, FetchResponse | FeedResult], tuple[FeedResult, bool]]
     pool = ParsePool(len(due), preload="newsletter.ingest.entries")

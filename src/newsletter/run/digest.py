@@ -53,7 +53,8 @@ def select_items(
     max_items: int | None = None,
 ) -> list[Item]:
     """Items of the list's feeds that no sent digest of the list carried, newest first: a
-    fair share of each feed (see newsletter.run.selection)."""
+    fair share of each feed (see newsletter.run.selection), each with the head of its text
+    that analysis reads and no HTML."""
     lst = config.list(list_name)
     urls = [f.url for f in config.feeds_for(lst.name)]
     limit = max_items if max_items is not None else config.digest.max_items
@@ -71,7 +72,11 @@ def select_items(
         per_feed=min(x for x in (per_feed, wanted) if x) if (per_feed or wanted) else None,
     )
     chosen = {row for row, _ in fair_share(candidates, wanted, per_feed, item_of=lambda c: c[1])}
-    return store.items_by_id([row for row, _ in candidates if row in chosen])  # newest first
+    # newest first; texts read no further than analysis looks (one more character tells
+    # `analysis_copy` that it must cut), HTML not at all: a digest shows neither whole
+    return store.items_by_id(
+        [row for row, _ in candidates if row in chosen], text_chars=ANALYSIS_TEXT_CHARS + 1
+    )
 
 
 def summaries_for(

@@ -33,6 +33,13 @@ class FeedState:
     last_decision: str = ""  # what the last run did with it, and why
 
 
+# every column `_row_to_item` reads but the text, and the row id
+_ITEM_COLUMNS = (
+    "id, key, feed_url, link, title, author, published, categories, image, image_width, "
+    "image_height, html, language, source, content_hash, first_seen, entry_hash"
+)
+
+
 def _row_to_item(row: sqlite3.Row) -> Item:
     return Item(
         key=row["key"],
@@ -330,13 +337,21 @@ class ItemsMixin:
             for r in self.db.execute(sql, params)
         ]
 
-    def items_by_id(self, ids: Sequence[int]) -> list[Item]:
-        """The whole items of these row ids, in the order given (missing ones left out)."""
+    def items_by_id(self, ids: Sequence[int], text_chars: int | None = None) -> list[Item]:
+        """The items of these row ids, in the order given (missing ones left out). With
+        `text_chars`, each text is read only that far and the HTML not at all: what a
+        digest is planned from, in memory that does not grow with the articles' length."""
+        columns = "*"
+        if text_chars is not None:
+            columns = (
+                f"{_ITEM_COLUMNS.replace('html, ', '')}, '' AS html, "
+                f"substr(text, 1, {int(text_chars)}) AS text"
+            )
         found: dict[int, Item] = {}
         for start in range(0, len(ids), 1000):
             params: dict[str, object] = {}
             marks = in_marks("i", ids[start : start + 1000], params)
-            rows = self.db.execute(f"SELECT * FROM items WHERE id IN ({marks})", params)
+            rows = self.db.execute(f"SELECT {columns} FROM items WHERE id IN ({marks})", params)
             found.update((r["id"], _row_to_item(r)) for r in rows)
         return [found[i] for i in ids if i in found]
 
