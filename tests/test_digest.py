@@ -198,6 +198,8 @@ def test_an_edited_template_is_rendered_not_the_digest_built_before(tmp_path):
     store = Store(config.store_path)
     _, first = build(config, store)
     assert first is not None and "First" in (first.folder / "digest.txt").read_text()
+    data = json.loads((first.folder / "digest.json").read_text(encoding="utf-8"))
+    assert first.digest_id is not None and data["digest_id"] == first.digest_id
     _, same = build(config, store)
     assert same is not None and same.reused  # nothing new, nothing edited: reused
     (user / "digest.txt").write_text("Second edition\n", encoding="utf-8")

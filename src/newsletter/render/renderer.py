@@ -410,6 +410,15 @@ def render_index(config: Config, env: jinja2.Environment | None = None) -> str:
     )
 
 
+def note_digest_id(folder: Path, digest_id: int) -> None:
+    """Write the store's id of the digest in `folder` into its digest.json (the id exists
+    only once the written digest is recorded)."""
+    path = folder / "digest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["digest_id"] = digest_id
+    _atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _atomic_write(path: Path, content: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

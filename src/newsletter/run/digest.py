@@ -222,6 +222,7 @@ def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = Tr
     folder (see `claim_folder`); the archive link in the mail names the folder written."""
     from newsletter.render.renderer import (  # Jinja: not needed by a build with no news
         claim_folder,
+        note_digest_id,
         release_folder,
         render_digest,
         write_digest,
@@ -246,6 +247,7 @@ def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = Tr
             items=_digest_item_rows(plan, store),
             stories=len(plan.digest.entries),
         )
+        note_digest_id(folder, digest_id)
     return BuildResult(plan=plan, folder=folder, digest_id=digest_id)
 
 
