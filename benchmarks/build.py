@@ -139,6 +139,9 @@ def run_child(
     full_env.update(PRODUCT_ENV)
     full_env.update(env or {})
     full_env.pop("NEWSLETTER_BENCH_STAGES_OWNER", None)
+    # An installed package has its bytecode compiled (pip does it); a run from a source
+    # tree with PYTHONDONTWRITEBYTECODE set would compile every module at every start.
+    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
     stage_file = None
     if stages:
         fd, stage_file = tempfile.mkstemp(prefix="nl-stages-", suffix=".json")

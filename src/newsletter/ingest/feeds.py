@@ -148,6 +148,20 @@ def ingest(
     report.failed = [(r.url, r.error) for r in report.results if r.error]
     report.fetch_seconds = max(fetched_at, default=start) - start
     report.elapsed = time.perf_counter() - start
+    logger.info(
+        "ingest: %d feeds: %d read (%d entries normalized, %d unchanged skipped), %d not "
+        "modified, %d still fresh, %d failed; %d new and %d edited items; %.2f s",
+        report.feeds,
+        report.parsed_feeds,
+        report.parsed_items,
+        report.unchanged_items,
+        report.not_modified,
+        report.fresh,
+        len(report.failed),
+        report.new,
+        report.changed,
+        report.elapsed,
+    )
     return report
 
 

@@ -144,6 +144,13 @@ def plan_digest(
     # stands in when the kept version has none)
     carried = [items[i] for i in sorted(i for g in groups for i in g)]
     summaries, computed = summaries_for(carried, config, store, progress, not read_only)
+    logger.info(
+        "plan: %d stories of %d candidates; %d summaries computed, %d from the cache",
+        len(groups),
+        len(items),
+        computed,
+        len(carried) - computed,
+    )
     entries = entries_for(items, groups, summaries)
     vocabulary = Vocabulary(
         store.item_texts(VOCABULARY_SIZE, TEXT_CHARS) if entries else [],
