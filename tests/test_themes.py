@@ -273,3 +273,16 @@ def test_a_term_space_gives_what_scikit_learns_transforms_give():
         expected = normalize(svd.transform(expected)) if axes else expected.toarray()
         assert np.abs(space.vectors(others) - expected).max() < 1e-5
     assert not space.vectors([""]).any()  # no known word: a zero row, not NaN
+
+
+def test_groups_named_after_their_one_feed_still_get_distinct_labels():
+    from newsletter.analysis.themes.sections import _build_sections, _Groups
+
+    # nine stories of one feed in three groups, with no word that could name a group
+    entries = [entry(item(f"k{i}", "The and of", "It is what it was.")) for i in range(9)]
+    texts = [entry_text(e) for e in entries]
+    groups = _Groups(assignment=[i // 3 for i in range(9)], labels={})
+    sections, leftovers = _build_sections(entries, texts, groups, 6, 2, [], ["en"] * 9)
+    labels = [label for label, _ in sections]
+    assert leftovers == [] and len(labels) == 3
+    assert labels == ["Example Feed", "Example Feed 2", "Example Feed 3"]

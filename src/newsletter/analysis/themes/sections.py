@@ -289,10 +289,16 @@ def _build_sections(
             languages=languages,
         )
         labels.update(zip(missing, generated, strict=True))
+    used = {labels[g].casefold() for g in ranked}
     for g in missing:  # no distinctive words: a group from one feed is named after it
         sources = {entries[i].item.source for i in big[g]}
         if labels[g].startswith(_FALLBACK_LABEL) and len(sources) == 1 and all(sources):
-            labels[g] = sources.pop()
+            source = sources.pop()
+            name, n = source, 2
+            while name.casefold() in used:  # two such groups of one feed: still two labels
+                name, n = f"{source} {n}", n + 1
+            used.add(name.casefold())
+            labels[g] = name
     return [(labels[g], big[g]) for g in ranked], leftovers
 
 
