@@ -372,7 +372,7 @@ def write_digest(
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(folder / "digest.html", rendered.html)
     _atomic_write(folder / "digest.txt", rendered.text)
-    _atomic_write(folder / "digest.json", json.dumps(rendered.data, indent=2, ensure_ascii=False))
+    _write_data(rendered, folder)
     web = rendered.web_html or web_version(rendered.html, config, rendered.placeholders)
     _atomic_write(folder / "index.html", web)
     _atomic_write(out / "latest.html", web)
@@ -410,13 +410,15 @@ def render_index(config: Config, env: jinja2.Environment | None = None) -> str:
     )
 
 
-def note_digest_id(folder: Path, digest_id: int) -> None:
-    """Write the store's id of the digest in `folder` into its digest.json (the id exists
-    only once the written digest is recorded)."""
-    path = folder / "digest.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["digest_id"] = digest_id
-    _atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False))
+def note_digest_id(rendered: RenderedDigest, folder: Path, digest_id: int) -> None:
+    """Write the store's id of the digest into the digest.json `write_digest` wrote to
+    `folder` (the id exists only once the written digest is recorded)."""
+    rendered.data["digest_id"] = digest_id
+    _write_data(rendered, folder)
+
+
+def _write_data(rendered: RenderedDigest, folder: Path) -> None:
+    _atomic_write(folder / "digest.json", json.dumps(rendered.data, indent=2, ensure_ascii=False))
 
 
 def _atomic_write(path: Path, content: str) -> None:

@@ -254,7 +254,7 @@ def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = Tr
             items=_digest_item_rows(plan, store),
             stories=len(plan.digest.entries),
         )
-        note_digest_id(folder, digest_id)
+        note_digest_id(rendered, folder, digest_id)
     return BuildResult(plan=plan, folder=folder, digest_id=digest_id)
 
 

@@ -33,10 +33,10 @@ class FeedState:
     last_decision: str = ""  # what the last run did with it, and why
 
 
-# every column `_row_to_item` reads but the text, and the row id
+# the row id and every column `_row_to_item` reads but the HTML and the text
 _ITEM_COLUMNS = (
     "id, key, feed_url, link, title, author, published, categories, image, image_width, "
-    "image_height, html, language, source, content_hash, first_seen, entry_hash"
+    "image_height, language, source, content_hash, first_seen, entry_hash"
 )
 
 
@@ -343,10 +343,7 @@ class ItemsMixin:
         digest is planned from, in memory that does not grow with the articles' length."""
         columns = "*"
         if text_chars is not None:
-            columns = (
-                f"{_ITEM_COLUMNS.replace('html, ', '')}, '' AS html, "
-                f"substr(text, 1, {int(text_chars)}) AS text"
-            )
+            columns = f"{_ITEM_COLUMNS}, '' AS html, substr(text, 1, {int(text_chars)}) AS text"
         found: dict[int, Item] = {}
         for start in range(0, len(ids), 1000):
             params: dict[str, object] = {}

@@ -17,11 +17,10 @@ from scipy import sparse
 from newsletter.analysis.language.detect import detect
 from newsletter.analysis.language.stopwords import CONTRACTED, language_blind, stop_words
 
-_WORD_PATTERN = r"\b[^\W\d_][^\W\d_'’]+\b"
-_WORD = re.compile(_WORD_PATTERN)
+_WORD = r"\b[^\W\d_][^\W\d_'’]+\b"
 _BREAK = r"[^\w\s'’-]+|\s[-–—]+\s|\n"  # punctuation that ends a phrase
 # one pass over a text: a word (the group), or a break (the group empty)
-_WORD_OR_BREAK = re.compile(f"({_WORD_PATTERN})|{_BREAK}")
+_WORD_OR_BREAK = re.compile(f"({_WORD})|{_BREAK}")
 # Words that carry no topic in text of any language (newsletter.analysis.language).
 STOP_WORDS = language_blind()
 _SMALL = {"and", "or", "of", "the", "in", "on", "for", "to", "a", "an", "at", "by"}
