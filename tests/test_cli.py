@@ -195,6 +195,31 @@ def test_every_command_is_documented_with_an_example():
         assert f"newsletter {top}" in readme, f"README does not mention `newsletter {top}`"
 
 
+def test_a_build_leaves_its_store_whole_in_the_database_file(tmp_path):
+    """The command closes the store: what it wrote is in the .sqlite file itself, not
+    left in a write-ahead log that a copy of the file alone would miss."""
+    import sqlite3
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
+    built = subprocess.run(
+        [sys.executable, "-m", "newsletter", "build"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    stores = list(tmp_path.rglob("*.sqlite"))
+    assert len(stores) == 1 and not list(tmp_path.rglob("*.sqlite-wal"))
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(stores[0].read_bytes())
+    with sqlite3.connect(copy) as db:
+        (items,) = db.execute("SELECT COUNT(*) FROM items").fetchone()
+        (digests,) = db.execute("SELECT COUNT(*) FROM digests").fetchone()
+    assert items > 0 and digests == 1
+
+
 def test_python_m_newsletter_runs_in_a_fresh_folder(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
     result = subprocess.run(

@@ -63,6 +63,7 @@ def run(
     except StoreError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_NOTHING_DONE)
+    ctx.call_on_close(store.close)
     with stopped_cleanly(ctx, "the run", "run"), errors_to_exit():
         report = run_lists(config, store, list_name, refetch=refetch)
     text = report.to_json() if as_json else format_run_report(report, verbose)

@@ -20,7 +20,7 @@ from newsletter.config import Config, FeedConfig
 from newsletter.ingest.fetch import FetchResponse, fetch, is_http, one_line
 from newsletter.ingest.freshness import Hints, decide, feed_hints, next_fetch
 from newsletter.ingest.hosts import fetch_all, host_of
-from newsletter.ingest.parallel import ParsePool
+from newsletter.ingest.parallel import MIN_JOBS, ParsePool
 from newsletter.model import FeedResult
 from newsletter.store import Store
 from newsletter.store.items import FeedState
@@ -109,14 +109,6 @@ def ingest(
         fetched_at.append(time.perf_counter())  # list.append is atomic
         return outcome
 
-    responses = fetch_all(
-        due,
-        fetch_one,
-        lambda f: host_of(f.url),
-        config.fetch.concurrency,
-        config.fetch.per_host,
-    )
-
     def finish(
         feed: FeedConfig, response: FetchResponse | FeedResult, outcome: tuple[FeedResult, bool]
     ) -> None:
@@ -131,19 +123,31 @@ def ingest(
 
     pool: ParsePool[tuple[FeedConfig, FetchResponse | FeedResult], tuple[FeedResult, bool]]
     pool = ParsePool(len(due), preload="newsletter.ingest.entries")
-    with closing(responses), pool:
-        for feed, response in responses:
-            state = states[feed.url]
-            known = store.known_entries(feed.url) if _has_body(response) else frozenset()
-            args = (feed, state, response, known, config.fetch.max_field_chars)
-            if _has_body(response) and pool.has_room():
-                pool.submit((feed, response), _to_result, *args)
-            else:
-                finish(feed, response, _to_result(*args))
-            for (done, its_response), outcome in pool.finished():
+    with pool:
+        if sum(is_http(f.url) for f in due) >= MIN_JOBS:
+            # the worker's start-up (~0.3 s) runs while the requests are out, so it is
+            # ready when the first bodies arrive; if every feed answers 304 it is killed
+            pool.start()
+        responses = fetch_all(
+            due,
+            fetch_one,
+            lambda f: host_of(f.url),
+            config.fetch.concurrency,
+            config.fetch.per_host,
+        )
+        with closing(responses):
+            for feed, response in responses:
+                state = states[feed.url]
+                known = store.known_entries(feed.url) if _has_body(response) else frozenset()
+                args = (feed, state, response, known, config.fetch.max_field_chars)
+                if _has_body(response) and pool.has_room():
+                    pool.submit((feed, response), _to_result, *args)
+                else:
+                    finish(feed, response, _to_result(*args))
+                for (done, its_response), outcome in pool.finished():
+                    finish(done, its_response, outcome)
+            for (done, its_response), outcome in pool.rest():
                 finish(done, its_response, outcome)
-        for (done, its_response), outcome in pool.rest():
-            finish(done, its_response, outcome)
     report.results = [results[f.url] for f in unique]
     report.failed = [(r.url, r.error) for r in report.results if r.error]
     report.fetch_seconds = max(fetched_at, default=start) - start

@@ -4,7 +4,8 @@ Parsing and normalizing a feed is pure CPU work (feedparser, lxml, nh3 and the t
 clean-up), and threads cannot share it. A build of many changed feeds hands some of them
 to a worker process while the calling thread parses others, so a cold build of a hundred
 feeds uses two cores. A worker starts only once a body is there to parse (a build whose
-feeds all answer 304 starts none) and only for builds of several feeds. Jobs go to it only
+feeds all answer 304 starts none, unless it was started with the requests) and only for
+builds of several feeds. Jobs go to it only
 once it is ready (its start-up, the parser's imports included, costs ~0.3 s): until then
 the caller parses everything itself, so a handful of changed feeds never waits on a worker
 that is still starting.
@@ -84,8 +85,11 @@ class ParsePool(Generic[K, V]):
         self._next_id = 0
         self._broken = False
 
-    def has_room(self) -> bool:
-        """Whether a job sent now would go to the worker (started here, the first time)."""
+    def start(self) -> bool:
+        """Start the worker if it may be used and is not running yet; whether one runs.
+
+        Called before any job (while requests are out), its start-up overlaps the network
+        wait; a worker that never gets a job is killed at `close`."""
         if not self.enabled or self._broken:
             return False
         if self._worker is None:
@@ -95,7 +99,11 @@ class ParsePool(Generic[K, V]):
                 logger.warning("cannot start a parser process (%s); parsing in this one", e)
                 self._broken = True
                 return False
-        return self._ready.is_set() and len(self._pending) < IN_FLIGHT
+        return True
+
+    def has_room(self) -> bool:
+        """Whether a job sent now would go to the worker (started here, the first time)."""
+        return self.start() and self._ready.is_set() and len(self._pending) < IN_FLIGHT
 
     @property
     def started(self) -> bool:
@@ -176,8 +184,8 @@ class ParsePool(Generic[K, V]):
         if self._worker is None:
             return
         self._outbox.put(None)  # the worker ends when its input does
-        if not self._ready.is_set():
-            self._worker.kill()  # still starting, and never given a job: no need to wait
+        if self._next_id == 0:
+            self._worker.kill()  # never given a job (or still starting): no need to wait
         try:
             self._worker.wait(timeout=10)
         except subprocess.TimeoutExpired:

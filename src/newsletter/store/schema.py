@@ -310,4 +310,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX rate_limit_hits_expiry ON rate_limit_hits(expires_at);
         """,
     ),
+    (
+        180,
+        """
+        -- Items by recency (their date, else when first seen): what the theme model reads
+        -- and what `--since` keeps. Without it each build sorted the newest items' text in
+        -- a temporary file.
+        CREATE INDEX items_recency ON items ((COALESCE(published, first_seen)));
+        """,
+    ),
 ]
