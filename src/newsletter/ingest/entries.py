@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -52,19 +52,26 @@ def parse_feed(
     url: str,
     feed_config: FeedConfig | None = None,
     headers: Mapping[str, str] | None = None,
-    known: frozenset[str] = frozenset(),
+    known: Mapping[str, str] | None = None,
     max_field_chars: int = MAX_FIELD_CHARS,
 ) -> FeedResult:
     """Parse feed bytes into a FeedResult with normalized Items, or a one-line error.
 
-    Entries whose raw-entry hash is in `known` (stored already, unchanged) are not
-    normalized again: they are counted in `unchanged`, not returned."""
+    Entries whose raw-entry hash is in `known` (hash -> key of the feed's stored items:
+    stored already, unchanged) are not normalized again, and in a well-formed document not
+    even parsed: they are counted in `unchanged`, not returned."""
+    known = known or {}
     start = time.perf_counter()
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     base = headers.get("content-location") or url
     base = base if is_http(base) else ""
+
+    def keep(bare: RawFeed) -> Callable[[str], bool]:
+        context = feed_context(bare, url, feed_config, base)
+        return lambda byte_hash: stored_hash(context, byte_hash) not in known
+
     try:
-        raw = read_feed(data, base, headers, max_field_chars)
+        raw = read_feed(data, base, headers, max_field_chars, keep if known else None)
         items, unchanged = make_items(raw, url, feed_config, base, known)
         if raw.entries and not items and not unchanged:
             if raw.problem:
@@ -89,36 +96,41 @@ def make_items(
     feed_url: str,
     feed_config: FeedConfig | None = None,
     base_url: str = "",
-    known: frozenset[str] = frozenset(),
+    known: Mapping[str, str] | None = None,
 ) -> tuple[list[Item], int]:
-    """Normalize a parsed feed's entries into Items (deduplicated by key, feed order);
-    entries whose raw-entry hash is in `known` are skipped. Returns (items, skipped)."""
-    feed_link = absolute_url(raw.link, base_url, HTTP)
-    link_base = base_url or feed_link
-    override = _language(feed_config.language) if feed_config else ""
-    context = _Context(
-        feed_url=feed_url,
-        feed_link=feed_link,
-        link_base=link_base,
-        source=(feed_config.name if feed_config else "")
-        or short_title(decode_title(raw.title))
-        or _host(feed_url),
-        language=override or _language(raw.language),
-        language_override=bool(override),
-    )
-    items: dict[str, Item] = {}
-    skipped = 0
-    for entry in raw.entries:
-        digest = entry_hash(entry, context)
+    """Normalize a parsed feed's entries into Items (deduplicated by key, feed order).
+
+    Entries whose raw-entry hash is in `known` (hash -> key of stored items) are skipped,
+    those `read_feed` passed over included; an entry with the key of one of them is a
+    second copy of a story the feed still carries as stored, and is left out too (taking
+    it would edit the stored item, and the next run would edit it back).
+    Returns (items, skipped)."""
+    known = known or {}
+    context = feed_context(raw, feed_url, feed_config, base_url)
+    passed = [stored_hash(context, byte_hash) for byte_hash in raw.passed_over]
+    still_there = {known[h] for h in passed if h in known}
+    skipped = len(raw.passed_over)
+    made: list[Item] = []
+    for n, entry in enumerate(raw.entries):
+        if raw.byte_hashes is not None:
+            digest = stored_hash(context, raw.byte_hashes[n])
+        else:
+            digest = entry_hash(entry, context)
         if digest in known:
             skipped += 1
+            still_there.add(known[digest])
             continue
         item = make_item(entry, context)
-        if item is not None and item.key not in items:
-            items[item.key] = replace(item, entry_hash=digest)
+        if item is not None:
+            made.append(replace(item, entry_hash=digest))
+    items: dict[str, Item] = {}
+    for item in made:
+        if item.key not in items and item.key not in still_there:
+            items[item.key] = item
     # the show's artwork or the site's logo on every item is no picture of each story
     artwork = feed_images.repeated(
-        [i.image for i in items.values()], absolute_url(raw.image, link_base, IMAGE_SCHEMES)
+        [i.image for i in items.values()],
+        absolute_url(raw.image, context.link_base, IMAGE_SCHEMES),
     )
     kept = [
         replace(i, image="", image_width=0, image_height=0) if i.image in artwork else i
@@ -131,11 +143,40 @@ def make_items(
 NORMALIZE_VERSION = "1"
 
 
+def feed_context(
+    raw: RawFeed, feed_url: str, feed_config: FeedConfig | None, base_url: str
+) -> _Context:
+    """What normalizing an entry takes from its feed (its entries play no part)."""
+    feed_link = absolute_url(raw.link, base_url, HTTP)
+    override = _language(feed_config.language) if feed_config else ""
+    return _Context(
+        feed_url=feed_url,
+        feed_link=feed_link,
+        link_base=base_url or feed_link,
+        source=(feed_config.name if feed_config else "")
+        or short_title(decode_title(raw.title))
+        or _host(feed_url),
+        language=override or _language(raw.language),
+        language_override=bool(override),
+    )
+
+
 def entry_hash(entry: RawEntry, ctx: _Context) -> str:
     """A hash of everything an Item is made from: the raw entry (every field) and the
-    feed-level context (base URL, source name, language)."""
+    feed-level context (base URL, source name, language). For an entry whose own bytes
+    could not be cut out of the document (see `stored_hash`)."""
     fields = [f"{f.name}={getattr(entry, f.name)!r}" for f in dataclasses.fields(entry)]
-    text = "\x1f".join([NORMALIZE_VERSION, repr(ctx), *fields])
+    return _hash([NORMALIZE_VERSION, repr(ctx), *fields])
+
+
+def stored_hash(ctx: _Context, byte_hash: str) -> str:
+    """The same for an entry known by the hash of its bytes: what `Item.entry_hash` holds,
+    so the next version of the feed can pass the entry over before parsing it."""
+    return _hash([NORMALIZE_VERSION, repr(ctx), "bytes", byte_hash])
+
+
+def _hash(parts: list[str]) -> str:
+    text = "\x1f".join(parts)
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 

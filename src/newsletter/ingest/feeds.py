@@ -4,14 +4,14 @@
 A failing feed becomes a `FeedResult` with a one-line reason and never stops the others.
 A feed still fresh is not requested (`newsletter.ingest.freshness`); a 304 (or an
 unchanged local file) is not parsed at all; in a changed feed, entries stored unchanged
-(same raw-entry hash) are not normalized again.
+(same raw-entry hash) are not parsed (`newsletter.ingest.spans`) or normalized again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -138,7 +138,7 @@ def ingest(
         with closing(responses):
             for feed, response in responses:
                 state = states[feed.url]
-                known = store.known_entries(feed.url) if _has_body(response) else frozenset()
+                known = store.known_entries(feed.url) if _has_body(response) else {}
                 args = (feed, state, response, known, config.fetch.max_field_chars)
                 if _has_body(response) and pool.has_room():
                     pool.submit((feed, response), _to_result, *args)
@@ -224,7 +224,7 @@ def fetch_feed(
 ) -> FeedResult:
     """Fetch and parse one feed (no store writes); never raises."""
     response = _fetch_guarded(feed, state, config, fetcher)
-    return _to_result(feed, state, response, frozenset(), config.fetch.max_field_chars)[0]
+    return _to_result(feed, state, response, {}, config.fetch.max_field_chars)[0]
 
 
 def _fetch_guarded(
@@ -243,7 +243,7 @@ def _to_result(
     feed: FeedConfig,
     state: FeedState | None,
     response: FetchResponse | FeedResult,
-    known: frozenset[str],
+    known: Mapping[str, str],
     max_field_chars: int,
 ) -> tuple[FeedResult, bool]:
     """The feed's result from its fetch, and whether its bytes were parsed."""

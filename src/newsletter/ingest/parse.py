@@ -15,8 +15,8 @@ import re
 import time
 import xml.sax
 import zlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -27,6 +27,7 @@ from newsletter.errors import FeedError
 from newsletter.ingest import images as feed_images
 from newsletter.ingest.bounds import cap_author_text, cap_elements, markup_in_ascii
 from newsletter.ingest.dates import parse_date
+from newsletter.ingest.spans import entry_spans, span_hashes, without
 from newsletter.text import html_to_text
 
 # Bounded work: feeds list newest first, and nobody wants more than this from one feed.
@@ -83,6 +84,16 @@ class RawFeed:
     entries: list[RawEntry] = field(default_factory=list)
     problem: str = ""  # malformed XML that feedparser recovered from ("" when well-formed)
     image: str = ""  # the feed's own image (logo or show artwork)
+    # A hash of each entry's own bytes, matching `entries`; None when the document could not
+    # be cut into its entries (malformed XML, JSON Feed) and entries are known by content
+    byte_hashes: list[str] | None = None
+    # the byte hashes of the entries `keep` turned down: never handed to feedparser
+    passed_over: list[str] = field(default_factory=list)
+
+
+# Given the feed-level fields (a RawFeed without entries), which entries (by the hash of
+# their bytes) to read: the others are known to be stored unchanged.
+Keep = Callable[[RawFeed], Callable[[str], bool]]
 
 
 def read_feed(
@@ -90,6 +101,7 @@ def read_feed(
     base_url: str = "",
     headers: Mapping[str, str] | None = None,
     max_field_chars: int = MAX_FIELD_CHARS,
+    keep: Keep | None = None,
 ) -> RawFeed:
     """Parse feed bytes; raises FeedError with a one-line reason.
 
@@ -99,6 +111,9 @@ def read_feed(
     Text fields (titles, authors, categories) are cut to `max_field_chars`; authors before
     feedparser sees them, as are elements past the counts feedparser handles in bounded time
     (see newsletter.ingest.bounds).
+
+    With `keep`, a well-formed document is first read without its entries; feedparser
+    then reads only the entries `keep` wants (see newsletter.ingest.spans).
     """
     limit = max(1, max_field_chars)
     headers = {k.lower(): v for k, v in (headers or {}).items()}
@@ -115,12 +130,24 @@ def read_feed(
         fp_headers["content-type"] = headers["content-type"]
     if headers.get("content-language"):
         fp_headers["content-language"] = headers["content-language"]
-    parsed = feedparser.parse(
-        io.BytesIO(data),  # a stream: given bytes, feedparser would first try them as a path
-        response_headers=fp_headers,
-        sanitize_html=False,  # nh3 sanitizes later, faster and with our allow-list
-        resolve_relative_uris=False,  # done during sanitizing, against the item link
-    )
+    spans = entry_spans(data)
+    hashes = span_hashes(data, spans) if spans else None
+    if spans and hashes and keep is not None:
+        bare = _feedparser(without(data, spans, [False] * len(spans)), fp_headers)
+        if not _bozo_reason(bare):
+            wanted = keep(_from_feedparser(bare, "", limit))
+            chosen = [wanted(h) for h in hashes]
+            passed_over = [h for h, c in zip(hashes, chosen, strict=True) if not c]
+            kept = [h for h, c in zip(hashes, chosen, strict=True) if c]
+            if not kept:
+                return replace(_from_feedparser(bare, "", limit), passed_over=passed_over)
+            parsed = _feedparser(without(data, spans, chosen), fp_headers)
+            if len(parsed.entries) == len(kept) and not _bozo_reason(parsed):
+                feed = _from_feedparser(parsed, "", limit)
+                return replace(feed, byte_hashes=kept[:MAX_ENTRIES], passed_over=passed_over)
+    parsed = _feedparser(data, fp_headers)
+    if hashes is not None and len(parsed.entries) != len(hashes):
+        hashes = None  # feedparser saw other entries than the elements cut out: by content
     problem = _bozo_reason(parsed)
     if not parsed.entries:
         if not parsed.get("version"):
@@ -135,7 +162,17 @@ def read_feed(
             raise FeedError(f"malformed feed with no readable entries ({problem})")
         # Valid but empty: usually a wrong URL or a broken generator, worth a report line.
         raise FeedError("no entries: the feed is valid but lists nothing")
-    return _from_feedparser(parsed, problem, limit)
+    feed = _from_feedparser(parsed, problem, limit)
+    return replace(feed, byte_hashes=hashes[:MAX_ENTRIES]) if hashes is not None else feed
+
+
+def _feedparser(data: bytes, headers: Mapping[str, str]) -> Any:
+    return feedparser.parse(
+        io.BytesIO(data),  # a stream: given bytes, feedparser would first try them as a path
+        response_headers=dict(headers),
+        sanitize_html=False,  # nh3 sanitizes later, faster and with our allow-list
+        resolve_relative_uris=False,  # done during sanitizing, against the item link
+    )
 
 
 # -- feedparser --------------------------------------------------------------------------

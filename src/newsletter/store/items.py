@@ -266,12 +266,13 @@ class ItemsMixin:
                     )
         return new, changed
 
-    def known_entries(self, feed_url: str) -> frozenset[str]:
-        """Raw-entry hashes of a feed's stored items: entries to skip when it changes."""
+    def known_entries(self, feed_url: str) -> dict[str, str]:
+        """Raw-entry hash -> key of a feed's stored items: entries to skip when it changes."""
         rows = self.db.execute(
-            "SELECT entry_hash FROM items WHERE feed_url = :u AND entry_hash != ''", {"u": feed_url}
+            "SELECT entry_hash, key FROM items WHERE feed_url = :u AND entry_hash != ''",
+            {"u": feed_url},
         )
-        return frozenset(r[0] for r in rows)
+        return {r[0]: r[1] for r in rows}
 
     def known_hashes(self, feed_url: str) -> dict[str, str]:
         """key -> content hash of every stored item of a feed (to skip unchanged entries)."""
