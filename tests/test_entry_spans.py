@@ -13,7 +13,7 @@ from support.paths import SHARED
 
 from newsletter.ingest import parse as parse_module
 from newsletter.ingest.entries import parse_feed
-from newsletter.ingest.spans import entry_spans, span_hashes, without
+from newsletter.ingest.spans import entry_spans
 from newsletter.model import FeedResult, Item
 
 REAL_FEEDS = SHARED / "datasets" / "feeds_real_world" / "files"
@@ -42,20 +42,39 @@ def test_spans_are_the_entry_elements_bytes_whatever_they_hold() -> None:
         b"<item ><description><![CDATA[a </item> in text]]></description></item >"
         b"<item/></channel></rss>"
     )  # the x:item under the channel is no entry: some extension's element
-    spans = entry_spans(data)
-    assert spans is not None
-    assert [data[b:e] for b, e in spans] == [
+    cut = entry_spans(data)
+    assert cut is not None
+    assert [data[b:e] for b, e in cut.spans] == [
         b"<item><title>a &amp; b</title><x:item>nested</x:item></item>",
         b"<item ><description><![CDATA[a </item> in text]]></description></item >",
         b"<item/>",
     ]
     # cutting entries out keeps everything between them
-    assert without(data, spans, [False, True, False]) == (
+    assert cut.without(data, [False, True, False]) == (
         b'<rss xmlns:x="urn:x"><channel><title>T</title><x:item>not an entry</x:item>'
         b"\r\n<skipDays/><item ><description><![CDATA[a </item> in text]]></description>"
         b"</item ></channel></rss>"
     )
-    assert len(set(span_hashes(data, spans))) == 3
+    assert len(set(cut.hashes(data))) == 3
+
+
+def test_the_start_tags_around_the_entries_are_part_of_each_entry_hash() -> None:
+    """The same bytes mean something else under another namespace mapping or base."""
+    entry = b"<item><x:encoded>Full text</x:encoded><link>p/1</link></item>"
+
+    def hashes(root: bytes, channel: bytes = b"<channel>") -> list[str]:
+        data = root + channel + entry + b"</channel></rss>"
+        cut = entry_spans(data)
+        assert cut is not None
+        return cut.hashes(data)
+
+    plain = hashes(b'<rss xmlns:x="http://purl.org/rss/1.0/modules/content/">')
+    assert plain == hashes(b'<rss xmlns:x="http://purl.org/rss/1.0/modules/content/">')
+    assert plain != hashes(b'<rss xmlns:x="urn:other">')
+    assert plain != hashes(
+        b'<rss xmlns:x="http://purl.org/rss/1.0/modules/content/">',
+        b'<channel xml:base="https://ex.example/blog/">',
+    )
 
 
 def test_atom_and_rdf_entries_sit_under_the_root() -> None:
@@ -64,8 +83,10 @@ def test_atom_and_rdf_entries_sit_under_the_root() -> None:
         b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><channel>'
         b"<items><rdf:Seq/></items></channel><item><title>x</title></item></rdf:RDF>"
     )
-    assert [atom[b:e] for b, e in entry_spans(atom) or []] == [b"<entry><id>1</id></entry>"]
-    assert [rdf[b:e] for b, e in entry_spans(rdf) or []] == [b"<item><title>x</title></item>"]
+    atom_cut, rdf_cut = entry_spans(atom), entry_spans(rdf)
+    assert atom_cut is not None and rdf_cut is not None
+    assert [atom[b:e] for b, e in atom_cut.spans] == [b"<entry><id>1</id></entry>"]
+    assert [rdf[b:e] for b, e in rdf_cut.spans] == [b"<item><title>x</title></item>"]
 
 
 @pytest.mark.parametrize(
@@ -78,6 +99,8 @@ def test_atom_and_rdf_entries_sit_under_the_root() -> None:
         b'<rss><channel><item xml:base="https://a.example/x/"><link>p</link></item>'
         b"<item><link>q</link></item></channel></rss>",
         b'<feed><entry><content xml:lang="fr">Bonjour</content></entry></feed>',
+        b'<feed><entry><author base="https://a.example/x/"/><id>1</id></entry></feed>',
+        b'<rss><channel><item xmlns:dc="urn:x"><dc:creator>A</dc:creator></item></channel></rss>',
     ],
 )
 def test_documents_that_cannot_be_cut_exactly_are_not_cut(data: bytes) -> None:

@@ -63,11 +63,12 @@ FORK_WHILE_LOCKED = textwrap.dedent(
     from newsletter.run.lock import RunLock
 
     RunLock(sys.argv[1], command="build").acquire()
-    child = os.fork()
-    if child == 0:
+    if os.fork() == 0:
+        # said by the child once it runs (its at-fork hooks have), not by the parent,
+        # which may be killed before the child was ever scheduled
+        print(os.getpid(), flush=True)
         time.sleep(60)  # a forked process that outlives its parent, whatever the reason
         os._exit(0)
-    print(child, flush=True)
     time.sleep(120)
     """
 )

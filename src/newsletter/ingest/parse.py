@@ -27,7 +27,7 @@ from newsletter.errors import FeedError
 from newsletter.ingest import images as feed_images
 from newsletter.ingest.bounds import cap_author_text, cap_elements, markup_in_ascii
 from newsletter.ingest.dates import parse_date
-from newsletter.ingest.spans import entry_spans, span_hashes, without
+from newsletter.ingest.spans import entry_spans
 from newsletter.text import html_to_text
 
 # Bounded work: feeds list newest first, and nobody wants more than this from one feed.
@@ -131,9 +131,9 @@ def read_feed(
     if headers.get("content-language"):
         fp_headers["content-language"] = headers["content-language"]
     spans = entry_spans(data)
-    hashes = span_hashes(data, spans) if spans else None
-    if spans and hashes and keep is not None:
-        bare = _feedparser(without(data, spans, [False] * len(spans)), fp_headers)
+    hashes = spans.hashes(data) if spans is not None else None
+    if spans is not None and hashes and keep is not None:
+        bare = _feedparser(spans.without(data, [False] * len(hashes)), fp_headers)
         if not _bozo_reason(bare):
             wanted = keep(_from_feedparser(bare, "", limit))
             chosen = [wanted(h) for h in hashes]
@@ -141,7 +141,7 @@ def read_feed(
             kept = [h for h, c in zip(hashes, chosen, strict=True) if c]
             if not kept:
                 return replace(_from_feedparser(bare, "", limit), passed_over=passed_over)
-            parsed = _feedparser(without(data, spans, chosen), fp_headers)
+            parsed = _feedparser(spans.without(data, chosen), fp_headers)
             if len(parsed.entries) == len(kept) and not _bozo_reason(parsed):
                 feed = _from_feedparser(parsed, "", limit)
                 return replace(feed, byte_hashes=kept[:MAX_ENTRIES], passed_over=passed_over)
