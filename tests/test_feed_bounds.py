@@ -281,3 +281,35 @@ def test_real_feeds_read_the_same_with_and_without_the_bounds(
     assert len(files) > 200
     assert [f for f, a, b in zip(files, bounded, unbounded, strict=True) if a != b] == []
     assert bounds.MAX_REPEATS == MAX_REPEATS
+
+
+def _laughs(levels: int) -> bytes:
+    """An internal DTD where each entity is ten of the previous one (10**levels copies)."""
+    entities = '<!ENTITY e0 "ha! ">' + "".join(
+        f'<!ENTITY e{n} "{f"&e{n - 1};" * 10}">' for n in range(1, levels + 1)
+    )
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss version="2.0"><channel>'
+        "<title>Laughs</title><item><title>Joke</title><link>https://laughs.example/1</link>"
+        f"<description>&e{levels};</description></item></channel></rss>"
+    ).encode()
+
+
+def test_entities_that_expand_without_bound_are_dropped_and_the_feed_still_reads() -> None:
+    data = _laughs(9)  # a few hundred bytes, a billion expansions
+    defused = bounds.defuse_entities(data)
+    assert b"<!ENTITY" not in defused and b"<!DOCTYPE rss []>" in defused
+    feed = read_feed(data)
+    assert [e.title for e in feed.entries] == ["Joke"]
+    assert "ha! " not in feed.entries[0].body  # never expanded
+
+
+def test_an_entity_made_of_itself_is_dropped() -> None:
+    data = b'<!DOCTYPE rss [<!ENTITY a "x&b;"><!ENTITY b "&a;">]><rss><channel></channel></rss>'
+    assert b"<!ENTITY" not in bounds.defuse_entities(data)
+
+
+def test_small_internal_entities_are_kept_and_expanded() -> None:
+    data = _laughs(2)  # 100 copies of four characters
+    assert bounds.defuse_entities(data) == data
+    assert read_feed(data).entries[0].body.strip() == ("ha! " * 100).strip()

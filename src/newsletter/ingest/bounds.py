@@ -427,3 +427,50 @@ def _cut_comma_list(
     kept = ",".join(_text_of(content).split(",")[:allowed])[:limit]
     counts.take_tags(kept.count(","))
     _replace(edits, start, end, escape(kept).encode("utf-8", "surrogateescape"))
+
+
+# -- entities ----------------------------------------------------------------------------
+# An internal DTD may declare entities made of other entities, ten of the previous one in
+# each ("billion laughs"): 500 bytes that expand to gigabytes. expat stops such an
+# expansion only after megabytes, and feedparser then reads the feed again with its
+# lenient parser, so a feed of a few hundred bytes cost half a minute. An internal subset
+# whose entities expand beyond this many characters is dropped: the references stay text.
+MAX_ENTITY_CHARS = 100_000
+_PROLOG_BYTES = 65_536  # a DOCTYPE comes before the root element, near the top
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE\b[^\[>]*\[(.*?)\]\s*>", re.S | re.I)
+_ENTITY_DECLARATION = re.compile(
+    rb"""<!ENTITY\s+(%\s+)?([^\s"'%;<>]+)\s+(?:"([^"]*)"|'([^']*)')\s*>"""
+)
+_REFERENCE = re.compile(rb"[&%]([^\s&%;<>\"']+);")
+
+
+def defuse_entities(data: bytes) -> bytes:
+    """The document without its internal DTD subset when the entities declared there
+    expand beyond MAX_ENTITY_CHARS (or refer to themselves); every other document as is."""
+    found = _INTERNAL_SUBSET.search(data, 0, _PROLOG_BYTES)
+    if found is None or b"<!ENTITY" not in found.group(1):
+        return data
+    values = {
+        (bool(m.group(1)), m.group(2)): m.group(3) if m.group(3) is not None else m.group(4)
+        for m in _ENTITY_DECLARATION.finditer(found.group(1))
+    }
+    sizes: dict[tuple[bool, bytes], int] = {}
+
+    def size(key: tuple[bool, bytes], seen: frozenset[tuple[bool, bytes]]) -> int:
+        if key not in values:
+            return 1  # predefined (&amp;) or a character reference: one character
+        if key in seen:
+            return MAX_ENTITY_CHARS + 1  # an entity made of itself never ends
+        if key not in sizes:
+            value = values[key]
+            total = len(_REFERENCE.sub(b"", value))
+            for ref in _REFERENCE.finditer(value):
+                total += size((ref.group(0)[:1] == b"%", ref.group(1)), seen | {key})
+                if total > MAX_ENTITY_CHARS:
+                    break
+            sizes[key] = total
+        return sizes[key]
+
+    if all(size(key, frozenset()) <= MAX_ENTITY_CHARS for key in values):
+        return data
+    return data[: found.start(1)] + data[found.end(1) :]

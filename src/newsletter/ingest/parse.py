@@ -25,7 +25,12 @@ import feedparser
 
 from newsletter.errors import FeedError
 from newsletter.ingest import images as feed_images
-from newsletter.ingest.bounds import cap_author_text, cap_elements, markup_in_ascii
+from newsletter.ingest.bounds import (
+    cap_author_text,
+    cap_elements,
+    defuse_entities,
+    markup_in_ascii,
+)
 from newsletter.ingest.dates import parse_date
 from newsletter.ingest.spans import entry_spans
 from newsletter.text import html_to_text
@@ -124,7 +129,7 @@ def read_feed(
     if start[:1] in (b"{", b"["):
         return _read_json(start, limit)
     data, headers = markup_in_ascii(*_prefer_utf8(data, headers))
-    data = cap_author_text(cap_elements(data, limit, MAX_ENTRIES), limit)
+    data = cap_author_text(cap_elements(defuse_entities(data), limit, MAX_ENTRIES), limit)
     fp_headers = {}
     if headers.get("content-type"):
         fp_headers["content-type"] = headers["content-type"]
