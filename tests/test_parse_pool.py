@@ -7,12 +7,10 @@ import dataclasses
 import logging
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from support.feedserver import FeedServer
 from support.parsejobs import die_unless_in, warn, whose_pid
 
 from newsletter import children
@@ -60,7 +58,7 @@ def test_no_job_waits_on_a_worker_still_starting_and_one_never_used_is_not_waite
     assert worker.returncode == -signal.SIGKILL
 
 
-def test_a_worker_started_ahead_of_any_body_and_never_used_is_killed_even_when_ready() -> None:
+def test_a_worker_that_was_never_given_a_job_is_killed_even_when_ready() -> None:
     with ParsePool(jobs=10, workers=1, preload="newsletter.ingest.entries") as pool:
         assert pool.start() and pool.started
         assert ready(pool)  # it took its warm-up; still no job of ours
@@ -167,33 +165,3 @@ def test_ingest_with_a_worker_stores_what_ingest_without_one_does(
     items, failed = with_worker
     assert len(items) == 7 * 3 and len(failed) == 1 and failed[0].startswith("pier5.xml: ")
     assert all("<script" not in str(fields) for fields in items)
-
-
-def test_over_http_the_worker_starts_with_the_requests_and_dies_unused_when_all_are_304(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    started: list[subprocess.Popen[bytes]] = []
-    real_start = children.start_child
-
-    def spy() -> subprocess.Popen[bytes]:
-        started.append(real_start())
-        return started[-1]
-
-    monkeypatch.setattr(parallel, "start_child", spy)
-    monkeypatch.setattr(parallel, "WORKERS", 1)
-    paths = {f"/pier{n}.xml": (_feed(n), "application/rss+xml") for n in range(parallel.MIN_JOBS)}
-    with FeedServer(paths) as server:
-        server.set_latency(0.3)  # the worker starts while the requests are out
-        config = Config(
-            base_dir=tmp_path,
-            site=SiteConfig(url="https://digest.example.org"),
-            fetch=FetchConfig(timeout=5.0),
-            feeds=tuple(FeedConfig(url=server.url(p)) for p in paths),
-        )
-        with Store(tmp_path / "store.sqlite") as store:
-            first = ingest(config, store)
-            assert len(started) == 1 and first.new == 3 * len(paths)
-            second = ingest(config, store)
-    assert second.not_modified == len(paths) and second.parsed_feeds == 0
-    assert len(started) == 2  # started before any answer came
-    assert started[1].returncode == -signal.SIGKILL  # and killed, never waited for

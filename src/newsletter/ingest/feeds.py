@@ -20,7 +20,7 @@ from newsletter.config import Config, FeedConfig
 from newsletter.ingest.fetch import FetchResponse, fetch, is_http, one_line
 from newsletter.ingest.freshness import Hints, decide, feed_hints, next_fetch
 from newsletter.ingest.hosts import fetch_all, host_of
-from newsletter.ingest.parallel import MIN_JOBS, ParsePool
+from newsletter.ingest.parallel import ParsePool
 from newsletter.model import FeedResult
 from newsletter.store import Store
 from newsletter.store.items import FeedState
@@ -124,10 +124,6 @@ def ingest(
     pool: ParsePool[tuple[FeedConfig, FetchResponse | FeedResult], tuple[FeedResult, bool]]
     pool = ParsePool(len(due), preload="newsletter.ingest.entries")
     with pool:
-        if sum(is_http(f.url) for f in due) >= MIN_JOBS:
-            # the worker's start-up (~0.3 s) runs while the requests are out, so it is
-            # ready when the first bodies arrive; if every feed answers 304 it is killed
-            pool.start()
         responses = fetch_all(
             due,
             fetch_one,

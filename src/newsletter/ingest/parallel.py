@@ -4,8 +4,8 @@ Parsing and normalizing a feed is pure CPU work (feedparser, lxml, nh3 and the t
 clean-up), and threads cannot share it. A build of many changed feeds hands some of them
 to a worker process while the calling thread parses others, so a cold build of a hundred
 feeds uses two cores. A worker starts only once a body is there to parse (a build whose
-feeds all answer 304 starts none, unless it was started with the requests) and only for
-builds of several feeds. Jobs go to it only
+feeds all answer 304 starts none: starting one with the requests cost such a build more
+than it saved one with news) and only for builds of several feeds. Jobs go to it only
 once it is ready (its start-up, the parser's imports included, costs ~0.3 s): until then
 the caller parses everything itself, so a handful of changed feeds never waits on a worker
 that is still starting.
@@ -86,10 +86,8 @@ class ParsePool(Generic[K, V]):
         self._broken = False
 
     def start(self) -> bool:
-        """Start the worker if it may be used and is not running yet; whether one runs.
-
-        Called before any job (while requests are out), its start-up overlaps the network
-        wait; a worker that never gets a job is killed at `close`."""
+        """Start the worker if it may be used and is not running yet; whether one runs. A
+        worker that never gets a job is killed at `close`."""
         if not self.enabled or self._broken:
             return False
         if self._worker is None:
