@@ -195,20 +195,25 @@ def test_every_command_is_documented_with_an_example():
         assert f"newsletter {top}" in readme, f"README does not mention `newsletter {top}`"
 
 
-def test_a_build_leaves_its_store_whole_in_the_database_file(tmp_path):
-    """The command closes the store: what it wrote is in the .sqlite file itself, not
-    left in a write-ahead log that a copy of the file alone would miss."""
-    import sqlite3
-
+def _newsletter_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m newsletter ARGS` run in `folder`, as from a fresh shell there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    built = subprocess.run(
-        [sys.executable, "-m", "newsletter", "build"],
-        cwd=tmp_path,
+    return subprocess.run(
+        [sys.executable, "-m", "newsletter", *args],
+        cwd=folder,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_a_build_leaves_its_store_whole_in_the_database_file(tmp_path):
+    """The command closes the store: what it wrote is in the .sqlite file itself, not
+    left in a write-ahead log that a copy of the file alone would miss."""
+    import sqlite3
+
+    built = _newsletter_in(tmp_path, "build")
     assert built.returncode == 0, built.stderr
     stores = list(tmp_path.rglob("*.sqlite"))
     assert len(stores) == 1 and not list(tmp_path.rglob("*.sqlite-wal"))
@@ -221,15 +226,7 @@ def test_a_build_leaves_its_store_whole_in_the_database_file(tmp_path):
 
 
 def test_python_m_newsletter_runs_in_a_fresh_folder(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "newsletter", "--help"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _newsletter_in(tmp_path, "--help")
     assert result.returncode == 0, result.stderr
     assert "build" in result.stdout and "subscribers" in result.stdout
 
