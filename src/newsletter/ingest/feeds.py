@@ -109,6 +109,14 @@ def ingest(
         fetched_at.append(time.perf_counter())  # list.append is atomic
         return outcome
 
+    responses = fetch_all(
+        due,
+        fetch_one,
+        lambda f: host_of(f.url),
+        config.fetch.concurrency,
+        config.fetch.per_host,
+    )
+
     def finish(
         feed: FeedConfig, response: FetchResponse | FeedResult, outcome: tuple[FeedResult, bool]
     ) -> None:
@@ -123,27 +131,19 @@ def ingest(
 
     pool: ParsePool[tuple[FeedConfig, FetchResponse | FeedResult], tuple[FeedResult, bool]]
     pool = ParsePool(len(due), preload="newsletter.ingest.entries")
-    with pool:
-        responses = fetch_all(
-            due,
-            fetch_one,
-            lambda f: host_of(f.url),
-            config.fetch.concurrency,
-            config.fetch.per_host,
-        )
-        with closing(responses):
-            for feed, response in responses:
-                state = states[feed.url]
-                known = store.known_entries(feed.url) if _has_body(response) else {}
-                args = (feed, state, response, known, config.fetch.max_field_chars)
-                if _has_body(response) and pool.has_room():
-                    pool.submit((feed, response), _to_result, *args)
-                else:
-                    finish(feed, response, _to_result(*args))
-                for (done, its_response), outcome in pool.finished():
-                    finish(done, its_response, outcome)
-            for (done, its_response), outcome in pool.rest():
+    with closing(responses), pool:
+        for feed, response in responses:
+            state = states[feed.url]
+            known = store.known_entries(feed.url) if _has_body(response) else {}
+            args = (feed, state, response, known, config.fetch.max_field_chars)
+            if _has_body(response) and pool.has_room():
+                pool.submit((feed, response), _to_result, *args)
+            else:
+                finish(feed, response, _to_result(*args))
+            for (done, its_response), outcome in pool.finished():
                 finish(done, its_response, outcome)
+        for (done, its_response), outcome in pool.rest():
+            finish(done, its_response, outcome)
     report.results = [results[f.url] for f in unique]
     report.failed = [(r.url, r.error) for r in report.results if r.error]
     report.fetch_seconds = max(fetched_at, default=start) - start

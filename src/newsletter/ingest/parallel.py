@@ -85,9 +85,8 @@ class ParsePool(Generic[K, V]):
         self._next_id = 0
         self._broken = False
 
-    def start(self) -> bool:
-        """Start the worker if it may be used and is not running yet; whether one runs. A
-        worker that never gets a job is killed at `close`."""
+    def has_room(self) -> bool:
+        """Whether a job sent now would go to the worker (started here, the first time)."""
         if not self.enabled or self._broken:
             return False
         if self._worker is None:
@@ -97,11 +96,7 @@ class ParsePool(Generic[K, V]):
                 logger.warning("cannot start a parser process (%s); parsing in this one", e)
                 self._broken = True
                 return False
-        return True
-
-    def has_room(self) -> bool:
-        """Whether a job sent now would go to the worker (started here, the first time)."""
-        return self.start() and self._ready.is_set() and len(self._pending) < IN_FLIGHT
+        return self._ready.is_set() and len(self._pending) < IN_FLIGHT
 
     @property
     def started(self) -> bool:

@@ -140,12 +140,13 @@ def read_feed(
     if spans is not None and hashes and keep is not None:
         bare = _feedparser(spans.without(data, [False] * len(hashes)), fp_headers)
         if not _bozo_reason(bare):
-            wanted = keep(_from_feedparser(bare, "", limit))
+            head = _from_feedparser(bare, "", limit)
+            wanted = keep(head)
             chosen = [wanted(h) for h in hashes]
             passed_over = [h for h, c in zip(hashes, chosen, strict=True) if not c]
             kept = [h for h, c in zip(hashes, chosen, strict=True) if c]
             if not kept:
-                return replace(_from_feedparser(bare, "", limit), passed_over=passed_over)
+                return replace(head, passed_over=passed_over)
             parsed = _feedparser(spans.without(data, chosen), fp_headers)
             if len(parsed.entries) == len(kept) and not _bozo_reason(parsed):
                 feed = _from_feedparser(parsed, "", limit)

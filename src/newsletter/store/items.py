@@ -274,13 +274,6 @@ class ItemsMixin:
         )
         return {r[0]: r[1] for r in rows}
 
-    def known_hashes(self, feed_url: str) -> dict[str, str]:
-        """key -> content hash of every stored item of a feed (to skip unchanged entries)."""
-        rows = self.db.execute(
-            "SELECT key, content_hash FROM items WHERE feed_url = :u", {"u": feed_url}
-        )
-        return {r["key"]: r["content_hash"] for r in rows}
-
     def items(
         self,
         feed_urls: Sequence[str] | None = None,
