@@ -26,10 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 from newsletter.analysis.dedupe.exact import exact_pairs
 from newsletter.analysis.dedupe.teaser import LEAD_WORDS, maybe_short, teaser_pairs
+from newsletter.analysis.sparse_rows import SparseRows
 from newsletter.model import Entry, Item
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ MIN_SHARE = min(2 * JACCARD / (1 + JACCARD), CONTAINMENT, 2 * SHORT_JACCARD / (1
 # is rarely in more feeds than this, and templated text cannot make the work quadratic.
 MAX_CANDIDATES = 32
 BLOCK = 128  # items whose candidates are gathered at once (bounds memory)
-PAIR_BLOCK = 4_000  # candidate pairs whose overlap is counted at once
 
 _WORD = re.compile(r"\w+")
 _NONE = np.zeros(0, dtype=np.uint64)
@@ -306,18 +305,12 @@ def _shared_shingles(
         return *none, sizes
     a, b = codes // n, codes % n
     # Exact overlap of each candidate pair, boilerplate left out: a sparse row product
-    # over the shared shingles, a block of pairs at a time.
-    M = sparse.csr_matrix(
-        (np.ones(len(doc), dtype=np.int32), (doc, run)), shape=(n, int(run[-1]) + 1)
-    )
-    overlap = np.concatenate(
-        [
-            np.asarray(M[a[i : i + PAIR_BLOCK]].multiply(M[b[i : i + PAIR_BLOCK]]).sum(axis=1))
-            .ravel()
-            .astype(np.int64)
-            for i in range(0, len(a), PAIR_BLOCK)
-        ]
-    )
+    # over the shared shingles of the items in some pair (with `fresh`, few of them).
+    paired = np.zeros(n, dtype=bool)
+    paired[a] = paired[b] = True
+    kept = paired[doc]
+    M = SparseRows.from_entries(doc[kept], run[kept], np.ones(int(kept.sum())), (n, len(starts)))
+    overlap = M.pair_dots(a, b).astype(np.int64)
     return np.stack([a, b], axis=1), overlap, sizes
 
 

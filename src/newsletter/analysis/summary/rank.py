@@ -18,9 +18,9 @@ from functools import lru_cache
 
 import numpy as np
 import Stemmer as pystemmer
-from scipy import sparse
 
 from newsletter.analysis.language.stopwords import function_words
+from newsletter.analysis.sparse_rows import SparseRows
 from newsletter.analysis.summary.subject import mentions, subject_term
 from newsletter.text import is_dangling, language_name, words
 
@@ -154,7 +154,7 @@ def _terms_tokens(sentence: str) -> list[str]:
 DENSE_CELLS = 250_000
 
 
-def graph(term_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray | sparse.csr_matrix, np.ndarray]:
+def graph(term_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray | SparseRows, np.ndarray]:
     """Sentence-by-term count matrix C (n × V; sparse for long articles) and the term count
     of each sentence."""
     vocab: dict[str, int] = {}
@@ -165,23 +165,20 @@ def graph(term_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray | sparse.csr_
             rows.append(i)
             cols.append(vocab.setdefault(t, len(vocab)))
     shape = (len(term_lists), max(1, len(vocab)))
-    counts: np.ndarray | sparse.csr_matrix
-    if shape[0] * shape[1] <= DENSE_CELLS:
-        counts = np.zeros(shape)
-        np.add.at(counts, (rows, cols), 1.0)
-    else:
-        counts = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
-        counts.sum_duplicates()
-    return counts, np.asarray(counts.sum(axis=1)).ravel()
+    if shape[0] * shape[1] > DENSE_CELLS:
+        sparse = SparseRows.from_entries(rows, cols, np.ones(len(rows)), shape)
+        return sparse, sparse.row_sums()
+    counts = np.zeros(shape)
+    np.add.at(counts, (rows, cols), 1.0)
+    return counts, counts.sum(axis=1)
 
 
-def _gram(M: np.ndarray | sparse.csr_matrix) -> np.ndarray:
+def _gram(M: np.ndarray | SparseRows) -> np.ndarray:
     """M Mᵀ, dense."""
-    G = M @ M.T
-    return G.toarray() if sparse.issparse(G) else np.asarray(G)
+    return M.gram() if isinstance(M, SparseRows) else M @ M.T
 
 
-def reduction_scores(counts: np.ndarray | sparse.csr_matrix, lengths: np.ndarray) -> np.ndarray:
+def reduction_scores(counts: np.ndarray | SparseRows, lengths: np.ndarray) -> np.ndarray:
     """sumy's Reduction rating: Σ_j shared(i, j) / (log |i| + log |j|) over other sentences."""
     shared = _gram(counts)
     logs = np.log(np.maximum(lengths, 1.0))
@@ -192,11 +189,11 @@ def reduction_scores(counts: np.ndarray | sparse.csr_matrix, lengths: np.ndarray
     return w.sum(axis=1)
 
 
-def cosine_matrix(counts: np.ndarray | sparse.csr_matrix) -> np.ndarray:
+def cosine_matrix(counts: np.ndarray | SparseRows) -> np.ndarray:
     """Binary cosine similarity between sentences, |i ∩ j| / √(|i| |j|), zero diagonal."""
-    present = (counts > 0).astype(np.float64)  # dense or sparse alike
+    present = counts.ones() if isinstance(counts, SparseRows) else (counts > 0).astype(float)
     shared = _gram(present)
-    sizes = np.asarray(present.sum(axis=1)).ravel()
+    sizes = present.row_sums() if isinstance(present, SparseRows) else present.sum(axis=1)
     w = shared / np.sqrt(np.maximum(np.outer(sizes, sizes), 1.0))
     np.fill_diagonal(w, 0.0)
     return w

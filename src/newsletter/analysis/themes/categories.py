@@ -26,11 +26,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-from scipy import sparse
-
+from newsletter.analysis.sparse_rows import SparseRows
 from newsletter.analysis.themes.labels import STOP_WORDS
-from newsletter.analysis.themes.space import unit_rows
 from newsletter.model import Entry
 
 # Categories that say nothing about a story's topic: filing, format and scope.
@@ -140,7 +137,7 @@ class Categories:
         """Whether any concept is on two entries or more (else categories group nothing)."""
         return bool(self.usable)
 
-    def features(self) -> sparse.csr_matrix:
+    def features(self) -> SparseRows:
         """Unit rows of the usable concepts' weights (zero rows: none), sparse: feeds that
         tag freely have thousands of concepts, each entry a few. Not weighted by rarity: a
         broad category shared by many entries is what groups them."""
@@ -152,11 +149,8 @@ class Categories:
                     rows.append(i)
                     cols.append(index[c])
                     values.append(w)
-        X = sparse.csr_matrix(
-            (np.array(values, dtype=np.float64), (rows, cols)),
-            shape=(len(self.concepts), len(self.usable)),
-        )
-        return unit_rows(X)
+        shape = (len(self.concepts), len(self.usable))
+        return SparseRows.from_entries(rows, cols, values, shape).unit()
 
     def has(self, i: int, concepts: frozenset[str]) -> bool:
         """Whether entry i carries any of the concepts."""

@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
 
 from newsletter.analysis.language.detect import detect
 from newsletter.analysis.language.stopwords import CONTRACTED, language_blind, stop_words
+from newsletter.analysis.sparse_rows import SparseRows
 
 _WORD = r"\b[^\W\d_][^\W\d_'’]+\b"
 _BREAK = r"[^\w\s'’-]+|\s[-–—]+\s|\n"  # punctuation that ends a phrase
@@ -92,7 +92,8 @@ def text_labels(
     n = X.shape[0]
     # Words in a quarter of all texts are function words of some language ("soll", "des"),
     # whatever the stop list knows; judged only with enough texts to tell.
-    seen_in = (np.asarray(X.sum(axis=0)).ravel() + bg_df) / (n + bg_n)
+    everywhere = X.column_sums()
+    seen_in = (everywhere + bg_df) / (n + bg_n)
     function_word = (seen_in > _FUNCTION_SHARE) if n + bg_n >= 20 else np.zeros(len(names), bool)
     used: set[str] = set()
     labels = []
@@ -100,8 +101,8 @@ def text_labels(
         inside = np.zeros(n, dtype=bool)
         inside[list(idx)] = True
         size = int(inside.sum())
-        df_in = np.asarray(X[inside].sum(axis=0)).ravel()
-        df_out = np.asarray(X[~inside].sum(axis=0)).ravel() + bg_df
+        df_in = X.column_sums(inside)
+        df_out = everywhere - df_in + bg_df
         n_out = (n - size) + bg_n
         topic_df, topic_n = _counts(pooled[g] if pooled else None, names)
         if topic_n:
@@ -109,7 +110,7 @@ def text_labels(
             df_out, n_out = np.maximum(df_out - topic_df, 0), max(1, n_out - topic_n)
         cov_in = (df_in + topic_df) / (size + topic_n)
         cov_out = df_out / n_out if n_out else np.zeros_like(cov_in)
-        in_title = np.asarray(titled[inside].sum(axis=0)).ravel() / size
+        in_title = titled.column_sums(inside) / size
         lift = np.maximum(np.log((cov_in + _SMOOTH) / (cov_out + _SMOOTH)), 0.0)
         score = cov_in * lift**2 * (1.0 + in_title)
         score = np.where(is_pair, score * _PAIR_BONUS, score)
@@ -151,12 +152,11 @@ def _group_stop_words(languages: Sequence[str], texts: Sequence[str]) -> frozens
     return frozenset(words)
 
 
-def _incidence(found: Sequence[set[str]], index: dict[str, int]) -> sparse.csc_matrix:
+def _incidence(found: Sequence[set[str]], index: dict[str, int]) -> SparseRows:
     """1 where text i holds term j (of `index`), as a sparse text-by-term matrix."""
     rows = [i for i, seen in enumerate(found) for t in seen if t in index]
     cols = [index[t] for seen in found for t in seen if t in index]
-    values = np.ones(len(rows), dtype=np.float32)
-    return sparse.csc_matrix((values, (rows, cols)), shape=(len(found), len(index)))
+    return SparseRows.from_entries(rows, cols, np.ones(len(rows)), (len(found), len(index)))
 
 
 def _counts(counts: tuple[Counter[str], int] | None, names: list[str]) -> tuple[np.ndarray, int]:

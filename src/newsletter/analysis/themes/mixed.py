@@ -25,8 +25,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
 
+from newsletter.analysis.sparse_rows import SparseRows
 from newsletter.analysis.themes.categories import Categories
 
 CATEGORY_WEIGHT = 0.1  # what sharing categories adds to two entries' text cosine
@@ -47,21 +47,17 @@ class Likeness:
     category cosine (unit rows, sparse). A big digest has too many pairs to hold: what
     grouping asks for is an entry's mean likeness to a group, from the group's sums."""
 
-    def __init__(self, text: np.ndarray | None, cats: sparse.spmatrix | np.ndarray) -> None:
+    def __init__(self, text: np.ndarray | None, cats: SparseRows) -> None:
         n = cats.shape[0]
         self.text = text if text is not None and text.shape[1] else np.zeros((n, 0))
-        self.cats = sparse.csr_matrix(cats)
+        self.cats = cats
         self._groups: dict[int, tuple] = {}  # id(list) -> (list, members, totals...)
         self._self_text = np.einsum("ij,ij->i", self.text, self.text)
-        self._self = (
-            self._self_text
-            + CATEGORY_WEIGHT * np.asarray(self.cats.multiply(self.cats).sum(axis=1)).ravel()
-        )
+        self._self = self._self_text + CATEGORY_WEIGHT * self.cats.self_dots()
 
     def full(self) -> np.ndarray:
         """The whole matrix (small digests only: see MAX_PAIRWISE)."""
-        shared = (self.cats @ self.cats.T).toarray()
-        return self.text @ self.text.T + CATEGORY_WEIGHT * shared
+        return self.text @ self.text.T + CATEGORY_WEIGHT * self.cats.gram()
 
     def closeness(self, i: int, idx: Sequence[int], text_only: bool = False) -> float:
         """Mean likeness (or text cosine) of entry i to the other members of a group, from
@@ -84,7 +80,7 @@ class Likeness:
                 self._groups.clear()
             rows = list(idx)
             text_total = self.text @ self.text[rows].sum(axis=0)
-            cats_total = self.cats @ np.asarray(self.cats[rows].sum(axis=0)).ravel()
+            cats_total = self.cats.matvec(self.cats.column_sums(rows))
             found = (idx, frozenset(rows), text_total, text_total + CATEGORY_WEIGHT * cats_total)
             self._groups[id(idx)] = found
         return found

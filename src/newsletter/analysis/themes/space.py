@@ -1,9 +1,10 @@
-"""A fitted TF-IDF (+ LSA) space, applied with NumPy and SciPy alone.
+"""A fitted TF-IDF (+ LSA) space, applied with NumPy alone.
 
 scikit-learn fits the space (newsletter.analysis.themes.topics); `TermSpace` keeps what the
 fit learned (the vocabulary, the idf weights, the LSA axes), so a later build folds new
 texts into a kept topic model without importing scikit-learn, whose import alone costs
-most of a second: more than the rest of a build with a few new items.
+most of a second: more than the rest of a build with a few new items. (SciPy is left
+out for the same reason: see newsletter.analysis.sparse_rows.)
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
+
+from newsletter.analysis.sparse_rows import SparseRows
 
 
 @dataclass
@@ -38,7 +40,7 @@ class TermSpace:
             token_pattern=vectorizer.token_pattern,
         )
 
-    def tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def tfidf(self, texts: Sequence[str]) -> SparseRows:
         """Unit TF-IDF rows: 1 + log(count) of each known term, times its idf."""
         token = re.compile(self.token_pattern)
         indptr, indices, counts = [0], list[int](), list[int]()
@@ -46,30 +48,32 @@ class TermSpace:
             found = Counter(
                 self.vocabulary[w] for w in token.findall(text.lower()) if w in self.vocabulary
             )
-            indices.extend(found)
-            counts.extend(found.values())
+            for column, count in sorted(found.items()):  # SparseRows keeps columns in order
+                indices.append(column)
+                counts.append(count)
             indptr.append(len(indices))
         weights = np.log(np.asarray(counts, dtype=np.float32)) + np.float32(1.0)
         columns = np.asarray(indices, dtype=np.int64)
-        X = sparse.csr_matrix(
-            (weights * self.idf[columns], columns, np.asarray(indptr, dtype=np.int64)),
-            shape=(len(texts), len(self.idf)),
+        X = SparseRows(
+            np.asarray(indptr, dtype=np.int64), columns, weights * self.idf[columns], len(self.idf)
         )
-        X.sort_indices()
-        return unit_rows(X)
+        return X.unit()
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of texts in the space (LSA coordinates when it has axes)."""
         X = self.tfidf(texts)
         if self.axes is None:
-            return X.toarray()
-        return unit_rows(np.asarray(X @ self.axes.T))
+            return X.dense()
+        return unit_rows(X.dot(self.axes.T))
 
 
 def unit_rows(X: Any) -> Any:
-    """Rows scaled to unit length (zero rows stay zero): a dense array or a CSR matrix."""
-    if sparse.issparse(X):
-        X = sparse.csr_matrix(X, copy=True)
+    """Rows scaled to unit length (zero rows stay zero): a dense array, `SparseRows`, or
+    a SciPy CSR matrix (what scikit-learn's vectorizers give)."""
+    if isinstance(X, SparseRows):
+        return X.unit()
+    if hasattr(X, "tocsr"):
+        X = X.tocsr(copy=True)
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         X.data /= np.repeat(norms, np.diff(X.indptr)).astype(X.data.dtype)
