@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from newsletter.analysis.summary.summarize import summarize
+from newsletter.ingest import genres
 from newsletter.ingest.decode import decode_text, decode_title
 from newsletter.ingest.entries import parse_feed
 from newsletter.ingest.genres import clean_text, episode_text, is_byline, show_notes_prose
@@ -79,6 +80,19 @@ def test_episode_summary_is_its_own_description_not_the_sponsor_read() -> None:
     assert "sewing machine" in third.text
     # the show's artwork on every episode is no picture of each one
     assert all(item.image == "" for item in items)
+
+
+def test_the_sponsor_pattern_is_compiled_at_the_first_episode_not_at_import() -> None:
+    genres._sponsor.cache_clear()
+    article = (
+        "<item><title>Harbour reopens</title><link>https://workbench.example.net/a</link>"
+        "<guid>a</guid><description>Sponsored by the port. The harbour reopened.</description>"
+        "</item>"
+    )
+    assert "Sponsored" in parse(PODCAST.format(items=article))[0].text  # no episode: kept
+    assert genres._sponsor.cache_info().currsize == 0
+    assert "Sponsored" not in parse(PODCAST.format(items=episode(1, notes=SPONSORED_NOTES)))[0].text
+    assert genres._sponsor.cache_info().currsize == 1
 
 
 def test_a_subtitle_that_repeats_the_title_gives_way_to_the_notes() -> None:

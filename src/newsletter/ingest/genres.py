@@ -19,6 +19,7 @@ Nothing here is tuned to one site: every rule is a pattern of the genre.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -56,7 +57,7 @@ MIN_SUBTITLE_WORDS = 6  # a shorter itunes:subtitle is a tagline or the title ag
 PROSE_MIN_WORDS = 8  # a paragraph this long that ends like a sentence is prose
 LONG_PARAGRAPH_WORDS = 60  # a sponsor phrase in a longer paragraph costs one sentence only
 
-_SPONSOR = re.compile(
+_SPONSOR = (
     r"\b(?:sponsor(?:ed|s|ing)?\b|brought to you by|made possible by|supported by our|"
     r"promo(?:tional)? code|discount code|coupon code|(?:use|with|enter) (?:the )?(?:promo )?"
     r"code\b|code \w+ (?:at checkout|for)\b|\d+\s?% off\b|[$€£]\s?\d+ off\b|free (?:\d+[- ]day )?"
@@ -65,9 +66,16 @@ _SPONSOR = re.compile(
     # German, French, Spanish, Portuguese, Italian, Dutch
     r"|werbung\b|anzeige\b|gesponsert|rabattcode|gutscheincode|mit dem code|"
     r"sponsoris[ée]|code promo|patrocinad[oa]|c[oó]digo (?:de )?(?:descuento|desconto|promocional)|"
-    r"cupom|sponsorizzat[oa]|codice sconto|gesponsord|kortingscode)",
-    re.IGNORECASE,
+    r"cupom|sponsorizzat[oa]|codice sconto|gesponsord|kortingscode)"
 )
+
+
+# only podcast episodes are read for sponsors: compiled at the first one, not at import (1 ms)
+@functools.cache
+def _sponsor() -> re.Pattern[str]:
+    return re.compile(_SPONSOR, re.IGNORECASE)
+
+
 _TIMESTAMP = re.compile(r"[(\[]?\b(?:\d{1,2}:)?\d{1,2}:\d{2}\b[)\]]?")
 _LEADING_TIMESTAMP = re.compile(r"^\s*[(\[]?(?:\d{1,2}:)?\d{1,2}:\d{2}\b")
 _RAW_URL = re.compile(r"https?://\S+|www\.\S+\.\S+")
@@ -114,7 +122,7 @@ def show_notes_prose(text: str, language: str = "", whole_paragraphs: bool = Tru
         if _LEADING_TIMESTAMP.match(paragraph):
             continue  # a chapter line: "(12:30) Sources", "00:00 Intro"
         sentences = split_sentences(paragraph, language or "en")
-        sponsored = [bool(_SPONSOR.search(s)) for s in sentences]
+        sponsored = [bool(_sponsor().search(s)) for s in sentences]
         if whole_paragraphs and any(sponsored) and len(words(paragraph)) <= LONG_PARAGRAPH_WORDS:
             continue  # a sponsor's paragraph or list item, whatever else it says
         sentences = [
