@@ -23,6 +23,8 @@ _PATTERN = re.compile(
 
 @dataclass(frozen=True)
 class Cadence:
+    """When a list is mailed: at every run, or daily or weekly at a time."""
+
     kind: str  # every | daily | weekly
     at: time = time(0, 0)
     weekday: int = 0  # 0 = Monday

@@ -26,6 +26,8 @@ BUNDLED_SEEDS = PACKAGE_DIR / "seeds"
 
 @dataclass(frozen=True)
 class SiteConfig:
+    """[site]: the newsletter's name, public URL, language and postal address."""
+
     name: str = "Newsletter"
     url: str = "https://newsletter.example.org"  # public base URL: archive, confirm, unsubscribe
     language: str = "en"
@@ -35,6 +37,8 @@ class SiteConfig:
 
 @dataclass(frozen=True)
 class FeedConfig:
+    """One [[feeds]] table: a feed's URL, and a name and language to use instead of its own."""
+
     url: str = ""
     name: str = ""  # shown as the source; default: the feed's own title
     language: str = ""  # overrides the feed's declared language
@@ -42,6 +46,8 @@ class FeedConfig:
 
 @dataclass(frozen=True)
 class ListConfig:
+    """[list] or one [[lists]] table: a mailing list, its sender, schedule and feeds."""
+
     name: str = "digest"
     title: str = ""  # human name for List-Id and pages; default: site name
     sender: str = "Newsletter <digest@newsletter.example.org>"  # TOML key: from
@@ -57,6 +63,8 @@ class ListConfig:
 
 @dataclass(frozen=True)
 class FetchConfig:
+    """[fetch]: timeouts, size limits and politeness of feed requests."""
+
     timeout: float = 20.0  # read timeout, seconds
     connect_timeout: float = 5.0
     max_bytes: int = 10_000_000
@@ -68,6 +76,8 @@ class FetchConfig:
 
 @dataclass(frozen=True)
 class SummaryConfig:
+    """[summary]: which summarizer, how long a summary may be, in which language."""
+
     algorithm: str = "newsletter"  # newsletter | lead | textrank | lexrank | lsa | luhn | ...
     max_words: int = 50
     sentences: int = 0  # >0: a fixed number of sentences instead of the word budget
@@ -76,6 +86,8 @@ class SummaryConfig:
 
 @dataclass(frozen=True)
 class ThemesConfig:
+    """[themes]: how many sections stories are grouped into, and how small one may be."""
+
     max_sections: int = 7
     min_section_size: int = 2
     other_label: str = "More stories"
@@ -83,6 +95,8 @@ class ThemesConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
+    """[digest]: how many stories a digest holds and how the mail shows them."""
+
     max_items: int = 60  # stories per digest (the web copy); the mail shows mail_items of them
     max_per_feed: int = 0  # 0: feeds take turns (a fair share each); N: also at most N per feed
     mail_items: int = 10  # stories in the mail, the lead included (0: all); the rest on the web
@@ -95,6 +109,8 @@ class DigestConfig:
 
 @dataclass(frozen=True)
 class SmtpConfig:
+    """[smtp]: the server that sends the mail (the password comes from the environment)."""
+
     host: str = "localhost"
     port: int = 587
     security: str = "starttls"  # starttls | tls | none
@@ -109,6 +125,8 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class DkimConfig:
+    """[dkim]: the selector, domain and key file that sign outgoing mail."""
+
     selector: str = ""
     domain: str = ""
     key_file: str = ""
@@ -116,6 +134,8 @@ class DkimConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
+    """[web]: the web app's link lifetime, sign-up rate limits and trusted proxies."""
+
     confirm_max_age_days: int = 7
     subscribe_per_ip_per_hour: int = 10
     subscribe_per_address_per_hour: int = 3
@@ -166,6 +186,8 @@ class WebhookSecrets:
 
 @dataclass(frozen=True)
 class RunConfig:
+    """[run]: the run lock, and when a feed that keeps failing is reported."""
+
     lock_file: str = ""  # default: next to the store
     failing_feed_runs: int = 3  # report a feed prominently after this many failed runs
 
@@ -290,12 +312,16 @@ SCRATCH_STORE = Path(".newsletter") / SQLITE  # relative to the output folder
 
 @dataclass(frozen=True)
 class _StoreTable:
+    """[store]: the SQLite file or PostgreSQL database of the store."""
+
     path: str = ""  # default: <config file stem>.sqlite beside the config file
     url: str = ""  # a PostgreSQL database instead (postgresql://user@host:port/dbname)
 
 
 @dataclass(frozen=True)
 class _OutputTable:
+    """[output]: the folder digests are written to."""
+
     dir: str = "output"
 
 

@@ -191,6 +191,8 @@ def short_title(title: str) -> str:
 
 @dataclass(frozen=True)
 class _Context:
+    """What the entries of one feed share on their way to Items."""
+
     feed_url: str
     feed_link: str  # the site the feed belongs to (absolute http) or ""
     link_base: str  # what relative item links resolve against
