@@ -11,7 +11,7 @@ import random
 import re
 import sys
 
-from newsletter import text
+from newsletter import langtag, text
 from newsletter.text import word_count, words
 
 # the pattern words() and word_count() used, compiled at import
@@ -62,3 +62,30 @@ def test_words_and_word_counts_match_the_old_patterns_in_any_script() -> None:
     for sample in [*samples, "", "ASCII only, it's well-known"]:
         assert words(sample) == WORD.findall(sample), sample
         assert word_count(sample) == original_word_count(sample), sample
+
+
+# the language-tag pattern, compiled at import with Unicode case folding
+TAG = re.compile(
+    r"""^(?P<language>[a-z]{2,3})(?:-[a-z]{3}){0,3}
+        (?:-(?P<script>[a-z]{4}))?
+        (?:-(?P<region>[a-z]{2}|\d{3}))?
+        (?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*
+        (?:-[a-wyz\d](?:-[a-z\d]{2,8})+)*
+        (?:-x(?:-[a-z\d]{1,8})+)?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def test_language_tags_match_the_old_pattern_with_the_same_parts() -> None:
+    def parts(m: re.Match[str] | None) -> object:
+        return m and (m.span(), m.groupdict())
+
+    rng = random.Random(3)
+    pieces = ["en", "DE", "pt", "zh", "Hant", "BR", "419", "x", "u", "ca", "1996", "rozaj", "\n"]
+    pieces += ["\u212a", "\u017f", "\u0131", "\u0130", "\u0663", "é", "-", "_", "a", "Z", "9"]
+    samples = ["".join(rng.choices(pieces, k=rng.randint(1, 8))) for _ in range(20_000)]
+    samples += ["en", "pt-BR", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1996", "en-x-private", "kſ"]
+    assert sum(TAG.match(s) is not None for s in samples) > 1000
+    assert any(TAG.match(s) and not s.isascii() for s in samples)  # "\u212aa": Kelvin sign
+    for sample in samples:
+        assert parts(langtag._match_tag(sample)) == parts(TAG.match(sample)), sample
