@@ -170,35 +170,27 @@ _UNSPACED = (
     "\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"  # Thai, Lao, Myanmar, Khmer
 )
 _LETTERS = f"(?:(?![{_UNSPACED}])[^\\W_])+"  # letters and digits of spaced scripts
-# A class of the 29,000 unspaced characters costs 1.5 ms to compile each time a pattern has
-# it. A text of this cheap class has none of them (it holds the letters of Latin, Cyrillic,
-# Greek, Arabic, Hebrew, Indic and Vietnamese, punctuation, symbols and emoji): such a text
-# is split by patterns without the big class, which match the same there, and the patterns
-# with it are only compiled for a text that may need them.
+# A class of the 29,000 unspaced characters costs 1.5 ms to compile each time a pattern has it;
+# a text of this cheap class (spaced scripts, symbols) has none and is split alike without it.
 _SPACED_ONLY = re.compile(r"[\x00-\u0dff\u1e00-\u2bff\U00010000-\U0010ffff]*")
 _SPACED_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
 
 def _spaced_only(text: str) -> bool:
-    """Whether `text` surely has no character of a script written without spaces."""
     return text.isascii() or _SPACED_ONLY.fullmatch(text) is not None  # isascii: no scan
 
 
 @functools.cache
-def _word_pattern() -> re.Pattern[str]:
-    return re.compile(f"[{_UNSPACED}]|{_LETTERS}(?:['’\\-]{_LETTERS})*")
-
-
-@functools.cache
-def _unspaced_char() -> re.Pattern[str]:
-    return re.compile(f"[{_UNSPACED}]")
+def _unspaced_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    word = f"[{_UNSPACED}]|{_LETTERS}(?:['’\\-]{_LETTERS})*"
+    return re.compile(word), re.compile(f"[{_UNSPACED}]")  # a word, an unspaced character
 
 
 def words(text: str, language: str = "en") -> list[str]:
     """Word tokens of `text`: letters/digits runs (with inner ' and -), one per CJK character."""
     del language  # the rules are script-based, so one pattern serves every language
     text = text or ""
-    return (_SPACED_WORD if _spaced_only(text) else _word_pattern()).findall(text)
+    return (_SPACED_WORD if _spaced_only(text) else _unspaced_patterns()[0]).findall(text)
 
 
 def word_count(text: str) -> int:
@@ -208,7 +200,7 @@ def word_count(text: str) -> int:
     if _spaced_only(text):
         return len(text.split())
     total = 0
-    unspaced_char = _unspaced_char()
+    unspaced_char = _unspaced_patterns()[1]
     for token in text.split():
         unspaced = len(unspaced_char.findall(token))
         if unspaced:
