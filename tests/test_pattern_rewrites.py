@@ -64,7 +64,7 @@ def test_words_and_word_counts_match_the_old_patterns_in_any_script() -> None:
         assert word_count(sample) == original_word_count(sample), sample
 
 
-# the language-tag pattern, compiled at import with Unicode case folding
+# the language-tag pattern as it was, with Unicode case folding
 TAG = re.compile(
     r"""^(?P<language>[a-z]{2,3})(?:-[a-z]{3}){0,3}
         (?:-(?P<script>[a-z]{4}))?
@@ -76,16 +76,18 @@ TAG = re.compile(
 )
 
 
-def test_language_tags_match_the_old_pattern_with_the_same_parts() -> None:
+def test_language_tags_match_as_before_and_lookalike_letters_no_longer_pass() -> None:
     def parts(m: re.Match[str] | None) -> object:
         return m and (m.span(), m.groupdict())
 
     rng = random.Random(3)
     pieces = ["en", "DE", "pt", "zh", "Hant", "BR", "419", "x", "u", "ca", "1996", "rozaj", "\n"]
-    pieces += ["\u212a", "\u017f", "\u0131", "\u0130", "\u0663", "é", "-", "_", "a", "Z", "9"]
+    pieces += ["-", "_", "a", "Z", "9"]
     samples = ["".join(rng.choices(pieces, k=rng.randint(1, 8))) for _ in range(20_000)]
-    samples += ["en", "pt-BR", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1996", "en-x-private", "kſ"]
+    samples += ["en", "pt-BR", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1996", "en-x-private"]
     assert sum(TAG.match(s) is not None for s in samples) > 1000
-    assert any(TAG.match(s) and not s.isascii() for s in samples)  # "\u212aa": Kelvin sign
     for sample in samples:
-        assert parts(langtag._match_tag(sample)) == parts(TAG.match(sample)), sample
+        assert parts(langtag._TAG.match(sample)) == parts(TAG.match(sample)), sample
+    for lookalike in ("\u212aa", "e\u0131", "\u017fr", "en-\u0130T"):  # Kelvin, dotless i, long s
+        assert TAG.match(lookalike)  # the old pattern took them
+        assert langtag.language_tag_problem(lookalike) is not None

@@ -8,41 +8,32 @@ never `english` or `pt_BR`.
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 
 # well-formed BCP 47 (RFC 5646) without grandfathered tags: language[-extlang][-script]
 # [-region][-variant...][-extension...][-x-private]
-_TAG = r"""^(?P<language>[a-z]{2,3})(?:-[a-z]{3}){0,3}
-    (?:-(?P<script>[a-z]{4}))?
-    (?:-(?P<region>[a-z]{2}|\d{3}))?
-    (?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*
-    (?:-[a-wyz\d](?:-[a-z\d]{2,8})+)*
-    (?:-x(?:-[a-z\d]{1,8})+)?$"""
-# Tags are ASCII, and ASCII text matches alike without Unicode case folding, whose extra
-# letters (Kelvin sign, long s, dotless i) make each [a-z] a table of 65,536 characters,
-# 0.7 ms to compile at import; any other text gets the Unicode pattern, compiled then.
-_ASCII_TAG = re.compile(_TAG, re.IGNORECASE | re.VERBOSE | re.ASCII)
-
-
-@cache
-def _unicode_tag() -> re.Pattern[str]:
-    return re.compile(_TAG, re.IGNORECASE | re.VERBOSE)
-
-
-def _match_tag(tag: str) -> re.Match[str] | None:
-    return (_ASCII_TAG if tag.isascii() else _unicode_tag()).match(tag)
-
+_TAG = re.compile(
+    r"""^(?P<language>[a-z]{2,3})(?:-[a-z]{3}){0,3}
+        (?:-(?P<script>[a-z]{4}))?
+        (?:-(?P<region>[a-z]{2}|\d{3}))?
+        (?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*
+        (?:-[a-wyz\d](?:-[a-z\d]{2,8})+)*
+        (?:-x(?:-[a-z\d]{1,8})+)?$""",
+    # ASCII: tags are ASCII, and Unicode case folding would let lookalikes in (the Kelvin
+    # sign as "k") and make each [a-z] a table of 65,536 characters (0.7 ms at import).
+    re.IGNORECASE | re.VERBOSE | re.ASCII,
+)
 
 EXAMPLES = "'en', 'de', 'fr', 'pt-BR' or 'zh-Hant'"
 
 
 def language_tag_problem(tag: str) -> str | None:
     """Why `tag` is not a usable language tag (with the fix), or None when it is."""
-    if "_" in tag and _match_tag(tag.replace("_", "-")):
+    if "_" in tag and _TAG.match(tag.replace("_", "-")):
         return f"write it with hyphens: {tag.replace('_', '-')!r}"
-    m = _match_tag(tag)
+    m = _TAG.match(tag)
     if m is None:
         return f"not a BCP 47 language tag; use one such as {EXAMPLES}"
     if _known(m["language"].lower()) is None:
@@ -53,7 +44,7 @@ def language_tag_problem(tag: str) -> str | None:
 def locale_for(tag: str) -> Locale:
     """The CLDR locale that formats dates for `tag`: the whole tag if CLDR has it, else
     its language, else English."""
-    m = _match_tag(tag or "")
+    m = _TAG.match(tag or "")
     if m is None:
         return _known("en")  # type: ignore[return-value]
     parts = [m["language"].lower()]

@@ -134,11 +134,15 @@ class SparseRows:
 
     def pair_dots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Dot product of rows a[p] and b[p] for each pair p: the entries of the shorter
-        row looked up in the other, a block of pairs at a time."""
+        row looked up in the other, a block of pairs at a time. Pairs are taken in the
+        order of the row looked into, so that the lookups ascend (a binary search that
+        starts where the last one ended is several times faster)."""
         a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
         lengths = np.diff(self.indptr)
         swap = lengths[a] > lengths[b]
         short, other = np.where(swap, b, a), np.where(swap, a, b)
+        order = np.argsort(other, kind="stable")
+        short, other = short[order], other[order]
         wide = max(self.width, 1)
         keys = self.row_ids() * wide + self.indices  # ascending: rows, then columns
         out = np.zeros(len(a))
@@ -156,7 +160,7 @@ class SparseRows:
             wanted = other[lo:hi][pair] * wide + self.indices[entry]
             found = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
             hit = keys[found] == wanted
-            out[lo:hi] = np.bincount(
+            out[order[lo:hi]] = np.bincount(
                 pair[hit],
                 weights=self.data[entry[hit]] * self.data[found[hit]],
                 minlength=hi - lo,
