@@ -28,6 +28,7 @@ import numpy as np
 
 from newsletter.analysis.sparse_rows import SparseRows
 from newsletter.analysis.themes.categories import Categories
+from newsletter.analysis.themes.silhouette import silhouette
 
 CATEGORY_WEIGHT = 0.1  # what sharing categories adds to two entries' text cosine
 MEMBER_MIN = 0.15  # share of its cluster's median closeness a member must reach to stay
@@ -93,7 +94,6 @@ def joint_clusters(likeness: Likeness, k_max: int, min_size: int) -> list[int]:
     # imported here: most builds never get this far, and these cost a tenth of a second
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
-    from sklearn.metrics import silhouette_score
     from threadpoolctl import threadpool_limits
 
     S = likeness.full()
@@ -113,7 +113,7 @@ def joint_clusters(likeness: Likeness, k_max: int, min_size: int) -> list[int]:
             cut = fcluster(tree, k, criterion="maxclust")
             if len(set(cut)) < 2:
                 continue
-            score = float(silhouette_score(D, cut, metric="precomputed"))
+            score = silhouette(D, cut)
             if score > best + 1e-9:
                 best, labels = score, cut
     for i, c in zip(rows, labels, strict=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,30 @@ class TermSpace:
     idf: np.ndarray  # per term
     axes: np.ndarray | None  # LSA components (dimensions x terms); None: plain TF-IDF
     token_pattern: str
+
+    @classmethod
+    def fit(
+        cls,
+        corpus: Sequence[str],
+        token_pattern: str,
+        stop_words: AbstractSet[str],
+        max_df: float = 1.0,
+    ) -> TermSpace | None:
+        """What `TfidfVectorizer(sublinear_tf=True, stop_words=..., max_df=...)` learns
+        from `corpus`, without scikit-learn: its terms (no stop word, none in more than
+        `max_df` of the texts) and their smoothed idf, ln((1 + n) / (1 + df)) + 1. None
+        when no term is left (where scikit-learn raises)."""
+        token = re.compile(token_pattern)
+        df: Counter[str] = Counter()
+        for text in corpus:
+            df.update({w for w in token.findall(text.lower()) if w not in stop_words})
+        n = len(corpus)
+        kept = sorted(t for t, d in df.items() if d <= max_df * n)
+        if not kept:
+            return None
+        counts = np.array([df[t] for t in kept], dtype=np.float64)
+        idf = np.log((1.0 + n) / (1.0 + counts)) + 1.0
+        return cls({t: i for i, t in enumerate(kept)}, idf, None, token_pattern)
 
     @classmethod
     def fitted(cls, vectorizer: Any, svd: Any | None) -> TermSpace:
@@ -52,7 +77,7 @@ class TermSpace:
                 indices.append(column)
                 counts.append(count)
             indptr.append(len(indices))
-        weights = np.log(np.asarray(counts, dtype=np.float32)) + np.float32(1.0)
+        weights = np.log(np.asarray(counts, dtype=self.idf.dtype)) + 1
         columns = np.asarray(indices, dtype=np.int64)
         X = SparseRows(
             np.asarray(indptr, dtype=np.int64), columns, weights * self.idf[columns], len(self.idf)

@@ -21,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 
 from newsletter.analysis.themes.labels import STOP_WORDS, terms
+from newsletter.analysis.themes.silhouette import cosine_distances, silhouette
 from newsletter.analysis.themes.space import TermSpace, unit_rows
 
 logger = logging.getLogger(__name__)
@@ -352,15 +353,15 @@ def cluster_rows(
     if n < 3:
         return [0] * n
     from scipy.cluster.hierarchy import fcluster, linkage
-    from sklearn.metrics import silhouette_score
 
     tree = linkage(X, method="average", metric="cosine")
+    D = cosine_distances(X)
     best, raw = -2.0, np.zeros(n, dtype=int)
     for k in range(2, min(max_sections + EXTRA_TOPICS, n - 1) + 1):
         labels = fcluster(tree, k, criterion="maxclust")
         if len(set(labels)) < 2:
             continue
-        score = float(silhouette_score(X, labels, metric="cosine"))
+        score = silhouette(D, labels)
         if score > best + 1e-9:
             best, raw = score, labels
     sizes = Counter(int(c) for c in raw)
@@ -387,21 +388,14 @@ def small_vectors(
 ) -> np.ndarray | None:
     """Dense unit TF-IDF rows; words in more than `max_share` of the texts (boilerplate)
     are dropped."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     corpus = [*vocabulary, *texts]
     for max_df in (max_share, 1.0):  # a tiny corpus may have no word under the cap
-        vec = TfidfVectorizer(
-            sublinear_tf=True,
-            stop_words=sorted(STOP_WORDS),
-            token_pattern=TOKEN_PATTERN,
-            max_df=max_df if len(corpus) >= 10 else 1.0,
+        space = TermSpace.fit(
+            corpus, TOKEN_PATTERN, STOP_WORDS, max_df if len(corpus) >= 10 else 1.0
         )
-        try:
-            vec.fit(corpus)
-        except ValueError:
+        if space is None:
             continue
-        X = unit_rows(vec.transform(texts)).toarray()
+        X = space.vectors(texts)
         if X.any(axis=1).sum() >= 2:
             return X
     return None
