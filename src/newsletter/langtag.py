@@ -34,6 +34,9 @@ def language_tag_problem(tag: str) -> str | None:
     if "_" in tag and _TAG.match(tag.replace("_", "-")):
         return f"write it with hyphens: {tag.replace('_', '-')!r}"
     m = _TAG.match(tag)
+    if m is None and not tag.isascii():  # a lookalike ("\u212a" for "K") reads as valid
+        odd = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(tag) if not c.isascii())
+        return f"not a BCP 47 language tag: it has characters other than ASCII ({odd})"
     if m is None:
         return f"not a BCP 47 language tag; use one such as {EXAMPLES}"
     if _known(m["language"].lower()) is None:
