@@ -6,39 +6,13 @@ a second) loads only with them, or to cluster a digest that has no kept topic mo
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
-from pathlib import Path
 
+from support.imports import PARSING_AND_AFTER, loaded_after
 from support.sections import TOPICS, story
 
 from newsletter.analysis.themes import topics as themes_topics
 from newsletter.analysis.themes.topics import Vocabulary, topic_model
-
-HEAVY = ("sklearn", "scipy", "nltk", "sumy.summarizers")
-# what a build with nothing new needs none of: the parser, the analysis, the templates
-PARSING_AND_AFTER = ("feedparser", "lxml", "numpy", "jinja2", *HEAVY)
-TESTS = Path(__file__).parent
-
-
-def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY, cwd: Path = TESTS) -> list[str]:
-    """The `heavy` packages a fresh interpreter holds after running `code`."""
-    probe = (
-        f"{code}\nimport sys, json\n"
-        f"print(json.dumps(sorted({{m.split('.')[0] if m.split('.')[0] != 'sumy' else m "
-        f"for m in sys.modules if m.startswith({heavy!r})}})))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=cwd,
-        env={**os.environ, "NEWSLETTER_SECRET_KEY": "k" * 40},
-    ).stdout
-    return json.loads(out.splitlines()[-1])
 
 
 def test_the_command_line_and_the_build_pipeline_start_without_the_analysis_libraries():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import silhouette_score
+from support.imports import loaded_after
 from support.sections import TOPICS, story
-from test_lean_imports import loaded_after
 
 from newsletter.analysis.themes.silhouette import cosine_distances, silhouette
 from newsletter.analysis.themes.space import TermSpace, unit_rows

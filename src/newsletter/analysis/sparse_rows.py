@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -62,13 +63,14 @@ class SparseRows:
     def shape(self) -> tuple[int, int]:
         return len(self.indptr) - 1, self.width
 
+    @cached_property
     def row_ids(self) -> np.ndarray:
-        """The row of each entry."""
+        """The row of each entry (derived once: most operations need it)."""
         return np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
 
     def dense(self) -> np.ndarray:
         out = np.zeros(self.shape, dtype=self.data.dtype)
-        out[self.row_ids(), self.indices] = self.data
+        out[self.row_ids, self.indices] = self.data
         return out
 
     def ones(self) -> SparseRows:
@@ -76,17 +78,17 @@ class SparseRows:
         return SparseRows(self.indptr, self.indices, np.ones(len(self.data)), self.width)
 
     def row_sums(self) -> np.ndarray:
-        return np.bincount(self.row_ids(), weights=self.data, minlength=self.shape[0])
+        return np.bincount(self.row_ids, weights=self.data, minlength=self.shape[0])
 
     def self_dots(self) -> np.ndarray:
         """Each row's dot product with itself."""
-        return np.bincount(self.row_ids(), weights=self.data**2, minlength=self.shape[0])
+        return np.bincount(self.row_ids, weights=self.data**2, minlength=self.shape[0])
 
     def unit(self) -> SparseRows:
         """Rows scaled to unit length (zero rows stay zero)."""
         norms = np.sqrt(self.self_dots())
         norms[norms == 0] = 1.0
-        data = (self.data / norms[self.row_ids()]).astype(self.data.dtype, copy=False)
+        data = (self.data / norms[self.row_ids]).astype(self.data.dtype, copy=False)
         return SparseRows(self.indptr, self.indices, data, self.width)
 
     def column_sums(self, rows: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
@@ -97,13 +99,13 @@ class SparseRows:
             r = np.asarray(rows)
             n = self.shape[0]
             times = r.astype(float) if r.dtype == bool else np.bincount(r, minlength=n)
-            weights = weights * times[self.row_ids()]
+            weights = weights * times[self.row_ids]
         return np.bincount(self.indices, weights=weights, minlength=self.width)
 
     def matvec(self, v: np.ndarray) -> np.ndarray:
         """This matrix times a vector of length width."""
         return np.bincount(
-            self.row_ids(), weights=self.data * np.asarray(v)[self.indices], minlength=self.shape[0]
+            self.row_ids, weights=self.data * np.asarray(v)[self.indices], minlength=self.shape[0]
         )
 
     def dot(self, M: np.ndarray) -> np.ndarray:
@@ -127,7 +129,7 @@ class SparseRows:
         shared = np.bincount(self.indices, minlength=self.width)[self.indices] > 1
         columns, slot = np.unique(self.indices[shared], return_inverse=True)
         D = np.zeros((n, len(columns)))
-        D[self.row_ids()[shared], slot.ravel()] = self.data[shared]
+        D[self.row_ids[shared], slot.ravel()] = self.data[shared]
         G = D @ D.T
         G[np.diag_indices(n)] = self.self_dots()
         return G
@@ -144,7 +146,7 @@ class SparseRows:
         order = np.argsort(other, kind="stable")
         short, other = short[order], other[order]
         wide = max(self.width, 1)
-        keys = self.row_ids() * wide + self.indices  # ascending: rows, then columns
+        keys = self.row_ids * wide + self.indices  # ascending: rows, then columns
         out = np.zeros(len(a))
         if not len(keys):
             return out

@@ -93,10 +93,8 @@ class TermSpace:
 
 
 def unit_rows(X: Any) -> Any:
-    """Rows scaled to unit length (zero rows stay zero): a dense array, `SparseRows`, or
-    a SciPy CSR matrix (what scikit-learn's vectorizers give)."""
-    if isinstance(X, SparseRows):
-        return X.unit()
+    """Rows scaled to unit length (zero rows stay zero): a dense array or a SciPy CSR
+    matrix (what scikit-learn's vectorizers give; `SparseRows` has `unit`)."""
     if hasattr(X, "tocsr"):
         X = X.tocsr(copy=True)
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
