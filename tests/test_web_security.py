@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import threading
 import urllib.request
 from pathlib import Path
@@ -278,8 +279,12 @@ def test_dry_run_messages_are_readable_by_their_owner_only(web: Web, tmp_path: P
     old = os.umask(0o022)
     try:
         [report] = deliver.send(web.config, web.store, digest=digest_id, dry_run=True)
+        # `send --dry-run --to`: the same folder and modes (it wrote 0644 in a 0755 folder)
+        shutil.rmtree(report.folder)
+        one = deliver.dry_run_to(web.config, web.store, digest_id, "me@example.org")
     finally:
         os.umask(old)
+    assert one.folder == report.folder
     folder = Path(report.folder)
     [eml] = folder.glob("*.eml")
     assert eml.stat().st_mode & 0o777 == 0o600

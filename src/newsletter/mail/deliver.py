@@ -383,9 +383,8 @@ def dry_run_to(
     )
     tokens = Tokens.from_config(config, clock)
     rendered = message.render(recipient_for(config, tokens, target), clock())
-    folder = digest_folder(config, record) / "dry-run"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / _eml_name(target)).write_bytes(rendered.data)
+    folder = _dry_run_folder(config, record)
+    _write_private(folder / _eml_name(target), rendered.data)
     return SendReport(record.id, record.list_name, dry_run=True, written=1, folder=str(folder))
 
 
@@ -402,9 +401,7 @@ def _dry_run(
 
     The files hold working unsubscribe and manage links, so only their owner may read them.
     """
-    folder = digest_folder(config, record) / "dry-run"
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    folder = _dry_run_folder(config, record)
     if store.has_deliveries(record.id):
         targets = [
             p
@@ -421,6 +418,15 @@ def _dry_run(
         _write_private(folder / _eml_name(target), rendered.data)
         report.written += 1
     report.folder = str(folder)
+
+
+def _dry_run_folder(config: Config, record: DigestRecord) -> Path:
+    """The digest's dry-run folder, its owner's alone: its files hold working unsubscribe
+    and manage links."""
+    folder = digest_folder(config, record) / "dry-run"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
 
 
 def _write_private(path: Path, data: bytes) -> None:
