@@ -243,6 +243,29 @@ def test_hostile_item_content_never_reaches_the_item() -> None:
     assert '<img src="https://img.example.org/a.jpg">' in found.html
 
 
+def test_control_characters_of_a_feed_never_reach_the_item() -> None:
+    """ESC and BEL would drive a terminal showing digest.txt or a mail's text part."""
+    esc = "\x1b]0;pwned\x07\x1b[31m"
+    body = f"<p>Ferries {esc}run late.</p><p>Bells &#x1b;[2J ring &amp;#7;twice.</p>"
+    result = one_feed(
+        rss(
+            item(
+                1,
+                body=body,
+                title=f"Harbour {esc}news &#x9b;",
+                category=f"Port{esc}s",
+                **{"dc:creator": f"Ann{esc} Lee"},
+            )
+        )
+    )
+    found = result.items[0]
+    fields = [found.title, found.text, found.html, found.author, *found.categories]
+    for field in fields:
+        assert not any(ord(c) < 32 and c not in "\t\n\r" or 0x7F <= ord(c) < 0xA0 for c in field)
+    assert "run late" in found.text and "ring" in found.text and "twice" in found.text
+    assert found.title.startswith("Harbour") and "news" in found.title
+
+
 # -- normalization and fallbacks ---------------------------------------------------------
 def test_item_fields_are_normalized() -> None:
     entry = (

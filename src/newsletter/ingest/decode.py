@@ -61,9 +61,20 @@ def decode_references(text: str) -> str:
     return text
 
 
+# C0 controls but tab, newline and carriage return, DEL, and C1 controls: no feed's words
+# need them, and a terminal showing digest.txt or a mail's text part would obey them
+# (ESC sequences set the window title, clear the screen).
+_CONTROLS = dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)], " ")
+
+
+def without_controls(text: str) -> str:
+    """`text` with each control character made a space (tab and line breaks kept)."""
+    return text.translate(_CONTROLS)
+
+
 def decode_title(title: str) -> str:
     """A one-line title with references decoded and escaped newlines made spaces."""
-    text = decode_references(title or "")
+    text = without_controls(decode_references(title or ""))
     text = _ESCAPED_BREAK.sub(" ", text)
     text = _LOST_BACKSLASHES.sub(" ", text)
     return " ".join(text.split())
@@ -75,7 +86,7 @@ def decode_text(text: str) -> str:
     if not text:
         return ""
     fixed = _markup_as_text(text)
-    fixed = decode_references(fixed)
+    fixed = without_controls(decode_references(fixed))
     if "\\" in fixed:
         fixed = _ESCAPED_BREAK.sub("\n\n", fixed)
         fixed = _ESCAPED_TAB.sub(" ", fixed)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from newsletter.config import FeedConfig
 from newsletter.errors import FeedError
 from newsletter.ingest import images as feed_images
-from newsletter.ingest.decode import decode_title
+from newsletter.ingest.decode import decode_title, without_controls
 from newsletter.ingest.fetch import is_http, one_line
 from newsletter.ingest.genres import item_text
 from newsletter.ingest.parse import MAX_FIELD_CHARS, RawEntry, RawFeed, read_feed
@@ -278,7 +278,7 @@ def canonical_url(url: str) -> str:
 def _categories(terms: Sequence[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for term in terms:
-        clean = _cap(term, MAX_CATEGORY_CHARS)
+        clean = _cap(without_controls(term), MAX_CATEGORY_CHARS)
         if clean and clean.casefold() not in seen:
             seen[clean.casefold()] = clean
     return tuple(seen.values())[:MAX_CATEGORIES]

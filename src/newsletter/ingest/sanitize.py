@@ -13,6 +13,8 @@ from urllib.parse import urljoin, urlsplit
 
 import nh3
 
+from newsletter.ingest.decode import without_controls
+
 # What a digest can show in any mail client. Headings are folded into h2-h4 (see `_HEADINGS`).
 TAGS: frozenset[str] = frozenset(
     {
@@ -140,7 +142,7 @@ def sanitize_html(html: str, base_url: str = "", max_chars: int = MAX_HTML_CHARS
         cleaned = _clean(_truncate(html, shorter), base_url)
     cleaned = _TRACKING_PIXEL.sub("", cleaned)  # 1x1 images only count opens
     cleaned = _IMG_WITHOUT_SRC.sub("", cleaned)
-    return cleaned.strip()
+    return without_controls(cleaned).strip()
 
 
 def _truncate(html: str, max_chars: int) -> str:
