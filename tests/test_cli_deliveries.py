@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -144,3 +144,45 @@ def test_the_commands_send_and_run_print_work_as_printed_with_a_named_config(
         assert see == "newsletter -c tech.toml deliveries --failed"
         listed = _run_as_printed(see)
         assert listed.exit_code == 0 and listed.output.startswith("reader1@example.com\tfailed")
+
+
+def test_a_send_killed_a_moment_ago_shows_its_rows_in_doubt(tmp_path: Path, clock) -> None:
+    # a sender died holding two rows, one before the end of its DATA and one after, with
+    # its lease still running: no send ran since, yet `deliveries` names the one in doubt
+    store = Store(tmp_path / "store.sqlite", clock=clock)
+    add_people(store, 3)
+    digest_id = make_digest(store, tmp_path)
+    store.create_deliveries(digest_id)
+    lease = datetime.now(UTC) + timedelta(hours=1)  # the command reads the real clock
+    before_end, after_end, _ = store.deliveries(digest_id)
+    for row in (before_end, after_end):
+        assert store.claim_delivery(row.id, "host:1:dead", lease) == "claimed"
+    assert store.mark_data_sent(after_end.id, "host:1:dead", lease)
+    config = str(write_config_file(tmp_path, 25))
+
+    listed = _cli("deliveries", "-c", config, "--uncertain")
+    assert listed.exit_code == 0, listed.output
+    assert [line.split("\t")[:2] for line in listed.output.splitlines()] == [
+        [after_end.email, "uncertain"]
+    ]
+    statuses = {row.email: row.status for row in store.deliveries(digest_id)}
+    assert statuses == {
+        before_end.email: "pending",
+        after_end.email: "uncertain",
+        "reader2@example.com": "pending",
+    }
+
+
+def test_deliveries_leaves_a_live_senders_rows_alone(tmp_path: Path, clock) -> None:
+    store = Store(tmp_path / "store.sqlite", clock=clock)
+    add_people(store, 1)
+    digest_id = make_digest(store, tmp_path)
+    store.create_deliveries(digest_id)
+    lease = datetime.now(UTC) + timedelta(hours=1)
+    [row] = store.deliveries(digest_id)
+    with store.senders_lock():  # a sender is alive and holds the row
+        store.claim_delivery(row.id, "host:1:alive", lease)
+        store.mark_data_sent(row.id, "host:1:alive", lease)
+        listed = _cli("deliveries", "-c", str(write_config_file(tmp_path, 25)), "--uncertain")
+        assert listed.exit_code == 0 and listed.output == ""
+        assert [r.status for r in store.deliveries(digest_id)] == ["data_sent"]

@@ -482,7 +482,8 @@ def deliveries(
     An uncertain delivery's DATA ended when a send died, before the server's reply: it
     may have been delivered. It is reported by every `send` and `run` (exit 4) until it
     is resent (`newsletter send --resend-uncertain`) or dismissed here, with a reason
-    kept in the store.
+    kept in the store. Rows a dead sender left claimed are settled first (when no send
+    is running, or once their lease lapsed), so a send killed a moment ago shows here.
 
     \b
     Examples:
@@ -490,10 +491,16 @@ def deliveries(
       newsletter deliveries --uncertain
       newsletter deliveries --dismiss ada@example.org --reason "in the server's log"
     """
+    from newsletter.mail import deliver
+
     _config_after_group(ctx, config_path)
     config = _load_any(ctx)
     store = _open_store(config)
     name = _list(config, list_name).name
+    with errors_to_exit():
+        # a send killed a moment ago left its rows claimed: settle them as the next send
+        # would, so the rows in doubt are listed (and can be dismissed) now
+        deliver.recover(store)
     if dismiss is not None:
         if not reason or not reason.strip():
             raise UsageError('--dismiss needs --reason "..." (it is kept with the delivery)')
