@@ -585,3 +585,31 @@ def test_source_name_drops_the_feed_tagline():
         short_title("AB - a two-letter head is kept whole")
         == "AB - a two-letter head is kept whole"
     )
+
+
+def test_stories_keep_one_order_whichever_feed_answers_first(tmp_path: Path) -> None:
+    """Undated stories count as first seen when the run started, and ties break on the
+    feed and the story, so the order of the responses never reorders a digest."""
+    paths = []
+    for f in range(4):
+        path = tmp_path / f"feed{f}.xml"
+        entries = "".join(item(10 * f + n, pubDate="") for n in range(3))
+        # two more stories per feed share one date with the other feeds' two
+        entries += "".join(item(10 * f + n) for n in (7, 8))
+        path.write_text(rss(entries, title=f"Feed {f}"), encoding="utf-8")
+        paths.append(str(path))
+
+    def ingested(slow_first: bool, name: str) -> list[tuple[str, str]]:
+        def fetcher(url: str, state: object, config: Config) -> FetchResponse:
+            place = next(n for n, p in enumerate(paths) if url.endswith(Path(p).name))
+            threading.Event().wait(0.03 * (4 - place if slow_first else place))
+            return fetch(url, state, config)  # type: ignore[arg-type]
+
+        with Store(tmp_path / f"{name}.sqlite") as store:
+            report = ingest(make_config(tmp_path), store, feeds(*paths), fetcher=fetcher)
+            assert report.new == 20 and report.failed == []
+            stored = store.items()
+            assert len({i.first_seen for i in stored}) == 1
+            return [(i.feed_url, i.key) for i in stored]
+
+    assert ingested(True, "one") == ingested(False, "two")

@@ -122,7 +122,7 @@ def ingest(
     ) -> None:
         result, parsed = outcome
         schedule, hints = _schedule(feed, states[feed.url], response, result, parsed, store.clock())
-        _record(store, report, result, parsed, schedule, hints, decisions[feed.url])
+        _record(store, report, result, parsed, now, schedule, hints, decisions[feed.url])
         if progress is not None:
             progress(result)
         # stored now: the report keeps what happened, not the items (a build of long
@@ -195,6 +195,7 @@ def _record(
     report: IngestReport,
     result: FeedResult,
     parsed: bool,
+    seen_at: datetime,
     schedule: tuple[datetime | None, str] = (None, ""),
     hints: str | None = None,
     decision: str = "",
@@ -205,7 +206,7 @@ def _record(
         report.parsed_items += len(result.items)
         report.unchanged_items += result.unchanged
     if result.items:
-        new, changed = store.upsert_items(result.items)
+        new, changed = store.upsert_items(result.items, seen_at)
         report.new += new
         report.changed += changed
     store.record_fetch(result, schedule, hints, decision)

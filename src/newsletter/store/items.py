@@ -62,6 +62,11 @@ def _row_to_item(row: sqlite3.Row) -> Item:
     )
 
 
+# ties break on the feed and the story, not on the row id: ids follow the order in which
+# responses arrived, which must not reorder a digest
+_NEWEST_FIRST = "published IS NULL, COALESCE(published, first_seen) DESC, feed_url DESC, key DESC"
+
+
 def _items_query(
     columns: str,
     feed_urls: Sequence[str] | None,
@@ -93,10 +98,10 @@ def _items_query(
     if per_feed:
         sql = (
             "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY feed_url "
-            "ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC) "
+            f"ORDER BY {_NEWEST_FIRST}) "
             f"AS place FROM ({sql}) AS ranked) AS placed WHERE place <= {int(per_feed)}"
         )
-    sql += " ORDER BY published IS NULL, COALESCE(published, first_seen) DESC, id DESC"
+    sql += f" ORDER BY {_NEWEST_FIRST}"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return sql, params
@@ -198,12 +203,17 @@ class ItemsMixin:
             )
 
     # -- items ---------------------------------------------------------------------------
-    def upsert_items(self, items: Sequence[Item]) -> tuple[int, int]:
+    def upsert_items(
+        self, items: Sequence[Item], seen_at: datetime | None = None
+    ) -> tuple[int, int]:
         """Insert new items and update edited ones; returns (new, changed) counts.
 
-        `first_seen` is kept from the first time an item was stored.
+        `first_seen` is kept from the first time an item was stored: `seen_at` (the start
+        of the run that fetched it, the same for every feed of the run, so the order of
+        undated stories does not depend on which response came first), else now.
         """
         now = self.now()  # type: ignore[attr-defined]
+        first_seen = now if seen_at is None else to_iso(seen_at)
         new = changed = 0
         with self.transaction():  # type: ignore[attr-defined]
             for item in items:
@@ -229,6 +239,7 @@ class ItemsMixin:
                     "hash": item.content_hash,
                     "entry": item.entry_hash,
                     "now": now,
+                    "first_seen": first_seen,
                 }
                 old = self.db.execute(
                     "SELECT content_hash, entry_hash FROM items "
@@ -242,7 +253,7 @@ class ItemsMixin:
                              source, content_hash, entry_hash, first_seen, updated_at)
                            VALUES (:feed_url, :key, :link, :title, :author, :published,
                              :categories, :image, :iw, :ih, :html, :text, :language, :source,
-                             :hash, :entry, :now, :now)""",
+                             :hash, :entry, :first_seen, :now)""",
                         params,
                     )
                     new += 1
@@ -352,7 +363,7 @@ class ItemsMixin:
         of each row."""
         rows = self.db.execute(
             "SELECT title, substr(text, 1, :c) AS text FROM items "
-            "ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT :n",
+            "ORDER BY COALESCE(published, first_seen) DESC, feed_url DESC, key DESC LIMIT :n",
             {"n": int(limit), "c": int(chars)},
         )
         return [f"{r['title']}\n{r['text']}" for r in rows]
