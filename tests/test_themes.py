@@ -268,7 +268,12 @@ def test_a_term_space_gives_what_scikit_learns_transforms_give():
     svd = TruncatedSVD(20, random_state=0).fit(X)
     others = [*texts[:30], "Unheard-of words ÉCOLE École école école", "", "1999 42"]
     for axes in (svd, None):
-        space = TermSpace.fitted(vec, axes)
+        space = TermSpace(
+            vocabulary={str(t): int(i) for t, i in vec.vocabulary_.items()},
+            idf=vec.idf_.astype(np.float32),
+            axes=None if axes is None else axes.components_,
+            token_pattern=TOKEN_PATTERN,
+        )
         expected = vec.transform(others)
         expected = normalize(svd.transform(expected)) if axes else expected.toarray()
         assert np.abs(space.vectors(others) - expected).max() < 1e-5

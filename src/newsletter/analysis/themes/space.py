@@ -1,10 +1,11 @@
-"""A fitted TF-IDF (+ LSA) space, applied with NumPy alone.
+"""A TF-IDF (+ LSA) space, fitted and applied with NumPy alone.
 
-scikit-learn fits the space (newsletter.analysis.themes.topics); `TermSpace` keeps what the
-fit learned (the vocabulary, the idf weights, the LSA axes), so a later build folds new
-texts into a kept topic model without importing scikit-learn, whose import alone costs
-most of a second: more than the rest of a build with a few new items. (SciPy is left
-out for the same reason: see newsletter.analysis.sparse_rows.)
+`TermSpace` learns what scikit-learn's `TfidfVectorizer` learns (the vocabulary and the
+idf weights; `topics` adds the LSA axes, see `lsa`), and applies it to new texts, so
+neither fitting the store's topic model nor folding new texts into a kept one imports
+scikit-learn, whose import alone costs most of a second: more than the rest of a build
+with a few new items. (SciPy's sparse matrices are left out for the same reason: see
+newsletter.analysis.sparse_rows.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections import Counter
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -38,46 +38,65 @@ class TermSpace:
         token_pattern: str,
         stop_words: AbstractSet[str],
         max_df: float = 1.0,
+        min_df: int = 1,
+        dtype: type = np.float64,
     ) -> TermSpace | None:
-        """What `TfidfVectorizer(sublinear_tf=True, stop_words=..., max_df=...)` learns
-        from `corpus`, without scikit-learn: its terms (no stop word, none in more than
-        `max_df` of the texts) and their smoothed idf, ln((1 + n) / (1 + df)) + 1. None
-        when no term is left (where scikit-learn raises)."""
-        token = re.compile(token_pattern)
-        df: Counter[str] = Counter()
-        for text in corpus:
-            df.update({w for w in token.findall(text.lower()) if w not in stop_words})
-        n = len(corpus)
-        kept = sorted(t for t, d in df.items() if d <= max_df * n)
-        if not kept:
-            return None
-        counts = np.array([df[t] for t in kept], dtype=np.float64)
-        idf = np.log((1.0 + n) / (1.0 + counts)) + 1.0
-        return cls({t: i for i, t in enumerate(kept)}, idf, None, token_pattern)
+        """What `TfidfVectorizer(sublinear_tf=True, stop_words=..., max_df=..., min_df=...)`
+        learns from `corpus`: its terms (no stop word, none in more than `max_df` of the
+        texts or fewer than `min_df`) and their smoothed idf, ln((1 + n) / (1 + df)) + 1.
+        None when no term is left (where scikit-learn raises)."""
+        counts = _term_counts(corpus, token_pattern, stop_words)
+        return cls._fit(counts, token_pattern, max_df, min_df, dtype)
 
     @classmethod
-    def fitted(cls, vectorizer: Any, svd: Any | None) -> TermSpace:
-        """The space of a fitted vectorizer (and LSA, if any)."""
-        return cls(
-            vocabulary={str(t): int(i) for t, i in vectorizer.vocabulary_.items()},
-            idf=np.asarray(vectorizer.idf_, dtype=np.float32),
-            axes=None if svd is None else np.asarray(svd.components_),
-            token_pattern=vectorizer.token_pattern,
-        )
+    def fit_rows(
+        cls,
+        corpus: Sequence[str],
+        token_pattern: str,
+        stop_words: AbstractSet[str],
+        max_df: float = 1.0,
+        min_df: int = 1,
+        dtype: type = np.float64,
+    ) -> tuple[TermSpace, SparseRows] | None:
+        """`fit`, and the corpus's unit TF-IDF rows in the space (its words read once)."""
+        counts = _term_counts(corpus, token_pattern, stop_words)
+        space = cls._fit(counts, token_pattern, max_df, min_df, dtype)
+        return None if space is None else (space, space._rows(counts))
+
+    @classmethod
+    def _fit(
+        cls,
+        counts: list[Counter[str]],
+        token_pattern: str,
+        max_df: float,
+        min_df: int,
+        dtype: type,
+    ) -> TermSpace | None:
+        df: Counter[str] = Counter()
+        for found in counts:
+            df.update(found.keys())
+        n = len(counts)
+        kept = sorted(t for t, d in df.items() if min_df <= d <= max_df * n)
+        if not kept:
+            return None
+        documents = np.array([df[t] for t in kept], dtype=np.float64)
+        idf: np.ndarray = (np.log((1.0 + n) / (1.0 + documents)) + 1.0).astype(dtype)
+        return cls({t: i for i, t in enumerate(kept)}, idf, None, token_pattern)
 
     def tfidf(self, texts: Sequence[str]) -> SparseRows:
         """Unit TF-IDF rows: 1 + log(count) of each known term, times its idf."""
-        token = re.compile(self.token_pattern)
-        indptr, indices, counts = [0], list[int](), list[int]()
-        for text in texts:
-            found = Counter(
-                self.vocabulary[w] for w in token.findall(text.lower()) if w in self.vocabulary
+        return self._rows(_term_counts(texts, self.token_pattern, only=self.vocabulary.keys()))
+
+    def _rows(self, counts: Sequence[Counter[str]]) -> SparseRows:
+        indptr, indices, numbers = [0], list[int](), list[int]()
+        for found in counts:
+            known = sorted(
+                (self.vocabulary[w], c) for w, c in found.items() if w in self.vocabulary
             )
-            for column, count in sorted(found.items()):  # SparseRows keeps columns in order
-                indices.append(column)
-                counts.append(count)
+            indices.extend(column for column, _ in known)  # SparseRows keeps columns in order
+            numbers.extend(count for _, count in known)
             indptr.append(len(indices))
-        weights = np.log(np.asarray(counts, dtype=self.idf.dtype)) + 1
+        weights = np.log(np.asarray(numbers, dtype=self.idf.dtype)) + 1
         columns = np.asarray(indices, dtype=np.int64)
         X = SparseRows(
             np.asarray(indptr, dtype=np.int64), columns, weights * self.idf[columns], len(self.idf)
@@ -92,15 +111,22 @@ class TermSpace:
         return unit_rows(X.dot(self.axes.T))
 
 
-def unit_rows(X: Any) -> Any:
-    """Rows scaled to unit length (zero rows stay zero): a dense array or a SciPy CSR
-    matrix (what scikit-learn's vectorizers give; `SparseRows` has `unit`)."""
-    if hasattr(X, "tocsr"):
-        X = X.tocsr(copy=True)
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        X.data /= np.repeat(norms, np.diff(X.indptr)).astype(X.data.dtype)
-        return X
+def _term_counts(
+    texts: Sequence[str],
+    token_pattern: str,
+    skip: AbstractSet[str] = frozenset(),
+    only: AbstractSet[str] | None = None,
+) -> list[Counter[str]]:
+    """How often each text has each lowercased word: not those in `skip`, and only those
+    in `only` when given."""
+    token = re.compile(token_pattern)
+    if only is not None:
+        return [Counter(w for w in token.findall(t.lower()) if w in only) for t in texts]
+    return [Counter(w for w in token.findall(t.lower()) if w not in skip) for t in texts]
+
+
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero); `SparseRows` has `unit`."""
     X = np.asarray(X)
     norms = np.linalg.norm(X, axis=1)
     norms[norms == 0] = 1.0

@@ -20,7 +20,9 @@ from typing import TypeVar
 
 import numpy as np
 
+from newsletter.analysis.themes.kmeans import adjusted_rand, kmeans, nearest
 from newsletter.analysis.themes.labels import STOP_WORDS, terms
+from newsletter.analysis.themes.lsa import lsa_axes
 from newsletter.analysis.themes.silhouette import cosine_distances, silhouette
 from newsletter.analysis.themes.space import TermSpace, unit_rows
 
@@ -266,8 +268,8 @@ def topic_model(
 
 def fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> TopicModel | None:
     """Fit TF-IDF, reduce with LSA when the corpus is big, and cluster with a chosen k."""
-    # Many small k-means runs: OpenMP threads only spin against each other (and against
-    # whatever else the machine runs); one thread is an order of magnitude faster here.
+    # Many small matrix products (the k-means runs): BLAS threads only spin against each
+    # other (and against whatever else the machine runs); one is several times faster.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
@@ -275,30 +277,24 @@ def fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> Topi
 
 
 def _fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> TopicModel | None:
-    from sklearn.cluster import KMeans
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     big = len(docs) >= MIN_CORPUS
-    vec = TfidfVectorizer(
-        sublinear_tf=True,
-        stop_words=sorted(STOP_WORDS),
-        token_pattern=TOKEN_PATTERN,
-        min_df=2 if big else 1,
+    fitted = TermSpace.fit_rows(
+        docs,
+        TOKEN_PATTERN,
+        STOP_WORDS,
         max_df=0.5 if big else 1.0,
+        min_df=2 if big else 1,
         dtype=np.float32,
     )
-    try:
-        X = vec.fit_transform(docs)
-    except ValueError:  # empty vocabulary: nothing to cluster on
+    if fitted is None:  # no topic word: nothing to cluster on
         return None
+    space, X = fitted
     dims = min(LSA_DIMS, X.shape[1] - 1, X.shape[0] - 1)
-    svd = None
     if big and dims >= 10:
-        svd = TruncatedSVD(dims, random_state=SEED).fit(X)
-        F = unit_rows(svd.transform(X))
+        space.axes = lsa_axes(X, dims, SEED).astype(np.float32)
+        F = unit_rows(X.dot(space.axes.T))
     else:
-        F = unit_rows(X).toarray()
+        F = X.dense()
     k_max = min(max_sections + (EXTRA_TOPICS if big else 0), len(docs) // 4 + 1)
     k, agreement = choose_k(F, range(2, max(2, k_max) + 1))
     if agreement < MIN_STABILITY:
@@ -306,17 +302,16 @@ def _fit_topics(docs: Sequence[str], max_sections: int, from_store: bool) -> Top
         # of which can be shown, read well.
         k = int(np.clip(round(np.sqrt(len(docs) / 4)), 2, max(2, max_sections - 1)))
         logger.debug("no stable k (best agreement %.3f); using %d", agreement, k)
-    km = KMeans(k, n_init=4, random_state=SEED).fit(F)
+    labels, centres = kmeans(F, k, SEED, n_init=4)
     logger.debug("topic model: %d documents, %d topics", len(docs), k)
-    labels = km.labels_.astype(np.int64)
     sizes = np.bincount(labels, minlength=k).astype(np.float64)
     return TopicModel(
-        space=TermSpace.fitted(vec, svd),
-        centroids=unit_rows(km.cluster_centers_),
+        space=space,
+        centroids=unit_rows(centres),
         docs=tuple(docs),
-        doc_topics=labels,
+        doc_topics=labels.astype(np.int64),
         from_store=from_store,
-        sums=np.asarray(km.cluster_centers_, dtype=np.float64) * sizes[:, None],
+        sums=centres * sizes[:, None],
     )
 
 
@@ -409,25 +404,22 @@ def choose_k(F: np.ndarray, ks: range) -> tuple[int, float]:
     structure in the data (Ben-Hur et al. 2002; Lange et al. 2004). Returns the best k
     and its agreement.
     """
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import adjusted_rand_score
-
     F = F[:STABILITY_CAP]  # rows are in hash order: the head is a fair sample
     n = F.shape[0]
-    rng = np.random.RandomState(SEED)
+    rng = np.random.default_rng(SEED)
     best_k, best_score = ks[0], -1.0
     for k in ks:
         if k >= n:
             break
         scores = []
         for rep in range(STABILITY_REPS):
-            a = rng.rand(n) < STABILITY_FRACTION
-            b = rng.rand(n) < STABILITY_FRACTION
+            a = np.less(rng.random(n), STABILITY_FRACTION)
+            b = np.less(rng.random(n), STABILITY_FRACTION)
             if a.sum() <= k or b.sum() <= k:
                 continue
-            ka = KMeans(k, n_init=1, random_state=SEED + rep).fit(F[a])
-            kb = KMeans(k, n_init=1, random_state=SEED + 100 + rep).fit(F[b])
-            scores.append(adjusted_rand_score(ka.predict(F), kb.predict(F)))
+            _, centres_a = kmeans(F[a], k, SEED + rep)
+            _, centres_b = kmeans(F[b], k, SEED + 100 + rep)
+            scores.append(adjusted_rand(nearest(F, centres_a), nearest(F, centres_b)))
         score = float(np.mean(scores)) if scores else -1.0
         logger.debug("k=%d stability %.3f", k, score)
         if score > best_score + 1e-9:
