@@ -29,6 +29,7 @@ import numpy as np
 
 from newsletter.analysis.dedupe.exact import exact_pairs
 from newsletter.analysis.dedupe.teaser import LEAD_WORDS, maybe_short, teaser_pairs
+from newsletter.analysis.distinct import distinct, distinct_slots
 from newsletter.analysis.sparse_rows import SparseRows
 from newsletter.model import Entry, Item
 
@@ -225,10 +226,10 @@ def shingle_hashes(tokens: Sequence[str]) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     h = np.array([_CRC[t] for t in tokens], dtype=np.uint64)
     if len(h) < SHINGLE:
-        return np.unique(h * _MIX[0])
+        return distinct(h * _MIX[0])
     with np.errstate(over="ignore"):
         mixed = h[:-2] * _MIX[0] + h[1:-1] * _MIX[1] + h[2:] * _MIX[2]
-    return np.unique(mixed & _MASK)
+    return distinct(mixed & _MASK)
 
 
 def _shared_shingles(
@@ -300,7 +301,7 @@ def _shared_shingles(
             pairs.append(
                 _block_candidates(probes[lo:hi], doc, run, starts, lengths, sizes, n, fresh)
             )
-    codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
+    codes = distinct(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
     if not len(codes):
         return *none, sizes
     a, b = codes // n, codes % n
@@ -341,7 +342,7 @@ def _block_candidates(
     prober, partner = prober[ok], partner[ok]
     if not len(prober):
         return np.zeros(0, dtype=np.int64)
-    code, hits = np.unique(prober * n + partner, return_counts=True)
+    code, _, hits = distinct_slots(prober * n + partner)
     who = code // n
     # per prober: most shared prefix shingles first, then partner order
     ranked = np.lexsort((code % n, -hits, who))

@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from newsletter.analysis.distinct import distinct_slots
+
 MAX_ITER = 300
 TOL = 1e-4  # converged when the centres move less than this share of the data's variance
 
@@ -42,8 +44,7 @@ def nearest(F: np.ndarray, centres: np.ndarray) -> np.ndarray:
 def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
     """Adjusted Rand index of two labelings of the same points (Hubert & Arabie 1985):
     1 when they agree, about 0 when no better than chance."""
-    _, a = np.unique(np.asarray(a), return_inverse=True)
-    _, b = np.unique(np.asarray(b), return_inverse=True)
+    a, b = distinct_slots(a)[1], distinct_slots(b)[1]
     n = len(a)
     if n < 2:
         return 1.0

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from newsletter.analysis.distinct import distinct_slots
+
 
 def cosine_distances(X: np.ndarray) -> np.ndarray:
     """1 - cosine similarity of the rows (a zero row is at distance 1 from every other),
@@ -29,7 +31,7 @@ def silhouette(D: np.ndarray, labels: Sequence[int] | np.ndarray) -> float:
     each, (b - a) / max(a, b), a its mean distance to its own cluster's other members, b
     to the nearest other cluster's; 0 for a sample alone in its cluster. Needs 2 to
     n - 1 clusters, as scikit-learn's does."""
-    codes = np.unique(np.asarray(labels), return_inverse=True)[1].ravel()
+    codes = distinct_slots(np.asarray(labels))[1]
     n, k = len(codes), int(codes.max()) + 1 if len(codes) else 0
     if not 2 <= k <= n - 1:
         raise ValueError(f"the silhouette needs 2 to n - 1 clusters, not {k} of {n} samples")
