@@ -5,7 +5,8 @@ product's sections with the five true categories: mean ARI, NMI and number of se
 next to baselines run on the same samples. The product sees only text (BBC has no feed
 categories). Its "store vocabulary" is simulated: dev is split once, with a fixed seed,
 into a pool that digests are drawn from and a disjoint half whose texts are passed as
-`vocabulary`, like the items already in a store.
+`vocabulary`, like the items already in a store. The product is scored on other splits
+too (`--splits`): each store fits its own topic model, and one split shows one fit.
 
     /work/venv/bin/python benchmarks/quality_sections.py            # full run, a few minutes
     /work/venv/bin/python benchmarks/quality_sections.py --samples 20   # quick look
@@ -54,10 +55,10 @@ def load_articles(path: Path = DATASET) -> list[dict]:
     return [r for r in rows if r["dup_group"] == r["id"]]
 
 
-def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+def split(rows: list[dict], seed: int = SPLIT_SEED) -> tuple[list[dict], list[dict]]:
     """A fixed half to draw digests from and a disjoint half playing the store's vocabulary."""
     order = list(range(len(rows)))
-    random.Random(SPLIT_SEED).shuffle(order)
+    random.Random(seed).shuffle(order)
     half = len(order) // 2
     return [rows[i] for i in order[:half]], [rows[i] for i in order[half:]]
 
@@ -239,6 +240,29 @@ def tune_threshold(pool: list[dict], count: int) -> tuple[float, dict[float, flo
     return best, means
 
 
+def split_table(count: int, splits: int) -> list[str]:
+    """The product's ARI when the store holds another half of the articles: each split
+    fits its own topic model, so the spread shows how much one fit decides."""
+    if splits < 1:
+        return []
+    rows = load_articles()
+    out = [
+        f"## The product over {splits} other store splits ({count} digests per size each)",
+        "",
+        "| split seed | " + " | ".join(f"ARI at {size}" for size in SIZES) + " |",
+        "|---|" + "---|" * len(SIZES),
+    ]
+    totals = [0.0] * len(SIZES)
+    for seed in range(1, splits + 1):
+        pool, store_half = split(rows, seed)
+        run = product([doc(r) for r in store_half])
+        aris = [score(run, draw(pool, size, count, SAMPLE_SEED))["ari"] for size in SIZES]
+        totals = [t + a for t, a in zip(totals, aris, strict=True)]
+        out.append(f"| {seed} | " + " | ".join(f"{a:.3f}" for a in aris) + " |")
+    out.append("| **mean** | " + " | ".join(f"**{t / splits:.3f}**" for t in totals) + " |")
+    return [*out, ""]
+
+
 def categorized_tables(pool: list[dict], vocabulary: Sequence[str], count: int) -> list[str]:
     """The same digests with feed categories (synthetic, see FEEDS) vs without them."""
     out = [
@@ -315,6 +339,13 @@ def _main(argv: Sequence[str] | None) -> str:
     parser.add_argument("--samples", type=int, default=200, help="digests per size (default 200)")
     parser.add_argument("--tune-samples", type=int, default=40)
     parser.add_argument("--no-write", action="store_true", help="do not write results/sections.md")
+    parser.add_argument(
+        "--splits",
+        type=int,
+        default=6,
+        help="other store/pool splits the product is scored on (default 6; its topic model is "
+        "fitted once per store, so one split shows one fit)",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -365,6 +396,7 @@ def _main(argv: Sequence[str] | None) -> str:
             f"Target: {verdict} (product {product_ari:.3f}, best baseline {best_base:.3f})",
             "",
         ]
+    out += split_table(max(1, args.samples // 2), args.splits)
     out += categorized_tables(pool, vocabulary, max(1, args.samples // 2))
     out += ["## Sample of labels (one 50-article digest)", "", *label_sample(pool, vocabulary), ""]
     out += [
