@@ -291,3 +291,29 @@ def test_groups_named_after_their_one_feed_still_get_distinct_labels():
     labels = [label for label, _ in sections]
     assert leftovers == [] and len(labels) == 3
     assert labels == ["Example Feed", "Example Feed 2", "Example Feed 3"]
+
+
+def test_labels_weigh_only_terms_that_can_name_a_group():
+    # text of rare words (codes, names) holds thousands of terms seen once: only those of
+    # two texts or more, and those of a group of one, are weighed as labels
+    from newsletter.analysis.themes.labels import _candidates
+
+    rng = random.Random(8)
+
+    def noise() -> str:
+        return " ".join(
+            "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(7)) for _ in range(40)
+        )
+
+    texts = [f"Harbour ferry timetable {noise()}" for _ in range(4)]
+    texts += [f"Orchard apple harvest {noise()}" for _ in range(4)]
+    texts.append(f"Lighthouse keeper {noise()}")
+    groups = [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+    found = [set(terms(t)) for t in texts]
+    kept = _candidates(found, groups)
+    assert "harbour ferry" in kept and "apple" in kept
+    assert found[8] <= set(kept)  # a group of one keeps every term of its text
+    assert len(kept) < 0.2 * len(set().union(*found))  # the noise of the others is gone
+    titles = ["Harbour ferry timetable"] * 4 + ["Orchard apple harvest"] * 4 + ["Lighthouse keeper"]
+    first, second, third = text_labels(texts, titles, groups, "Stories")
+    assert "Ferry" in first and "Apple" in second and "Lighthouse" in third

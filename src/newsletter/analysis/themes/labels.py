@@ -80,13 +80,13 @@ def text_labels(
     if not groups:
         return []
     found = [set(terms(t)) for t in texts]
-    names = sorted(set().union(*found))
-    if not names:  # no topic words at all
+    if not any(found):  # no topic words at all
         return _numbered(fallback, len(groups))
+    names = _candidates(found, groups)
     index = {t: i for i, t in enumerate(names)}
     X = _incidence(found, index)
     titled = _incidence([set(terms(t)) for t in titles], index)
-    bg_df, bg_n = _counts(background, names)
+    bg_df, bg_n = _counts(background, index)
     is_pair = np.array([" " in t for t in names])
     weak = np.array([_weak(t) for t in names])
     n = X.shape[0]
@@ -104,7 +104,7 @@ def text_labels(
         df_in = X.column_sums(inside)
         df_out = everywhere - df_in + bg_df
         n_out = (n - size) + bg_n
-        topic_df, topic_n = _counts(pooled[g] if pooled else None, names)
+        topic_df, topic_n = _counts(pooled[g] if pooled else None, index)
         if topic_n:
             # The topic's store texts count with the group, not with the rest.
             df_out, n_out = np.maximum(df_out - topic_df, 0), max(1, n_out - topic_n)
@@ -137,6 +137,21 @@ def text_labels(
     return labels
 
 
+def _candidates(found: Sequence[set[str]], groups: Sequence[Sequence[int]]) -> list[str]:
+    """The terms that can name a group, sorted: those of two texts or more (a group of
+    several needs a label term in two of its texts), and the terms of a group of one.
+    Text of rare words (names, codes, other alphabets) holds hundreds of thousands of
+    terms seen once; every step below costs what the terms cost."""
+    seen: Counter[str] = Counter()
+    for terms_of_text in found:
+        seen.update(terms_of_text)
+    kept = {t for t, k in seen.items() if k >= 2}
+    for idx in groups:
+        if len(idx) == 1:
+            kept |= found[idx[0]]
+    return sorted(kept)
+
+
 def _group_stop_words(languages: Sequence[str], texts: Sequence[str]) -> frozenset[str]:
     """Stop words of every language a fifth of a group's stories are in: as given (one
     code per story, "" unknown), else as the group's words show."""
@@ -159,11 +174,23 @@ def _incidence(found: Sequence[set[str]], index: dict[str, int]) -> SparseRows:
     return SparseRows.from_entries(rows, cols, np.ones(len(rows)), (len(found), len(index)))
 
 
-def _counts(counts: tuple[Counter[str], int] | None, names: list[str]) -> tuple[np.ndarray, int]:
+def _counts(
+    counts: tuple[Counter[str], int] | None, index: dict[str, int]
+) -> tuple[np.ndarray, int]:
+    """A term table's counts of the named terms (by column), and its number of texts."""
+    found = np.zeros(len(index))
     if counts is None:
-        return np.zeros(len(names)), 0
+        return found, 0
     table, total = counts
-    return np.array([table.get(t, 0) for t in names], dtype=np.float64), total
+    # look the smaller of the two up in the other
+    if len(table) < len(index):
+        pairs = [(index[t], k) for t, k in table.items() if t in index]
+    else:
+        pairs = [(j, table[t]) for t, j in index.items() if t in table]
+    if pairs:
+        columns, values = zip(*pairs, strict=True)
+        found[list(columns)] = values
+    return found, total
 
 
 def _weak(term: str) -> bool:
@@ -173,7 +200,7 @@ def _weak(term: str) -> bool:
 
 def _prefer_phrases(names: list[str], score: np.ndarray, df_in: np.ndarray) -> list[str]:
     """Best terms first; a word drops out when a phrase holding it covers nearly as much."""
-    order = [int(j) for j in np.lexsort((np.array(names), -score))[:60]]
+    order = [int(j) for j in _best(score, 60)]
     order = [j for j in order if np.isfinite(score[j]) and score[j] > 0]
     index = {names[j]: j for j in order}
     covered: set[str] = set()
@@ -184,6 +211,17 @@ def _prefer_phrases(names: list[str], score: np.ndarray, df_in: np.ndarray) -> l
                 if w is not None and df_in[j] >= _PHRASE_SHARE * df_in[w]:
                     covered.add(word)
     return [names[j] for j in order if names[j] not in covered]
+
+
+def _best(score: np.ndarray, k: int) -> np.ndarray:
+    """The indices of the k highest scores, highest first, ties in index order (`names` is
+    sorted, so in alphabetical order): a stable sort of the scores, cut at k, without
+    sorting all of them."""
+    if len(score) <= k:
+        return np.argsort(-score, kind="stable")
+    kth = np.partition(score, len(score) - k)[len(score) - k]
+    top = np.flatnonzero(score >= kth)  # ties with the k-th included, in index order
+    return top[np.argsort(-score[top], kind="stable")][:k]
 
 
 def _compose(candidates: list[str], texts: Sequence[str], used: set[str]) -> str:
