@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,9 +23,11 @@ from support.inbox import (
 
 from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry, Item, Section
+from newsletter.render.archive_list import KEPT
 from newsletter.render.renderer import (
     make_environment,
     render_digest,
+    render_index,
     web_version,
     write_digest,
 )
@@ -429,3 +433,36 @@ def test_a_temp_folder_unfit_for_kept_templates_only_means_compiling_again(
     (tmp_path / f"_jinja2-cache-{os.getuid()}").write_text("not a folder")
     rendered = render_digest(sample_digest(), make_config(tmp_path / "output"))
     assert "Rain gauges on every allotment" in rendered.html
+
+
+def test_the_archive_index_reads_each_digest_once_and_follows_changes(config) -> None:
+    out = config.output_dir
+    older = dataclasses.replace(sample_digest(), built_at=BUILT_AT - timedelta(days=1))
+    first = write_digest(render_digest(older, config), config, "daily", older.built_at)
+    write_digest(render_digest(sample_digest(), config), config, "daily", BUILT_AT)
+    assert (out / KEPT).is_file()
+    fresh = render_index(config)
+
+    # a digest.json left as it was (size and time) is not read again: here its text was
+    # swapped for one of the same size behind the index's back, and the index keeps it
+    data = first / "digest.json"
+    stat = data.stat()
+    data.write_text(" " * stat.st_size)
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert render_index(config) == fresh
+
+    # an edited digest is read again, a removed one drops out, a damaged list is rebuilt
+    edited = json.loads((out / "daily" / "20260105-070000" / "digest.json").read_text())
+    edited["sections"][0]["items"][0]["title"] = "Tide tables move to the harbour office"
+    (out / "daily" / "20260105-070000" / "digest.json").write_text(json.dumps(edited))
+    assert "Tide tables move to the harbour office" in render_index(config)
+    shutil.rmtree(first)
+    (out / KEPT).write_text("{damaged")
+    index = render_index(config)
+    assert "20260104-070000" not in index and "Tide tables move" in index
+    assert list(json.loads((out / KEPT).read_text())["digests"]) == [
+        "daily/20260105-070000/digest.json"
+    ]
+    # the dates kept with the list follow the site's language
+    german = dataclasses.replace(config, site=dataclasses.replace(config.site, language="de"))
+    assert "Januar 2026" in render_index(german) and "January 2026" in render_index(config)

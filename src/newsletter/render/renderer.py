@@ -28,13 +28,13 @@ import jinja2
 from newsletter.config import BUILTIN_TEMPLATES, Config
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.model import Digest
+from newsletter.render.archive_list import archive_entries
 from newsletter.render.i18n import install
 from newsletter.render.placeholders import Placeholders, TemplateSource, fill
 from newsletter.render.shape import Shape, full_shape, plan_shape
 from newsletter.render.view import (
     OTHER_LABEL,
     SectionView,
-    archive_entries,
     digest_data,
     lead_view,
     make_preheader,

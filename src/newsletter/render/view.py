@@ -8,20 +8,17 @@ size budget with one field) and passed to autoescaped templates.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from newsletter.config import Config
-from newsletter.errors import ConfigError
 from newsletter.model import Digest, Entry
 from newsletter.render.i18n import Translator, translator
 from newsletter.render.shape import Shape, full_shape
@@ -351,36 +348,3 @@ def digest_data(
         "feeds_total": digest.feeds_total,
         "feeds_failed": [{"url": u, "reason": r} for u, r in digest.feeds_failed],
     }
-
-
-def archive_entries(output_dir: Path, config: Config) -> list[dict[str, Any]]:
-    """One summary dict per digest.json under output_dir/<list>/<stamp>/, newest first."""
-    found = []
-    for path in output_dir.glob("*/*/digest.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            built = datetime.fromisoformat(data["built_at"])
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            logger.warning("skipping %s in the archive index: %s", path, e)
-            continue
-        lst = data.get("list") or {}
-        name = lst.get("name") or path.parent.parent.name
-        try:
-            tz = ZoneInfo(config.list(name).timezone)
-        except ConfigError:  # a list removed from the config still has its archive
-            tz = ZoneInfo("UTC")
-        sections = data.get("sections") or []
-        titles = [i.get("title", "") for s in sections for i in s.get("items", [])[:1]]
-        found.append(
-            {
-                "built_at": built,
-                "href": f"{path.parent.parent.name}/{path.parent.name}/index.html",
-                "list_title": lst.get("title") or name,
-                "date_display": translator(config.site.language).long_date_time(built, tz),
-                "stories": sum(len(s.get("items", [])) for s in sections),
-                "section_labels": [s.get("label", "") for s in sections],
-                "headlines": [t for t in titles if t][:3],
-            }
-        )
-    found.sort(key=lambda d: d["built_at"], reverse=True)
-    return found

@@ -1,0 +1,127 @@
+"""The list of built digests on the archive page, each digest.json read once.
+
+Every build rewrites output/index.html, the list of every digest built so far. Reading
+every digest.json again for it made each build slower the longer a list had run (70 ms a
+build after a year of daily digests, and growing). What the list needs of a digest (when
+it was built, its list, its sections and first headlines) is kept in
+output/.archive-list.json, under the digest.json's size and modification time: a digest
+whose file is unchanged is not read again, one that changed or appeared is, and one that
+is gone drops out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from newsletter.config import Config
+from newsletter.errors import ConfigError
+from newsletter.render.i18n import translator
+
+logger = logging.getLogger(__name__)
+
+KEPT = ".archive-list.json"
+_VERSION = 1
+
+
+def archive_entries(output_dir: Path, config: Config) -> list[dict[str, Any]]:
+    """One summary dict per digest.json under output_dir/<list>/<stamp>/, newest first."""
+    kept = _load(output_dir / KEPT)
+    fresh: dict[str, dict[str, Any]] = {}
+    for path in output_dir.glob("*/*/digest.json"):
+        name = path.relative_to(output_dir).as_posix()
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # removed meanwhile
+        mark = [stat.st_mtime_ns, stat.st_size]
+        entry = kept.get(name)
+        if entry is None or entry.get("mark") != mark:
+            entry = _summary(path, mark)
+        if entry is not None:
+            fresh[name] = entry
+    written = {name: entry.get("shown_as") for name, entry in fresh.items()}
+    found = [_shown(entry, name, config) for name, entry in fresh.items()]
+    # entries are kept's own dicts when reused: `_shown` may have added a date to them
+    if fresh.keys() != kept.keys() or any(
+        entry is not kept[name] or entry.get("shown_as") != written[name]
+        for name, entry in fresh.items()
+    ):
+        _save(output_dir / KEPT, fresh)
+    found.sort(key=lambda d: d["built_at"], reverse=True)
+    return found
+
+
+def _summary(path: Path, mark: list[int]) -> dict[str, Any] | None:
+    """What the archive list needs of one digest.json (None: unreadable, skipped)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        datetime.fromisoformat(data["built_at"])
+        sections = data.get("sections") or []
+        lst = data.get("list") or {}
+        titles = [i.get("title", "") for s in sections for i in s.get("items", [])[:1]]
+        return {
+            "mark": mark,
+            "built_at": data["built_at"],
+            "list": lst.get("name") or path.parent.parent.name,
+            "list_title": lst.get("title") or "",
+            "stories": sum(len(s.get("items", [])) for s in sections),
+            "section_labels": [s.get("label", "") for s in sections],
+            "headlines": [t for t in titles if t][:3],
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        logger.warning("skipping %s in the archive index: %s", path, e)
+        return None
+
+
+def _shown(entry: dict[str, Any], name: str, config: Config) -> dict[str, Any]:
+    """The entry as the archive template shows it: its date in the list's time zone and
+    the site's language (written out once, and kept with the entry until either changes)."""
+    built = datetime.fromisoformat(entry["built_at"])
+    list_name = entry["list"]
+    try:
+        zone = config.list(list_name).timezone
+    except ConfigError:  # a list removed from the config still has its archive
+        zone = "UTC"
+    shown_as = f"{config.site.language}|{zone}"
+    if entry.get("shown_as") != shown_as:
+        entry["shown_as"] = shown_as
+        entry["date_display"] = translator(config.site.language).long_date_time(
+            built, ZoneInfo(zone)
+        )
+    return {
+        "built_at": built,
+        "href": f"{name.rsplit('/', 1)[0]}/index.html",
+        "list_title": entry["list_title"] or list_name,
+        "date_display": entry["date_display"],
+        "stories": entry["stories"],
+        "section_labels": entry["section_labels"],
+        "headlines": entry["headlines"],
+    }
+
+
+def _load(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") == _VERSION and isinstance(data.get("digests"), dict):
+            return data["digests"]
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, AttributeError) as e:  # damaged: read the digests again
+        logger.info("archive list %s not reused: %s", path, e)
+    return {}
+
+
+def _save(path: Path, digests: dict[str, dict[str, Any]]) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"version": _VERSION, "digests": digests}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only folder costs the next build the reads, nothing more
+        logger.info("cannot keep the archive list in %s: %s", path, e)
+        tmp.unlink(missing_ok=True)
