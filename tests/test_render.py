@@ -466,3 +466,22 @@ def test_the_archive_index_reads_each_digest_once_and_follows_changes(config) ->
     # the dates kept with the list follow the site's language
     german = dataclasses.replace(config, site=dataclasses.replace(config.site, language="de"))
     assert "Januar 2026" in render_index(german) and "January 2026" in render_index(config)
+
+
+def test_a_damaged_archive_list_is_read_past(config) -> None:
+    write_digest(render_digest(sample_digest(), config), config, "daily", BUILT_AT)
+    out = config.output_dir
+    good = render_index(config)
+    kept = json.loads((out / KEPT).read_text())
+    [name] = kept["digests"]
+    for damage in (
+        ["not", "an", "entry"],
+        {**kept["digests"][name], "headlines": 5},
+        {**kept["digests"][name], "built_at": "yesterday"},
+        {**kept["digests"][name], "section_labels": [{"x": 1}]},
+        {**kept["digests"][name], "headlines": ["<script>alert(1)</script>"], "mark": "x"},
+    ):
+        hostile = {name: damage, "../../etc/passwd": kept["digests"][name]}
+        (out / KEPT).write_text(json.dumps({"version": 1, "digests": hostile}))
+        assert render_index(config) == good  # read from the digest.json again
+        assert list(json.loads((out / KEPT).read_text())["digests"]) == [name]

@@ -16,7 +16,7 @@ import logging
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 from newsletter.config import Config
@@ -41,7 +41,7 @@ def archive_entries(output_dir: Path, config: Config) -> list[dict[str, Any]]:
             continue  # removed meanwhile
         mark = [stat.st_mtime_ns, stat.st_size]
         entry = kept.get(name)
-        if entry is None or entry.get("mark") != mark:
+        if not _valid(entry) or entry.get("mark") != mark:
             entry = _summary(path, mark)
         if entry is not None:
             fresh[name] = entry
@@ -67,16 +67,36 @@ def _summary(path: Path, mark: list[int]) -> dict[str, Any] | None:
         titles = [i.get("title", "") for s in sections for i in s.get("items", [])[:1]]
         return {
             "mark": mark,
-            "built_at": data["built_at"],
-            "list": lst.get("name") or path.parent.parent.name,
-            "list_title": lst.get("title") or "",
+            "built_at": str(data["built_at"]),
+            "list": str(lst.get("name") or path.parent.parent.name),
+            "list_title": str(lst.get("title") or ""),
             "stories": sum(len(s.get("items", [])) for s in sections),
-            "section_labels": [s.get("label", "") for s in sections],
-            "headlines": [t for t in titles if t][:3],
+            "section_labels": [str(s.get("label", "")) for s in sections],
+            "headlines": [str(t) for t in titles if t][:3],
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         logger.warning("skipping %s in the archive index: %s", path, e)
         return None
+
+
+def _valid(entry: Any) -> TypeGuard[dict[str, Any]]:
+    """Whether a kept entry has the shape `_summary` gives (the file may be damaged)."""
+    if not isinstance(entry, dict):
+        return False
+    texts = [entry.get(k) for k in ("built_at", "list", "list_title")]
+    lists = [entry.get(k) for k in ("section_labels", "headlines")]
+    if not (
+        all(isinstance(t, str) for t in texts)
+        and all(isinstance(x, list) and all(isinstance(t, str) for t in x) for x in lists)
+        and isinstance(entry.get("stories"), int)
+        and all(isinstance(entry.get(k, ""), str) for k in ("shown_as", "date_display"))
+    ):
+        return False
+    try:
+        datetime.fromisoformat(entry["built_at"])
+    except ValueError:
+        return False
+    return True
 
 
 def _shown(entry: dict[str, Any], name: str, config: Config) -> dict[str, Any]:
