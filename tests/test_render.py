@@ -443,11 +443,16 @@ def test_the_archive_index_reads_each_digest_once_and_follows_changes(config) ->
     assert (out / KEPT).is_file()
     fresh = render_index(config)
 
-    # a digest.json left as it was (size and time) is not read again: here its text was
-    # swapped for one of the same size behind the index's back, and the index keeps it
+    # a digest.json left as it was is not read again: what the list keeps of it is shown
+    kept = json.loads((out / KEPT).read_text())
+    entry = kept["digests"]["daily/20260104-070000/digest.json"]
+    entry["headlines"] = ["Kept, not read again"]
+    (out / KEPT).write_text(json.dumps(kept))
+    assert "Kept, not read again" in render_index(config)
+    # an edit that keeps the size and puts the old time back is still seen (change time)
     data = first / "digest.json"
     stat = data.stat()
-    data.write_text(" " * stat.st_size)
+    data.write_text(data.read_text())
     os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert render_index(config) == fresh
 
@@ -485,3 +490,20 @@ def test_a_damaged_archive_list_is_read_past(config) -> None:
         (out / KEPT).write_text(json.dumps({"version": 1, "digests": hostile}))
         assert render_index(config) == good  # read from the digest.json again
         assert list(json.loads((out / KEPT).read_text())["digests"]) == [name]
+
+
+def test_an_archive_list_that_is_no_file_or_too_deep_is_read_past(config) -> None:
+    write_digest(render_digest(sample_digest(), config), config, "daily", BUILT_AT)
+    out = config.output_dir
+    good = render_index(config)
+    kept = json.loads((out / KEPT).read_text())
+    [name] = kept["digests"]
+    naive = {**kept["digests"][name], "built_at": "2026-01-05T07:00:00"}
+    naive.pop("date_display")
+    (out / KEPT).write_text(json.dumps({"version": 1, "digests": {name: naive}}))
+    assert "Field Notes Daily" in render_index(config)  # a time without offset is UTC
+    (out / KEPT).write_text('{"version": 1, "digests": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert render_index(config) == good
+    (out / KEPT).unlink()
+    os.mkfifo(out / KEPT)  # reading it would block the build
+    assert render_index(config) == good

@@ -4,9 +4,10 @@ Every build rewrites output/index.html, the list of every digest built so far. R
 every digest.json again for it made each build slower the longer a list had run (70 ms a
 build after a year of daily digests, and growing). What the list needs of a digest (when
 it was built, its list, its sections and first headlines) is kept in
-output/.archive-list.json, under the digest.json's size and modification time: a digest
-whose file is unchanged is not read again, one that changed or appeared is, and one that
-is gone drops out.
+output/.archive-list.json, under the digest.json's size and times (modified and changed)
+and inode: a digest whose file is unchanged is not read again, one that changed or
+appeared is, and one that is gone drops out. A kept entry of the wrong shape (a damaged or
+hand-edited file) is read past.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import datetime
+import stat
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
@@ -36,25 +38,32 @@ def archive_entries(output_dir: Path, config: Config) -> list[dict[str, Any]]:
     for path in output_dir.glob("*/*/digest.json"):
         name = path.relative_to(output_dir).as_posix()
         try:
-            stat = path.stat()
+            found = path.stat()
         except OSError:
             continue  # removed meanwhile
-        mark = [stat.st_mtime_ns, stat.st_size]
+        if not stat.S_ISREG(found.st_mode):
+            continue  # not a file render wrote (a FIFO would block the read)
+        # the change time too: an edit that keeps the size and puts the old time back
+        # (touch -r) still changes it
+        mark = [found.st_mtime_ns, found.st_size, found.st_ctime_ns, found.st_ino]
         entry = kept.get(name)
         if not _valid(entry) or entry.get("mark") != mark:
             entry = _summary(path, mark)
         if entry is not None:
             fresh[name] = entry
-    written = {name: entry.get("shown_as") for name, entry in fresh.items()}
-    found = [_shown(entry, name, config) for name, entry in fresh.items()]
+    written = {name: _date_of(entry) for name, entry in fresh.items()}
+    listed = [_shown(entry, name, config) for name, entry in fresh.items()]
     # entries are kept's own dicts when reused: `_shown` may have added a date to them
     if fresh.keys() != kept.keys() or any(
-        entry is not kept[name] or entry.get("shown_as") != written[name]
-        for name, entry in fresh.items()
+        entry is not kept[name] or _date_of(entry) != written[name] for name, entry in fresh.items()
     ):
         _save(output_dir / KEPT, fresh)
-    found.sort(key=lambda d: d["built_at"], reverse=True)
-    return found
+    listed.sort(key=lambda d: d["built_at"], reverse=True)
+    return listed
+
+
+def _date_of(entry: dict[str, Any]) -> tuple[Any, Any]:
+    return entry.get("shown_as"), entry.get("date_display")
 
 
 def _summary(path: Path, mark: list[int]) -> dict[str, Any] | None:
@@ -74,7 +83,7 @@ def _summary(path: Path, mark: list[int]) -> dict[str, Any] | None:
             "section_labels": [str(s.get("label", "")) for s in sections],
             "headlines": [str(t) for t in titles if t][:3],
         }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         logger.warning("skipping %s in the archive index: %s", path, e)
         return None
 
@@ -103,13 +112,15 @@ def _shown(entry: dict[str, Any], name: str, config: Config) -> dict[str, Any]:
     """The entry as the archive template shows it: its date in the list's time zone and
     the site's language (written out once, and kept with the entry until either changes)."""
     built = datetime.fromisoformat(entry["built_at"])
+    if built.tzinfo is None:  # written by hand: render writes UTC times with their offset
+        built = built.replace(tzinfo=UTC)
     list_name = entry["list"]
     try:
         zone = config.list(list_name).timezone
     except ConfigError:  # a list removed from the config still has its archive
         zone = "UTC"
     shown_as = f"{config.site.language}|{zone}"
-    if entry.get("shown_as") != shown_as:
+    if entry.get("shown_as") != shown_as or not isinstance(entry.get("date_display"), str):
         entry["shown_as"] = shown_as
         entry["date_display"] = translator(config.site.language).long_date_time(
             built, ZoneInfo(zone)
@@ -127,12 +138,14 @@ def _shown(entry: dict[str, Any], name: str, config: Config) -> dict[str, Any]:
 
 def _load(path: Path) -> dict[str, dict[str, Any]]:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ValueError("not a file")
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") == _VERSION and isinstance(data.get("digests"), dict):
             return data["digests"]
     except FileNotFoundError:
         pass
-    except (OSError, ValueError, AttributeError) as e:  # damaged: read the digests again
+    except (OSError, ValueError, AttributeError, RecursionError) as e:  # damaged: read again
         logger.info("archive list %s not reused: %s", path, e)
     return {}
 
