@@ -317,3 +317,20 @@ def test_labels_weigh_only_terms_that_can_name_a_group():
     titles = ["Harbour ferry timetable"] * 4 + ["Orchard apple harvest"] * 4 + ["Lighthouse keeper"]
     first, second, third = text_labels(texts, titles, groups, "Stories")
     assert "Ferry" in first and "Apple" in second and "Lighthouse" in third
+
+
+def test_a_digest_of_rare_words_is_clustered_in_bounded_memory():
+    # every story has words of its own: the dense rows drop the rarest words to stay
+    # under DENSE_CELLS instead of holding stories x (hundreds of thousands of words)
+    from newsletter.analysis.themes.topics import DENSE_CELLS, small_vectors
+
+    rng = random.Random(3)
+    common = ["harbour", "ferry", "orchard", "apple", "council", "budget"]
+
+    def word() -> str:
+        return "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(8))
+
+    texts = [" ".join([*rng.sample(common, 2), *(word() for _ in range(150))]) for _ in range(900)]
+    X = small_vectors(texts, ())
+    assert X is not None and X.size <= DENSE_CELLS
+    assert X.shape[1] >= len(common)  # the words stories share are kept

@@ -232,7 +232,8 @@ def _split_lump(
     if not sizes:
         return None
     lump, size = max(sizes.items(), key=lambda gs: (gs[1], -gs[0]))
-    if size < LUMP_SHARE * len(assignment) or size < 3 * min_size:
+    # clustering on the stories' own words is quadratic: a lump of a big digest stays whole
+    if size < LUMP_SHARE * len(assignment) or size < 3 * min_size or size > MAX_PAIRWISE:
         return None
     idx = [i for i, g in enumerate(assignment) if g == lump]
     room = max(2, max_sections - len(sizes) + 1)

@@ -34,6 +34,8 @@ FIT_CAP = 3000
 # entries are clustered on their own (with whatever store texts there are).
 MIN_CORPUS = 150
 LSA_DIMS = 100
+# The most numbers the dense rows of a small digest's clustering may hold (64 MB).
+DENSE_CELLS = 1 << 23
 # A story from a cluster too small to show joins the closest shown one above this cosine.
 SMALL_JOIN = 0.05
 # How many topics a store may hold beyond what one digest shows; extras fold away later.
@@ -382,13 +384,17 @@ def small_vectors(
     texts: Sequence[str], vocabulary: Sequence[str], max_share: float = 0.5
 ) -> np.ndarray | None:
     """Dense unit TF-IDF rows; words in more than `max_share` of the texts (boilerplate)
-    are dropped."""
+    are dropped, and so are the rarest words when the rows would hold more than
+    DENSE_CELLS numbers (text of rare words, codes or names has a word per story)."""
     corpus = [*vocabulary, *texts]
     for max_df in (max_share, 1.0):  # a tiny corpus may have no word under the cap
-        space = TermSpace.fit(
-            corpus, TOKEN_PATTERN, STOP_WORDS, max_df if len(corpus) >= 10 else 1.0
-        )
-        if space is None:
+        for min_df in (1, 2, 3, 5, 8, 13):
+            space = TermSpace.fit(
+                corpus, TOKEN_PATTERN, STOP_WORDS, max_df if len(corpus) >= 10 else 1.0, min_df
+            )
+            if space is None or len(texts) * len(space.vocabulary) <= DENSE_CELLS:
+                break
+        if space is None or len(texts) * len(space.vocabulary) > DENSE_CELLS:
             continue
         X = space.vectors(texts)
         if X.any(axis=1).sum() >= 2:
