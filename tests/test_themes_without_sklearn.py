@@ -181,3 +181,16 @@ def test_the_store_topic_model_is_fitted_without_scikit_learn():
         "assert model is not None and model.space.axes is not None and model.k >= 2\n"
     )
     assert loaded_after(code, ("sklearn",)) == []
+
+
+def test_a_fit_kept_to_a_number_of_terms_drops_the_rarest_first():
+    corpus = _corpus(12, 120)
+    full = TermSpace.fit(corpus, TOKEN_PATTERN, STOP_WORDS)
+    twice = TermSpace.fit(corpus, TOKEN_PATTERN, STOP_WORDS, min_df=2)
+    assert full is not None and twice is not None and len(twice.vocabulary) < len(full.vocabulary)
+    kept = TermSpace.fit(corpus, TOKEN_PATTERN, STOP_WORDS, max_terms=len(twice.vocabulary))
+    assert kept is not None and kept.vocabulary == twice.vocabulary
+    assert np.array_equal(kept.idf, twice.idf)
+    roomy = TermSpace.fit(corpus, TOKEN_PATTERN, STOP_WORDS, max_terms=len(full.vocabulary))
+    assert roomy is not None and roomy.vocabulary == full.vocabulary
+    assert TermSpace.fit(corpus, TOKEN_PATTERN, STOP_WORDS, max_terms=0) is None

@@ -20,6 +20,9 @@ import numpy as np
 
 from newsletter.analysis.sparse_rows import SparseRows
 
+# The document counts `TermSpace.fit` raises `min_df` to, in turn, to keep to `max_terms`.
+_FLOORS = (2, 3, 5, 8, 13)
+
 
 @dataclass
 class TermSpace:
@@ -40,13 +43,18 @@ class TermSpace:
         max_df: float = 1.0,
         min_df: int = 1,
         dtype: type = np.float64,
+        max_terms: int | None = None,
     ) -> TermSpace | None:
         """What `TfidfVectorizer(sublinear_tf=True, stop_words=..., max_df=..., min_df=...)`
         learns from `corpus`: its terms (no stop word, none in more than `max_df` of the
         texts or fewer than `min_df`) and their smoothed idf, ln((1 + n) / (1 + df)) + 1.
-        None when no term is left (where scikit-learn raises)."""
+        None when no term is left (where scikit-learn raises).
+
+        With `max_terms`, `min_df` is raised in steps (2, 3, 5, 8, 13) until at most that
+        many terms are left, the rarest dropped first; None when even the last step leaves
+        more."""
         counts = _term_counts(corpus, token_pattern, stop_words)
-        return cls._fit(counts, token_pattern, max_df, min_df, dtype)
+        return cls._fit(counts, token_pattern, max_df, min_df, dtype, max_terms)
 
     @classmethod
     def fit_rows(
@@ -71,14 +79,22 @@ class TermSpace:
         max_df: float,
         min_df: int,
         dtype: type,
+        max_terms: int | None = None,
     ) -> TermSpace | None:
         df: Counter[str] = Counter()
         for found in counts:
             df.update(found.keys())
         n = len(counts)
-        kept = sorted(t for t, d in df.items() if min_df <= d <= max_df * n)
-        if not kept:
+        floors = [min_df] if max_terms is None else [min_df, *(m for m in _FLOORS if m > min_df)]
+        for floor in floors:
+            kept = [t for t, d in df.items() if floor <= d <= max_df * n]
+            if not kept:
+                return None
+            if max_terms is None or len(kept) <= max_terms:
+                break
+        else:
             return None
+        kept.sort()
         documents = np.array([df[t] for t in kept], dtype=np.float64)
         idf: np.ndarray = (np.log((1.0 + n) / (1.0 + documents)) + 1.0).astype(dtype)
         return cls({t: i for i, t in enumerate(kept)}, idf, None, token_pattern)

@@ -388,13 +388,14 @@ def small_vectors(
     DENSE_CELLS numbers (text of rare words, codes or names has a word per story)."""
     corpus = [*vocabulary, *texts]
     for max_df in (max_share, 1.0):  # a tiny corpus may have no word under the cap
-        for min_df in (1, 2, 3, 5, 8, 13):
-            space = TermSpace.fit(
-                corpus, TOKEN_PATTERN, STOP_WORDS, max_df if len(corpus) >= 10 else 1.0, min_df
-            )
-            if space is None or len(texts) * len(space.vocabulary) <= DENSE_CELLS:
-                break
-        if space is None or len(texts) * len(space.vocabulary) > DENSE_CELLS:
+        space = TermSpace.fit(
+            corpus,
+            TOKEN_PATTERN,
+            STOP_WORDS,
+            max_df if len(corpus) >= 10 else 1.0,
+            max_terms=DENSE_CELLS // len(texts) if texts else None,
+        )
+        if space is None:
             continue
         X = space.vectors(texts)
         if X.any(axis=1).sum() >= 2:
