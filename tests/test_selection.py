@@ -133,3 +133,42 @@ def test_a_feed_without_dates_does_not_fill_a_built_digest(tmp_path: Path) -> No
     # candidates for merging: twice the limit, still shared out fairly
     candidates = Counter(i.feed_url for i in select_items(config, store, max_items=12))
     assert candidates[str(tmp_path / "undated.rdf")] == 24 - 9
+
+
+def _steps_to_choose(store: Store) -> int:
+    """SQLite virtual-machine steps (in thousands) of choosing the stories not yet sent."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.db.set_progress_handler(count, 1000)
+    try:
+        store.item_heads(exclude_sent_to_list="daily", per_feed=10)
+    finally:
+        store.db.set_progress_handler(None, 1000)
+    return steps
+
+
+def test_choosing_stories_costs_the_same_however_many_digests_went_out(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite", clock=lambda: NOW)
+    store.upsert_items(
+        [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(20) for n in range(150)]
+    )
+    ids = [row for row, _ in store.item_heads()]
+
+    def send_digests(count: int, first: int) -> None:
+        for d in range(first, first + count):
+            carried = [(i, "h") for i in ids[d * 20 % len(ids) :][:20]]
+            digest = store.create_digest("daily", NOW, f"d{d}", "s", carried)
+            store.mark_digest_sent(digest)
+
+    send_digests(5, 0)
+    few = _steps_to_choose(store)
+    send_digests(145, 5)  # a digest a day for five months: every item sent once
+    many = _steps_to_choose(store)
+    assert store.item_heads(exclude_sent_to_list="daily") == []
+    # each item's sent digests are looked up, not searched for among all of them
+    assert many < few * 2, (few, many)

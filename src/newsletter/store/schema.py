@@ -319,4 +319,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX items_recency ON items ((COALESCE(published, first_seen)));
         """,
     ),
+    (
+        185,
+        """
+        -- The digests that carried an item: choosing a digest's stories leaves out those a
+        -- sent digest carried, item by item. Without it each lookup read all of
+        -- digest_items, so every build grew slower with every digest ever built. (A
+        -- PostgreSQL store has had it from its first migration.)
+        CREATE INDEX IF NOT EXISTS digest_items_item ON digest_items(item_id);
+        """,
+    ),
 ]
