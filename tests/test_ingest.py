@@ -444,6 +444,32 @@ def test_unchanged_entries_of_a_changed_feed_are_not_normalized_again(
     assert all(len(i.entry_hash) == 32 for i in store.items())
 
 
+def test_a_changed_feed_is_compared_with_its_newest_stored_items_only(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Years of a feed's items are not read at each change: only its newest ones. An older
+    entry still in the feed is parsed again and stays the one item it was."""
+    monkeypatch.setattr("newsletter.ingest.feeds.KNOWN_ENTRIES", 3)
+
+    def dated(n: int) -> str:
+        return item(n, pubDate=f"Mon, 0{n} Feb 2026 08:00:00 GMT")
+
+    with FeedServer({"/feed.xml": (rss("".join(dated(n) for n in range(5, 0, -1))), "")}) as (
+        server
+    ):
+        url = server.url("/feed.xml")
+        config = make_config(tmp_path)
+        first = ingest(config, store, feeds(url))
+        server.set("/feed.xml", rss("".join(dated(n) for n in range(6, 0, -1))))
+        second = ingest(config, store, feeds(url))
+    assert set(store.known_entries(url, 3).values()) == {"harbour-6", "harbour-5", "harbour-4"}
+    assert (first.parsed_items, first.new) == (5, 5)
+    # 6 is new, 5-3 are known; 2 and 1 are older than the newest three: parsed, not new
+    assert (second.parsed_items, second.unchanged_items) == (3, 3)
+    assert (second.new, second.changed) == (1, 0)
+    assert sorted(i.key for i in store.items()) == [f"harbour-{n}" for n in range(1, 7)]
+
+
 def test_gzip_and_redirect_through_ingest(tmp_path: Path, store: Store) -> None:
     with FeedServer(gzip=True) as server:
         server.set("/real.xml", GOOD)

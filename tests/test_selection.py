@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from newsletter.config import DigestConfig, FeedConfig, default_config
+from newsletter.config import Config, DigestConfig, FeedConfig, default_config
 from newsletter.model import Item
 from newsletter.run.digest import build, select_items
 from newsletter.run.selection import fair_share
@@ -135,8 +137,8 @@ def test_a_feed_without_dates_does_not_fill_a_built_digest(tmp_path: Path) -> No
     assert candidates[str(tmp_path / "undated.rdf")] == 24 - 9
 
 
-def _steps_to_choose(store: Store) -> int:
-    """SQLite virtual-machine steps (in thousands) of choosing the stories not yet sent."""
+def _vm_steps(store: Store, work: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps (in thousands) that `work` takes."""
     steps = 0
 
     def count() -> int:
@@ -146,7 +148,7 @@ def _steps_to_choose(store: Store) -> int:
 
     store.db.set_progress_handler(count, 1000)
     try:
-        store.item_heads(exclude_sent_to_list="daily", per_feed=10)
+        work()
     finally:
         store.db.set_progress_handler(None, 1000)
     return steps
@@ -154,9 +156,8 @@ def _steps_to_choose(store: Store) -> int:
 
 def test_choosing_stories_costs_the_same_however_many_digests_went_out(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite", clock=lambda: NOW)
-    store.upsert_items(
-        [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(20) for n in range(150)]
-    )
+    items = [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(20) for n in range(150)]
+    store.upsert_items(items)
     ids = [row for row, _ in store.item_heads()]
 
     def send_digests(count: int, first: int) -> None:
@@ -165,10 +166,73 @@ def test_choosing_stories_costs_the_same_however_many_digests_went_out(tmp_path:
             digest = store.create_digest("daily", NOW, f"d{d}", "s", carried)
             store.mark_digest_sent(digest)
 
+    def choose() -> object:  # every item is read, and looked up in what was sent
+        return store.item_heads(exclude_sent_to_list="daily")
+
     send_digests(5, 0)
-    few = _steps_to_choose(store)
+    few = _vm_steps(store, choose)
     send_digests(145, 5)  # a digest a day for five months: every item sent once
-    many = _steps_to_choose(store)
+    many = _vm_steps(store, choose)
     assert store.item_heads(exclude_sent_to_list="daily") == []
     # each item's sent digests are looked up, not searched for among all of them
     assert many < few * 2, (few, many)
+
+
+def _config_for(tmp_path: Path, feeds: int, max_items: int, max_per_feed: int = 0) -> Config:
+    return dataclasses.replace(
+        default_config(tmp_path),
+        feeds=tuple(FeedConfig(url=f"https://f{f}.example/feed") for f in range(feeds)),
+        digest=DigestConfig(max_items=max_items, max_per_feed=max_per_feed),
+    )
+
+
+def test_choosing_stories_reads_what_it_takes_not_the_years_kept(tmp_path: Path) -> None:
+    config = _config_for(tmp_path, 20, max_items=30)
+    store = Store(tmp_path / "s.sqlite", clock=lambda: NOW)
+    store.upsert_items(
+        [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(20) for n in range(30)]
+    )
+    recent = _vm_steps(store, lambda: select_items(config, store))
+    chosen = select_items(config, store)
+    # two years of older stories that never made it into a digest
+    older = [
+        _item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(20) for n in range(30, 1500)
+    ]
+    store.upsert_items(older)
+    kept = _vm_steps(store, lambda: select_items(config, store))
+    assert select_items(config, store) == chosen
+    assert kept < recent * 2, (recent, kept)
+
+
+def _random_store(rng: random.Random, path: Path) -> tuple[Store, int]:
+    store = Store(path, clock=lambda: NOW)
+    feeds = rng.randint(1, 12)
+    items = []
+    for f in range(feeds):
+        for n in range(rng.choice([0, 1, 2, 3, 5, 8, 30, 80])):
+            when = None if rng.random() < 0.2 else NOW - timedelta(minutes=rng.randint(0, 3) * 30)
+            items.append(_item(f"f{f}", n, when))
+    store.upsert_items(items)
+    heads = store.item_heads()
+    for d in range(rng.randint(0, 3)):  # some stories already went out
+        carried = [(row, "h") for row, _ in rng.sample(heads, min(len(heads), rng.randint(0, 9)))]
+        store.mark_digest_sent(store.create_digest("main", NOW, f"d{d}", "s", carried))
+    return store, feeds
+
+
+def test_choosing_stories_a_few_per_feed_at_a_time_chooses_as_reading_them_all(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(5)
+    for case in range(60):
+        store, feeds = _random_store(rng, tmp_path / f"s{case}.sqlite")
+        max_items, max_per_feed = rng.choice([1, 2, 5, 12, 40, 0]), rng.choice([0, 0, 1, 3])
+        config = _config_for(tmp_path, feeds, max_items, max_per_feed)
+        lst = config.list(None)
+        wanted = max_items * 2 if max_items else None
+        everything = store.item_heads(
+            feed_urls=[f.url for f in config.feeds], exclude_sent_to_list=lst.name
+        )
+        picked = {row for row, _ in fair_share(everything, wanted, max_per_feed, lambda c: c[1])}
+        expected = [item.key for row, item in everything if row in picked]
+        assert [i.key for i in select_items(config, store)] == expected, case

@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 
 Fetcher = Callable[[str, FeedState | None, Config], FetchResponse]
 
+# A changed feed's entries are looked up among this many of its newest stored items (twice
+# the most entries a feed is read for, `parse.MAX_ENTRIES`); an older one that reappears is
+# parsed again, and stored as the same item.
+KNOWN_ENTRIES = 1000
+
 
 @dataclass
 class IngestReport:
@@ -134,7 +139,7 @@ def ingest(
     with closing(responses), pool:
         for feed, response in responses:
             state = states[feed.url]
-            known = store.known_entries(feed.url) if _has_body(response) else {}
+            known = store.known_entries(feed.url, KNOWN_ENTRIES) if _has_body(response) else {}
             args = (feed, state, response, known, config.fetch.max_field_chars)
             if _has_body(response) and pool.has_room():
                 pool.submit((feed, response), _to_result, *args)

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from newsletter.model import FeedResult, Item
 from newsletter.store.base import from_iso, in_marks, to_iso
@@ -65,6 +66,8 @@ def _row_to_item(row: sqlite3.Row) -> Item:
 # ties break on the feed and the story, not on the row id: ids follow the order in which
 # responses arrived, which must not reorder a digest
 _NEWEST_FIRST = "published IS NULL, COALESCE(published, first_seen) DESC, feed_url DESC, key DESC"
+# the same within one feed: the order of the items_feed_recency index
+_FEED_NEWEST_FIRST = "published IS NULL, COALESCE(published, first_seen) DESC, key DESC"
 
 
 def _items_query(
@@ -74,12 +77,16 @@ def _items_query(
     exclude_sent_to_list: str | None,
     resend_edited: bool,
     limit: int | None,
-    per_feed: int | None,
+    one_feed: bool = False,
 ) -> tuple[str, dict[str, object]]:
-    """The SQL (and its parameters) of `ItemsMixin.items`, selecting `columns` of `items i`."""
+    """The SQL (and its parameters) of `ItemsMixin.items`, selecting `columns` of `items i`;
+    with `one_feed`, of the feed given as the `feed` parameter (read newest first along
+    the items_feed_recency index, so a LIMIT stops the reading)."""
     where = ["1 = 1"]
     params: dict[str, object] = {}
-    if feed_urls is not None:
+    if one_feed:
+        where.append("i.feed_url = :feed")
+    elif feed_urls is not None:
         where.append(f"i.feed_url IN ({in_marks('f', feed_urls, params)})")
     if since is not None:
         params["since"] = to_iso(since)
@@ -94,17 +101,19 @@ def _items_query(
                    AND (d.sent_at IS NOT NULL
                         OR EXISTS (SELECT 1 FROM deliveries dl WHERE dl.digest_id = d.id)))"""
         )
-    sql = f"SELECT {columns} FROM items i WHERE {' AND '.join(where)}"
-    if per_feed:
-        sql = (
-            "SELECT * FROM (SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY feed_url "
-            f"ORDER BY {_NEWEST_FIRST}) "
-            f"AS place FROM ({sql}) AS ranked) AS placed WHERE place <= {int(per_feed)}"
-        )
-    sql += f" ORDER BY {_NEWEST_FIRST}"
+    order = _FEED_NEWEST_FIRST if one_feed else _NEWEST_FIRST
+    sql = f"SELECT {columns} FROM items i WHERE {' AND '.join(where)} ORDER BY {order}"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return sql, params
+
+
+def _newest_first(rows: list[Any]) -> list[Any]:
+    """Rows of several feeds in _NEWEST_FIRST order (ISO times sort as text, as in SQL)."""
+    rows.sort(key=lambda r: (r["published"] or r["first_seen"], r["feed_url"], r["key"]))
+    rows.reverse()
+    rows.sort(key=lambda r: r["published"] is None)  # stable: dated first, as they were
+    return rows
 
 
 class ItemsMixin:
@@ -277,11 +286,13 @@ class ItemsMixin:
                     )
         return new, changed
 
-    def known_entries(self, feed_url: str) -> dict[str, str]:
-        """Raw-entry hash -> key of a feed's stored items: entries to skip when it changes."""
+    def known_entries(self, feed_url: str, newest: int) -> dict[str, str]:
+        """Raw-entry hash -> key of a feed's `newest` stored items: entries to skip when it
+        changes (a feed lists its newest; the years of items kept before are not read)."""
         rows = self.db.execute(
-            "SELECT entry_hash, key FROM items WHERE feed_url = :u AND entry_hash != ''",
-            {"u": feed_url},
+            "SELECT entry_hash, key FROM items WHERE feed_url = :u AND entry_hash != '' "
+            f"ORDER BY {_FEED_NEWEST_FIRST} LIMIT :n",
+            {"u": feed_url, "n": int(newest)},
         )
         return {r[0]: r[1] for r in rows}
 
@@ -303,10 +314,10 @@ class ItemsMixin:
         ones (an undated item counts as published when first seen, which is "now" for a
         feed without dates).
         """
-        sql, params = _items_query(
+        rows = self._item_rows(
             "i.*", feed_urls, since, exclude_sent_to_list, resend_edited, limit, per_feed
         )
-        return [_row_to_item(r) for r in self.db.execute(sql, params)]
+        return [_row_to_item(r) for r in rows]
 
     def item_heads(
         self,
@@ -318,7 +329,7 @@ class ItemsMixin:
     ) -> list[tuple[int, Item]]:
         """What `items` gives, as (row id, item with only its key, feed and dates): enough
         to choose a digest's stories from without reading every story's text."""
-        sql, params = _items_query(
+        rows = self._item_rows(
             "i.id, i.key, i.feed_url, i.published, i.first_seen",
             feed_urls,
             since,
@@ -339,8 +350,37 @@ class ItemsMixin:
                     first_seen=from_iso(r["first_seen"]),
                 ),
             )
-            for r in self.db.execute(sql, params)
+            for r in rows
         ]
+
+    def _item_rows(
+        self,
+        columns: str,
+        feed_urls: Sequence[str] | None,
+        since: datetime | None,
+        exclude_sent_to_list: str | None,
+        resend_edited: bool,
+        limit: int | None,
+        per_feed: int | None,
+    ) -> list[Any]:
+        """The rows `items` and `item_heads` read. With `per_feed`, one query per feed that
+        stops at its newest `per_feed` matches, so the cost follows what is taken, not how
+        many items the store has kept over the years."""
+        if not per_feed:
+            sql, params = _items_query(
+                columns, feed_urls, since, exclude_sent_to_list, resend_edited, limit
+            )
+            return list(self.db.execute(sql, params))
+        if feed_urls is None:
+            feed_urls = [r[0] for r in self.db.execute("SELECT url FROM feeds ORDER BY url")]
+        sql, params = _items_query(
+            columns, None, since, exclude_sent_to_list, resend_edited, per_feed, one_feed=True
+        )
+        rows: list[Any] = []
+        for url in dict.fromkeys(feed_urls):
+            rows.extend(self.db.execute(sql, {**params, "feed": url}))
+        rows = _newest_first(rows)
+        return rows[:limit] if limit else rows
 
     def items_by_id(self, ids: Sequence[int], text_chars: int | None = None) -> list[Item]:
         """The items of these row ids, in the order given (missing ones left out). With

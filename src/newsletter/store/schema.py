@@ -329,4 +329,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX IF NOT EXISTS digest_items_item ON digest_items(item_id);
         """,
     ),
+    (
+        190,
+        """
+        -- Each feed's items newest first (dated before undated, as a digest takes them): a
+        -- digest reads only the few newest of each feed along it, however many the store
+        -- has kept over the years.
+        CREATE INDEX items_feed_recency ON items (
+            feed_url, (published IS NULL), (COALESCE(published, first_seen)) DESC, key DESC
+        );
+        """,
+    ),
 ]
