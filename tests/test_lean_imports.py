@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import random
+import string
 
 from support.imports import PARSING_AND_AFTER, loaded_after
 from support.sections import TOPICS, story
 
+from newsletter import langtag
 from newsletter.analysis.themes import topics as themes_topics
 from newsletter.analysis.themes.topics import Vocabulary, topic_model
 
@@ -64,3 +66,28 @@ def test_a_kept_topic_model_takes_new_texts_in_without_scikit_learn(tmp_path):
     assert loaded_after(code) == []
     assert json.loads((tmp_path / "seen.json").read_text()) == 305  # the 5 were folded in
     themes_topics._CACHE.clear()
+
+
+def test_loading_a_config_leaves_babel_and_the_mail_header_parser_unloaded(tmp_path):
+    (tmp_path / "newsletter.toml").write_text(
+        '[site]\nname = "Nachrichten"\nurl = "https://news.example.org"\nlanguage = "de"\n'
+    )
+    code = (
+        "import sys\nfrom newsletter.config import load_config\n"
+        "config = load_config('newsletter.toml')\n"
+        "assert config.site.language == 'de'\n"
+        "assert 'email.policy' not in sys.modules and 'urllib.request' not in sys.modules"
+    )
+    assert loaded_after(code, ("babel",), tmp_path) == []
+
+
+def test_a_language_with_locale_data_is_one_babel_knows():
+    """The quick check at config load (a file of babel's locale data) never accepts a
+    language babel itself would refuse."""
+    codes = [a + b for a in string.ascii_lowercase for b in string.ascii_lowercase]
+    codes += ["ast", "fil", "haw", "yue", "xxx", "zzz"]
+    with_data = [c for c in codes if langtag._has_locale_data(c)]
+    assert "en" in with_data and "de" in with_data and "zz" not in with_data
+    assert len(with_data) > 100
+    assert [c for c in with_data if langtag._known(c) is None] == []
+    assert langtag.language_tag_problem("iw") is None  # an old code babel knows: no file

@@ -18,7 +18,6 @@ import ipaddress
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
-from email import policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -117,6 +116,8 @@ def feed_url(value: str) -> str | None:
 
 def address(value: str) -> str | None:
     """One mail address with a domain, with or without a display name."""
+    from email import policy  # the header parser: loaded only for a config that sends mail
+
     try:
         header = policy.SMTP.header_factory("From", value)
         found = header.addresses

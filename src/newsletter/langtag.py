@@ -7,10 +7,14 @@ never `english` or `pt_BR`.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel import Locale, UnknownLocaleError
+if TYPE_CHECKING:
+    from babel import Locale
 
 # well-formed BCP 47 (RFC 5646) without grandfathered tags: language[-extlang][-script]
 # [-region][-variant...][-extension...][-x-private]
@@ -39,7 +43,8 @@ def language_tag_problem(tag: str) -> str | None:
         return f"not a BCP 47 language tag: it has characters other than ASCII ({odd})"
     if m is None:
         return f"not a BCP 47 language tag; use one such as {EXAMPLES}"
-    if _known(m["language"].lower()) is None:
+    language = m["language"].lower()
+    if not _has_locale_data(language) and _known(language) is None:
         return f"unknown language {m['language']!r}; use an ISO 639 code such as {EXAMPLES}"
     return None
 
@@ -64,7 +69,19 @@ def locale_for(tag: str) -> Locale:
 
 @lru_cache(maxsize=64)
 def _known(identifier: str) -> Locale | None:
+    from babel import Locale, UnknownLocaleError  # only to format: not at every start-up
+
     try:
         return Locale.parse(identifier)
     except (UnknownLocaleError, ValueError):
         return None
+
+
+@lru_cache(maxsize=64)
+def _has_locale_data(language: str) -> bool:
+    """Whether babel ships CLDR data of its own for a language code ([a-z]{2,3}), looked up
+    without importing babel and loading the data (a tenth of every command's start-up). A
+    code without a file may still be one babel knows by another name: `_known` decides."""
+    spec = importlib.util.find_spec("babel")
+    folders = (spec.submodule_search_locations or []) if spec else []
+    return any(Path(folder, "locale-data", f"{language}.dat").is_file() for folder in folders)

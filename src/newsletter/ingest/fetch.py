@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
-from urllib.request import url2pathname
 
 from newsletter import __version__
 from newsletter.config import Config
@@ -111,6 +110,8 @@ def local_path(url: str) -> Path:
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
             raise _Failed(f"file URL with a remote host is not supported: {url}")
+        from urllib.request import url2pathname  # most of urllib: only for file:// URLs
+
         return Path(url2pathname(parts.path))
     return Path(url).expanduser()
 
