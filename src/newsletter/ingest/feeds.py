@@ -175,7 +175,7 @@ def ingest(
 def _known_entries(
     store: Store, url: str, response: FetchResponse | FeedResult
 ) -> Mapping[str, str]:
-    """The stored entries a changed feed's may be (see KNOWN_ENTRIES); none for no body."""
+    """The stored entries the body's may be (see KNOWN_ENTRIES); none without a body."""
     if not isinstance(response, FetchResponse) or not _has_body(response):
         return {}
     body = response.body

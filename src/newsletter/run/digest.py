@@ -66,7 +66,11 @@ def select_items(
     wanted = limit * 2 if limit else None
     # chosen on keys and dates alone; only the chosen stories' texts are read
     cap = min(x for x in (per_feed, wanted) if x) if (per_feed or wanted) else None
-    taken = cap if cap is None or wanted is None else min(cap, -(-wanted // max(1, len(urls))))
+    # each feed's newest few (enough when every feed has as many), more only while the
+    # fair share could reach further into some feed
+    taken = cap
+    if cap is not None and wanted is not None:
+        taken = min(cap, -(-wanted // max(1, len(urls))))
     while True:
         candidates = store.item_heads(
             feed_urls=urls,

@@ -110,7 +110,13 @@ def _items_query(
 
 def _newest_first(rows: list[Any]) -> list[Any]:
     """Rows of several feeds in _NEWEST_FIRST order (ISO times sort as text, as in SQL)."""
-    rows.sort(key=lambda r: (r["published"] or r["first_seen"], r["feed_url"], r["key"]))
+    rows.sort(
+        key=lambda r: (
+            r["first_seen"] if r["published"] is None else r["published"],
+            r["feed_url"],
+            r["key"],
+        )
+    )
     rows.reverse()
     rows.sort(key=lambda r: r["published"] is None)  # stable: dated first, as they were
     return rows
