@@ -240,3 +240,19 @@ def test_choosing_stories_a_few_per_feed_at_a_time_chooses_as_reading_them_all(
         picked = {row for row, _ in fair_share(everything, wanted, max_per_feed, lambda c: c[1])}
         expected = [item.key for row, item in everything if row in picked]
         assert [i.key for i in select_items(config, store)] == expected, case
+
+
+def test_stories_a_microsecond_apart_keep_their_order_however_far_off(tmp_path: Path) -> None:
+    """Seconds as a float tie for dates centuries away (a feed's typo): the rank is exact,
+    so the store's newest-first order and the fair share agree on which story is newer."""
+    far = datetime(9000, 1, 1, tzinfo=UTC)
+    newer = dataclasses.replace(_item("a", 1, far + timedelta(microseconds=1)), key="a-1")
+    older = dataclasses.replace(_item("a", 2, far), key="a-2")
+    assert [i.key for i in fair_share([older, newer], 1)] == ["a-1"]
+    store = Store(tmp_path / "s.sqlite", clock=lambda: NOW)
+    store.upsert_items([older, newer, _item("b", 1, NOW)])
+    config = _config_for(tmp_path, 0, max_items=1)
+    config = dataclasses.replace(
+        config, feeds=tuple(FeedConfig(url=f"https://{n}.example/feed") for n in "ab")
+    )
+    assert [i.key for i in select_items(config, store)] == ["a-1", "b-1"]

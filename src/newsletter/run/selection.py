@@ -11,7 +11,7 @@ stories leaves its places to the others, so the shares stay fair without a fixed
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from newsletter.model import Entry, Item
@@ -19,16 +19,18 @@ from newsletter.model import Entry, Item
 T = TypeVar("T")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def item_rank(item: Item) -> tuple[bool, float]:
-    """Sort key, larger first: dated before undated, then newer before older."""
+    """Sort key, larger first: dated before undated, then newer before older, to the
+    microsecond (the store's order: seconds as a float tie for dates far off)."""
     when = item.published or item.first_seen
     if when is None:
         return (False, float("-inf"))
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return (item.published is not None, (when - _EPOCH).total_seconds())
+    return (item.published is not None, (when - _EPOCH) // _MICROSECOND)
 
 
 def fair_share(
