@@ -96,3 +96,30 @@ def test_has_deliveries_tells_whether_a_send_started(store):
     assert store.create_deliveries(digest_id) == 1
     assert store.has_deliveries(digest_id)
     assert [d.subscriber_id for d in store.deliveries(digest_id)] == [sub.id]
+
+
+def test_dates_of_any_year_are_stored_and_read_back_in_order(store):
+    """A feed's typo dates a story in the year 999 (or 5): it is stored with a four-digit
+    year, reads back, and sorts before the others. A year written by an older version
+    without the padding still reads."""
+    from datetime import timedelta, timezone
+
+    from newsletter.store.base import from_iso, to_iso
+
+    dates = [
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(5, 6, 7, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, 0, 10, tzinfo=timezone(timedelta(hours=1))),  # before the first
+    ]
+    items = [
+        Item(key=f"k{n}", feed_url="https://f.example/", link="", title="t", published=d)
+        for n, d in enumerate(dates)
+    ]
+    store.upsert_items(items)
+    read = {i.key: i.published for i in store.items()}
+    assert read["k0"] == dates[0] and read["k1"] == dates[1] and read["k2"] == dates[2]
+    assert read["k3"] == datetime(1, 1, 1, tzinfo=UTC)
+    assert [i.key for i in store.items()] == ["k2", "k0", "k1", "k3"]
+    assert to_iso(dates[0]) == "0999-01-02T03:04:05.000006Z"
+    assert from_iso("999-01-02T03:04:05.000006Z") == dates[0]

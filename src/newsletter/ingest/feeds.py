@@ -29,12 +29,10 @@ logger = logging.getLogger(__name__)
 
 Fetcher = Callable[[str, FeedState | None, Config], FetchResponse]
 
-# A changed feed's entries are looked up among its newest stored items: twice as many as
-# its body seems to hold, at least KNOWN_ENTRIES, at most twice the most entries a feed is
-# read for (`parse.MAX_ENTRIES`). An older entry still in it is parsed again and stored as
-# the same item; the years of items a store keeps are never read.
-KNOWN_ENTRIES = 100
-MAX_KNOWN_ENTRIES = 1000
+# A changed feed's entries are looked up among this many of its newest stored items (twice
+# the most entries a feed is read for, `parse.MAX_ENTRIES`), not among the years of items
+# a store keeps. An older entry still listed is parsed again and stored as the same item.
+KNOWN_ENTRIES = 1000
 
 
 @dataclass
@@ -141,7 +139,7 @@ def ingest(
     with closing(responses), pool:
         for feed, response in responses:
             state = states[feed.url]
-            known = _known_entries(store, feed.url, response)
+            known = store.known_entries(feed.url, KNOWN_ENTRIES) if _has_body(response) else {}
             args = (feed, state, response, known, config.fetch.max_field_chars)
             if _has_body(response) and pool.has_room():
                 pool.submit((feed, response), _to_result, *args)
@@ -170,18 +168,6 @@ def ingest(
         report.elapsed,
     )
     return report
-
-
-def _known_entries(
-    store: Store, url: str, response: FetchResponse | FeedResult
-) -> Mapping[str, str]:
-    """The stored entries the body's may be (see KNOWN_ENTRIES); none without a body."""
-    if not isinstance(response, FetchResponse) or not _has_body(response):
-        return {}
-    body = response.body
-    # a count of start tags (or JSON ids), not a parse: more or fewer only move the bound
-    seen = max(body.count(b"<item"), body.count(b"<entry"), body.count(b'"id"'))
-    return store.known_entries(url, min(MAX_KNOWN_ENTRIES, max(KNOWN_ENTRIES, 2 * seen)))
 
 
 def _has_body(response: FetchResponse | FeedResult) -> bool:

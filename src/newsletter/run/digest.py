@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -65,43 +64,20 @@ def select_items(
     # twice the limit: duplicates merge away; no feed can use more than the limit
     wanted = limit * 2 if limit else None
     # chosen on keys and dates alone; only the chosen stories' texts are read
-    cap = min(x for x in (per_feed, wanted) if x) if (per_feed or wanted) else None
-    # each feed's newest few (enough when every feed has as many), more only while the
-    # fair share could reach further into some feed
-    taken = cap
-    if cap is not None and wanted is not None:
-        taken = min(cap, -(-wanted // max(1, len(urls))))
-    while True:
-        candidates = store.item_heads(
-            feed_urls=urls,
-            since=since,
-            exclude_sent_to_list=lst.name,
-            resend_edited=lst.resend_edited,
-            per_feed=taken,
-        )
-        if taken is None or cap is None or not _more_rounds_needed(candidates, taken, cap, wanted):
-            break
-        taken = min(cap, taken * 4)
+    candidates = store.item_heads(
+        feed_urls=urls,
+        since=since,
+        exclude_sent_to_list=lst.name,
+        resend_edited=lst.resend_edited,
+        per_feed=min(x for x in (per_feed, wanted) if x) if (per_feed or wanted) else None,
+        enough=wanted,  # the feeds' turns fill the digest once they give this many
+    )
     chosen = {row for row, _ in fair_share(candidates, wanted, per_feed, item_of=lambda c: c[1])}
     # newest first; texts read no further than analysis looks (one more character tells
     # `analysis_copy` that it must cut), HTML not at all: a digest shows neither whole
     return store.items_by_id(
         [row for row, _ in candidates if row in chosen], text_chars=ANALYSIS_TEXT_CHARS + 1
     )
-
-
-def _more_rounds_needed(
-    candidates: Sequence[tuple[int, Item]], taken: int, cap: int, wanted: int | None
-) -> bool:
-    """Whether `fair_share` could want more than the newest `taken` of some feed: feeds
-    give one story per round, so `taken` rounds fill the digest when the feeds gave
-    `wanted` stories between them; a feed that gave fewer than `taken` has no more."""
-    if taken >= cap:
-        return False
-    if wanted is not None and len(candidates) >= wanted:
-        return False
-    counts = Counter(item.feed_url for _, item in candidates)
-    return any(n >= taken for n in counts.values())
 
 
 def summaries_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,20 +23,32 @@ BUSY_TIMEOUT = 30.0
 
 
 def to_iso(dt: datetime | None) -> str | None:
-    """UTC ISO 8601 with a fixed width, so strings sort like times."""
+    """UTC ISO 8601 with a fixed width, so strings sort like times (a four-digit year
+    too: strftime writes the year 999 as "999", which then could not be read back)."""
     if dt is None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        dt = dt.astimezone(UTC)
+    except OverflowError:  # the first or last day there is, with an offset past its edge
+        dt = (datetime.min if dt.year < 5000 else datetime.max).replace(tzinfo=UTC)
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S.%f}Z"
 
 
 def from_iso(text: str | None) -> datetime | None:
-    """The time `to_iso` wrote (fromisoformat: thirty times faster than strptime)."""
+    """The time `to_iso` wrote (fromisoformat: thirty times faster than strptime), also
+    one an older version wrote with a year of fewer than four digits."""
     if not text:
         return None
+    short_year = _SHORT_YEAR.match(text)
+    if short_year:
+        text = short_year.group(1).zfill(4) + text[short_year.end(1) :]
     dt = datetime.fromisoformat(text)
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+_SHORT_YEAR = re.compile(r"(\d{1,3})-")
 
 
 class StoreBase:

@@ -77,15 +77,15 @@ def _items_query(
     exclude_sent_to_list: str | None,
     resend_edited: bool,
     limit: int | None,
-    one_feed: bool = False,
+    one_feed: str = "",
 ) -> tuple[str, dict[str, object]]:
     """The SQL (and its parameters) of `ItemsMixin.items`, selecting `columns` of `items i`;
-    with `one_feed`, of the feed given as the `feed` parameter (read newest first along
-    the items_feed_recency index, so a LIMIT stops the reading)."""
+    with `one_feed` (an SQL expression), of that feed only, read newest first along the
+    items_feed_recency index, so a LIMIT stops the reading."""
     where = ["1 = 1"]
     params: dict[str, object] = {}
     if one_feed:
-        where.append("i.feed_url = :feed")
+        where.append(f"i.feed_url = {one_feed}")
     elif feed_urls is not None:
         where.append(f"i.feed_url IN ({in_marks('f', feed_urls, params)})")
     if since is not None:
@@ -332,9 +332,12 @@ class ItemsMixin:
         exclude_sent_to_list: str | None = None,
         resend_edited: bool = False,
         per_feed: int | None = None,
+        enough: int | None = None,
     ) -> list[tuple[int, Item]]:
         """What `items` gives, as (row id, item with only its key, feed and dates): enough
-        to choose a digest's stories from without reading every story's text."""
+        to choose a digest's stories from without reading every story's text. With
+        `enough`, fewer of each feed than `per_feed` when they give `enough` between them
+        taking turns (see `_item_rows`)."""
         rows = self._item_rows(
             "i.id, i.key, i.feed_url, i.published, i.first_seen",
             feed_urls,
@@ -343,6 +346,7 @@ class ItemsMixin:
             resend_edited,
             None,
             per_feed,
+            enough,
         )
         return [
             (
@@ -368,10 +372,13 @@ class ItemsMixin:
         resend_edited: bool,
         limit: int | None,
         per_feed: int | None,
+        enough: int | None = None,
     ) -> list[Any]:
-        """The rows `items` and `item_heads` read. With `per_feed`, one query per feed that
-        stops at its newest `per_feed` matches, so the cost follows what is taken, not how
-        many items the store has kept over the years."""
+        """The rows `items` and `item_heads` read. With `per_feed`, each feed's newest that
+        many at most, read along an index that stops there, so the cost follows what is
+        taken, not the years of items the store has kept. With `enough` too, each feed's
+        newest few first, then more of the feeds that had as many, until the feeds gave
+        `enough` between them: as many rounds of taking one from each feed as that needs."""
         if not per_feed:
             sql, params = _items_query(
                 columns, feed_urls, since, exclude_sent_to_list, resend_edited, limit
@@ -379,14 +386,49 @@ class ItemsMixin:
             return list(self.db.execute(sql, params))
         if feed_urls is None:
             feed_urls = [r[0] for r in self.db.execute("SELECT url FROM feeds ORDER BY url")]
-        sql, params = _items_query(
-            columns, None, since, exclude_sent_to_list, resend_edited, per_feed, one_feed=True
-        )
-        rows: list[Any] = []
-        for url in dict.fromkeys(feed_urls):
-            rows.extend(self.db.execute(sql, {**params, "feed": url}))
-        rows = _newest_first(rows)
+        todo = list(dict.fromkeys(feed_urls))
+        taken = per_feed if enough is None else min(per_feed, -(-enough // max(1, len(todo))))
+        found: dict[str, list[Any]] = {}
+        while todo:
+            query = (columns, since, exclude_sent_to_list, resend_edited, taken)
+            found.update(self._newest_of_each(todo, *query))
+            todo = [url for url in todo if len(found[url]) >= taken]  # feeds that may have more
+            given = sum(map(len, found.values()))
+            if taken >= per_feed or (enough is not None and given >= enough):
+                break
+            taken = min(per_feed, taken * 4)
+        rows = _newest_first([row for rows in found.values() for row in rows])
         return rows[:limit] if limit else rows
+
+    def _newest_of_each(
+        self,
+        urls: Sequence[str],
+        columns: str,
+        since: datetime | None,
+        exclude_sent_to_list: str | None,
+        resend_edited: bool,
+        taken: int,
+    ) -> dict[str, list[Any]]:
+        """Each feed's newest `taken` rows: a query per feed on SQLite (microseconds each),
+        one statement for them all on PostgreSQL (where a round trip costs 0.35 ms)."""
+        found: dict[str, list[Any]] = {url: [] for url in urls}
+        if self.db.dialect == "postgresql":
+            sql, params = _items_query(
+                columns, None, since, exclude_sent_to_list, resend_edited, taken, "u.feed"
+            )
+            sql = (
+                "SELECT h.* FROM unnest(CAST(:urls AS text[])) AS u(feed) "
+                f"CROSS JOIN LATERAL ({sql}) AS h"
+            )
+            for row in self.db.execute(sql, {**params, "urls": list(urls)}):
+                found[row["feed_url"]].append(row)
+            return found
+        sql, params = _items_query(
+            columns, None, since, exclude_sent_to_list, resend_edited, taken, ":feed"
+        )
+        for url in urls:
+            found[url] = list(self.db.execute(sql, {**params, "feed": url}))
+        return found
 
     def items_by_id(self, ids: Sequence[int], text_chars: int | None = None) -> list[Item]:
         """The items of these row ids, in the order given (missing ones left out). With
