@@ -66,6 +66,9 @@ def _row_to_item(row: sqlite3.Row) -> Item:
 # ties break on the feed and the story, not on the row id: ids follow the order in which
 # responses arrived, which must not reorder a digest
 _NEWEST_FIRST = "published IS NULL, COALESCE(published, first_seen) DESC, feed_url DESC, key DESC"
+# PostgreSQL: ends the lookup of an item's digests, so it stays a subquery run item by item
+# along digest_items_item whatever the planner's statistics (see `_newest_of_each`)
+_FENCE = "OFFSET 0"
 # the same within one feed: the order of the items_feed_recency index
 _FEED_NEWEST_FIRST = "published IS NULL, COALESCE(published, first_seen) DESC, key DESC"
 
@@ -383,8 +386,9 @@ class ItemsMixin:
         newest few first, then more of the feeds that had as many, until the feeds gave
         `enough` between them: as many rounds of taking one from each feed as that needs."""
         if not per_feed:
+            fence = _FENCE if self.db.dialect == "postgresql" else ""
             sql, params = _items_query(
-                columns, feed_urls, since, exclude_sent_to_list, resend_edited, limit
+                columns, feed_urls, since, exclude_sent_to_list, resend_edited, limit, fence=fence
             )
             return list(self.db.execute(sql, params))
         if feed_urls is None:
@@ -428,7 +432,7 @@ class ItemsMixin:
                 resend_edited,
                 taken,
                 "u.feed",
-                fence="OFFSET 0",
+                fence=_FENCE,
             )
             sql = (
                 "SELECT h.* FROM unnest(CAST(:urls AS text[])) AS u(feed) "
