@@ -61,6 +61,7 @@ class Connection(Protocol):
     dialect: str  # "sqlite" | "postgresql"
     cross_join: str  # SQLite's join that keeps its left table outer; JOIN elsewhere
     skip_locked: str  # PostgreSQL's " FOR UPDATE SKIP LOCKED"; "" on SQLite
+    fence: str  # PostgreSQL's " OFFSET 0", which keeps a subquery from being flattened
 
     @property
     def in_transaction(self) -> bool: ...

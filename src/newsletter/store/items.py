@@ -66,9 +66,6 @@ def _row_to_item(row: sqlite3.Row) -> Item:
 # ties break on the feed and the story, not on the row id: ids follow the order in which
 # responses arrived, which must not reorder a digest
 _NEWEST_FIRST = "published IS NULL, COALESCE(published, first_seen) DESC, feed_url DESC, key DESC"
-# PostgreSQL: ends the lookup of an item's digests, so it stays a subquery run item by item
-# along digest_items_item whatever the planner's statistics (see `_newest_of_each`)
-_FENCE = "OFFSET 0"
 # the same within one feed: the order of the items_feed_recency index
 _FEED_NEWEST_FIRST = "published IS NULL, COALESCE(published, first_seen) DESC, key DESC"
 
@@ -85,8 +82,10 @@ def _items_query(
 ) -> tuple[str, dict[str, object]]:
     """The SQL (and its parameters) of `ItemsMixin.items`, selecting `columns` of `items i`;
     with `one_feed` (an SQL expression), of that feed only, read newest first along the
-    items_feed_recency index, so a LIMIT stops the reading. `fence` ends the subquery
-    that looks up an item's digests (PostgreSQL's "OFFSET 0": see `_newest_of_each`)."""
+    items_feed_recency index, so a LIMIT stops the reading. `fence` (the connection's) ends
+    the subquery that looks up an item's digests: flattened into a join, PostgreSQL planned
+    it without statistics (a store just filled or copied) as a scan of every sent row for
+    every item, 37 s for 500 feeds of sent stories."""
     where = ["1 = 1"]
     params: dict[str, object] = {}
     if one_feed:
@@ -386,9 +385,14 @@ class ItemsMixin:
         newest few first, then more of the feeds that had as many, until the feeds gave
         `enough` between them: as many rounds of taking one from each feed as that needs."""
         if not per_feed:
-            fence = _FENCE if self.db.dialect == "postgresql" else ""
             sql, params = _items_query(
-                columns, feed_urls, since, exclude_sent_to_list, resend_edited, limit, fence=fence
+                columns,
+                feed_urls,
+                since,
+                exclude_sent_to_list,
+                resend_edited,
+                limit,
+                fence=self.db.fence,
             )
             return list(self.db.execute(sql, params))
         if feed_urls is None:
@@ -419,21 +423,18 @@ class ItemsMixin:
         """Each feed's newest `taken` rows: a query per feed on SQLite (microseconds each),
         one statement for them all on PostgreSQL (where a round trip costs 0.35 ms)."""
         found: dict[str, list[Any]] = {url: [] for url in urls}
+        one_feed = "u.feed" if self.db.dialect == "postgresql" else ":feed"
+        sql, params = _items_query(
+            columns,
+            None,
+            since,
+            exclude_sent_to_list,
+            resend_edited,
+            taken,
+            one_feed,
+            self.db.fence,
+        )
         if self.db.dialect == "postgresql":
-            # OFFSET 0 keeps the lookup of an item's digests a subquery run by item along
-            # digest_items_item: flattened into a join, it was planned without statistics
-            # (a store just filled or copied) as a scan of every sent row for every item,
-            # 37 s for 500 feeds of sent stories
-            sql, params = _items_query(
-                columns,
-                None,
-                since,
-                exclude_sent_to_list,
-                resend_edited,
-                taken,
-                "u.feed",
-                fence=_FENCE,
-            )
             sql = (
                 "SELECT h.* FROM unnest(CAST(:urls AS text[])) AS u(feed) "
                 f"CROSS JOIN LATERAL ({sql}) AS h"
@@ -441,9 +442,6 @@ class ItemsMixin:
             for row in self.db.execute(sql, {**params, "urls": list(urls)}):
                 found[row["feed_url"]].append(row)
             return found
-        sql, params = _items_query(
-            columns, None, since, exclude_sent_to_list, resend_edited, taken, ":feed"
-        )
         for url in urls:
             found[url] = list(self.db.execute(sql, {**params, "feed": url}))
         return found

@@ -23,6 +23,7 @@ class SqliteConnection(sqlite3.Connection):
     dialect = "sqlite"
     cross_join = "CROSS JOIN"  # a join whose left table SQLite's planner keeps outer
     skip_locked = ""  # the write lock already gives each batch claim its turn
+    fence = ""  # SQLite runs a correlated subquery row by row already
 
     def begin(self) -> None:
         """BEGIN IMMEDIATE: the write lock up front, so two writers never deadlock, and
