@@ -41,10 +41,13 @@ def from_iso(text: str | None) -> datetime | None:
     one an older version wrote with a year of fewer than four digits."""
     if not text:
         return None
-    short_year = _SHORT_YEAR.match(text)
-    if short_year:
-        text = short_year.group(1).zfill(4) + text[short_year.end(1) :]
-    dt = datetime.fromisoformat(text)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        short_year = _SHORT_YEAR.match(text)
+        if not short_year:
+            raise
+        dt = datetime.fromisoformat(short_year.group(1).zfill(4) + text[short_year.end(1) :])
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
