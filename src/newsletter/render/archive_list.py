@@ -51,19 +51,16 @@ def archive_entries(output_dir: Path, config: Config) -> list[dict[str, Any]]:
             entry = _summary(path, mark)
         if entry is not None:
             fresh[name] = entry
-    written = {name: _date_of(entry) for name, entry in fresh.items()}
-    listed = [_shown(entry, name, config) for name, entry in fresh.items()]
-    # entries are kept's own dicts when reused: `_shown` may have added a date to them
-    if fresh.keys() != kept.keys() or any(
-        entry is not kept[name] or _date_of(entry) != written[name] for name, entry in fresh.items()
-    ):
+    changed = fresh.keys() != kept.keys()
+    listed = []
+    for name, entry in fresh.items():
+        view, redated = _shown(entry, name, config)
+        listed.append(view)
+        changed = changed or redated or entry is not kept.get(name)
+    if changed:
         _save(output_dir / KEPT, fresh)
     listed.sort(key=lambda d: d["built_at"], reverse=True)
     return listed
-
-
-def _date_of(entry: dict[str, Any]) -> tuple[Any, Any]:
-    return entry.get("shown_as"), entry.get("date_display")
 
 
 def _summary(path: Path, mark: list[int]) -> dict[str, Any] | None:
@@ -108,9 +105,10 @@ def _valid(entry: Any) -> TypeGuard[dict[str, Any]]:
     return True
 
 
-def _shown(entry: dict[str, Any], name: str, config: Config) -> dict[str, Any]:
+def _shown(entry: dict[str, Any], name: str, config: Config) -> tuple[dict[str, Any], bool]:
     """The entry as the archive template shows it: its date in the list's time zone and
-    the site's language (written out once, and kept with the entry until either changes)."""
+    the site's language (written out once, and kept with the entry until either changes);
+    and whether that date was written out now."""
     built = datetime.fromisoformat(entry["built_at"])
     if built.tzinfo is None:  # written by hand: render writes UTC times with their offset
         built = built.replace(tzinfo=UTC)
@@ -120,12 +118,13 @@ def _shown(entry: dict[str, Any], name: str, config: Config) -> dict[str, Any]:
     except ConfigError:  # a list removed from the config still has its archive
         zone = "UTC"
     shown_as = f"{config.site.language}|{zone}"
-    if entry.get("shown_as") != shown_as or not isinstance(entry.get("date_display"), str):
+    redated = entry.get("shown_as") != shown_as or not isinstance(entry.get("date_display"), str)
+    if redated:
         entry["shown_as"] = shown_as
         entry["date_display"] = translator(config.site.language).long_date_time(
             built, ZoneInfo(zone)
         )
-    return {
+    view = {
         "built_at": built,
         "href": f"{name.rsplit('/', 1)[0]}/index.html",
         "list_title": entry["list_title"] or list_name,
@@ -134,6 +133,7 @@ def _shown(entry: dict[str, Any], name: str, config: Config) -> dict[str, Any]:
         "section_labels": entry["section_labels"],
         "headlines": entry["headlines"],
     }
+    return view, redated
 
 
 def _load(path: Path) -> dict[str, dict[str, Any]]:
