@@ -7,6 +7,8 @@ history, then more) the store work of a build with news is timed, as the product
   choose     `select_items`: the digest's candidates (a fair share of the unsent newest)
   known      `known_entries` for every feed, as ingest asks when a feed changed
   vocabulary `item_texts`: the newest texts the theme model reads
+  unchanged  what a build whose feeds all answered 304 reads: each feed's fetch state,
+             then whether the list's unsent digest is still up to date
 
 Prints milliseconds per step and the ratio to the first (a month old) store; a build costs
 what changed when the ratios stay near 1 while the store grows.
@@ -33,7 +35,11 @@ if str(REPO / "src") not in sys.path:
 
 from newsletter.config import Config, DigestConfig, FeedConfig, default_config  # noqa: E402
 from newsletter.model import Item  # noqa: E402
-from newsletter.run.digest import VOCABULARY_SIZE, select_items  # noqa: E402
+from newsletter.run.digest import (  # noqa: E402
+    VOCABULARY_SIZE,
+    select_items,
+    up_to_date_digest,
+)
 from newsletter.store import Store  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
@@ -67,6 +73,12 @@ def _fill(store: Store, config: Config, feeds: int, per_day: int, days: int) -> 
         digest = store.create_digest("daily", NOW, "", "s", [(i, "h") for i in ids.values()])
         store.mark_digest_sent(digest)
     store.clock = lambda: NOW
+    # today's digest, built and not yet sent: what a build with nothing new shows again
+    chosen = select_items(config, store, "daily")[: config.digest.max_items]
+    carried = [(i, "h") for i in store.item_ids(chosen).values()]
+    store.create_digest("daily", NOW + timedelta(minutes=1), "today", "s", carried)
+    config.resolve("today").mkdir()
+    (config.resolve("today") / "digest.html").write_text("<p>today</p>")
 
 
 def _measure(store: Store, config: Config, repeat: int) -> dict[str, float]:
@@ -76,8 +88,14 @@ def _measure(store: Store, config: Config, repeat: int) -> dict[str, float]:
         "choose": lambda: select_items(config, store, "daily"),
         "known": lambda: [store.known_entries(u, 100) for u in urls],
         "vocabulary": lambda: store.item_texts(VOCABULARY_SIZE, 1000),
+        "unchanged": lambda: ([store.feed_state(u) for u in urls], _up_to_date(config, store)),
     }
     return {name: _ms(step, repeat) for name, step in steps.items()}
+
+
+def _up_to_date(config: Config, store: Store) -> None:
+    if up_to_date_digest(config, store, "daily") is None:
+        raise SystemExit("today's digest should be up to date: the step measures nothing")
 
 
 def _ms(step: Callable[[], object], repeat: int) -> float:

@@ -178,6 +178,38 @@ def test_choosing_stories_costs_the_same_however_many_digests_went_out(tmp_path:
     assert many < few * 2, (few, many)
 
 
+def test_a_build_that_brought_nothing_asks_as_little_of_a_year_old_store(tmp_path: Path) -> None:
+    clock = [NOW]
+    store = Store(tmp_path / "s.sqlite", clock=lambda: clock[0])
+    urls = [f"https://f{f}.example/feed" for f in range(20)]
+
+    def stored_on(days_ago: int) -> None:  # every feed's stories of that day
+        clock[0] = NOW - timedelta(days=days_ago)
+        store.upsert_items(
+            [_item(f"f{f}", days_ago * 10 + n, clock[0]) for f in range(20) for n in range(5)]
+        )
+
+    for days_ago in range(30, 0, -1):
+        stored_on(days_ago)
+    built = NOW - timedelta(hours=12)  # the last digest, after the newest story
+
+    def changed() -> bool:
+        return store.items_changed_since(urls, built)
+
+    month = _vm_steps(store, changed)
+    for days_ago in range(365, 30, -1):
+        stored_on(days_ago)
+    year = _vm_steps(store, changed)
+    assert not changed()
+    # a seek per feed, not a read of every item the feeds ever had (it was 18k, then 219k)
+    assert year <= month + 2, (month, year)
+
+    clock[0] = built  # an edit at the very time the digest was built counts
+    store.upsert_items([dataclasses.replace(_item("f3", 10, NOW), content_hash="edited")])
+    assert changed() and store.items_changed_since(urls[3:4], built)
+    assert not store.items_changed_since(urls[4:], built)
+
+
 def _config_for(
     tmp_path: Path, feeds: int, max_items: int, max_per_feed: int = 0, prefix: str = "f"
 ) -> Config:

@@ -322,8 +322,7 @@ def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResu
     urls = [f.url for f in config.feeds_for(list_name)]
     if not store.digest_feeds(latest.id) <= set(urls):
         return None
-    changed = store.last_item_update(urls)
-    if changed is not None and changed >= latest.built_at:
+    if store.items_changed_since(urls, latest.built_at):
         return None
     if _templates_changed_since(config, latest.built_at):
         return None

@@ -484,14 +484,16 @@ class ItemsMixin:
                 ids[(item.feed_url, item.key)] = row["id"]
         return ids
 
-    def last_item_update(self, feed_urls: Sequence[str]) -> datetime | None:
-        """When an item of these feeds was last inserted or edited."""
-        params: dict[str, object] = {}
+    def items_changed_since(self, feed_urls: Sequence[str], since: datetime) -> bool:
+        """Whether an item of these feeds was inserted or edited at or after `since`: a
+        seek per feed along `items_feed_updated`, however many items the store has kept."""
+        params: dict[str, object] = {"since": to_iso(since)}
         marks = in_marks("f", feed_urls, params)
         row = self.db.execute(
-            f"SELECT MAX(updated_at) FROM items WHERE feed_url IN ({marks})", params
+            f"SELECT 1 FROM items WHERE feed_url IN ({marks}) AND updated_at >= :since LIMIT 1",
+            params,
         ).fetchone()
-        return from_iso(row[0])
+        return row is not None
 
     def count_items(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]

@@ -340,4 +340,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        195,
+        """
+        -- Each feed's items by when they were stored or edited: a build whose feeds brought
+        -- nothing asks whether an item changed after its last digest, a seek per feed.
+        -- Without it that question read every item the feeds ever had.
+        CREATE INDEX items_feed_updated ON items(feed_url, updated_at);
+        """,
+    ),
 ]
