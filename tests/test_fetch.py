@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from support.feedserver import FeedServer, etag_for
 
-from newsletter.config import Config, FetchConfig, SiteConfig
+from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig
+from newsletter.ingest import fetch as fetch_module
+from newsletter.ingest.feeds import ingest
 from newsletter.ingest.fetch import FetchResponse, fetch, local_path, user_agent
+from newsletter.store import Store
 from newsletter.store.items import FeedState
 
 BODY = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"
@@ -214,35 +217,52 @@ def test_trickling_server_is_cut_off(tmp_path: Path) -> None:
     assert response.error == "download took longer than 0.8s (fetch.timeout)"
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-def test_untrusted_tls_certificate_is_a_reason(tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def _self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (openssl's), and a server context that presents it."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    return cert, context
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_untrusted_tls_certificate_is_a_reason(tmp_path: Path) -> None:
+    _, context = _self_signed(tmp_path)
     with FeedServer({"/feed.xml": (BODY, "application/rss+xml")}, ssl_context=context) as server:
         response = fetch(server.url("/feed.xml"), None, make_config(tmp_path))
     assert_one_line(response)
     assert response.error.startswith("TLS certificate problem for 127.0.0.1: self")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_feeds_share_one_tls_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making a context loads every CA certificate (~20 ms): one for the run, not per feed."""
+    cert, context = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # what a context made now trusts
+    monkeypatch.setattr(fetch_module, "_tls_contexts", [])
+    made = []
+    create = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda: made.append(1) or create())
+    paths = [f"/f{n}.xml" for n in range(8)]
+    with FeedServer(ssl_context=context, latency=0.1) as server:
+        for path in paths:
+            story = (
+                f"<item><title>Lock {path}</title><link>https://canal.example{path}</link></item>"
+            )
+            server.set(path, BODY.replace(b"</channel>", f"{story}</channel>".encode()))
+        config = make_config(tmp_path)
+        report = ingest(
+            config, Store(tmp_path / "s.sqlite"), [FeedConfig(url=server.url(p)) for p in paths]
+        )
+    assert report.failed == [] and report.parsed_feeds == len(paths)
+    assert len(made) == 1
 
 
 def test_local_path_and_file_url(tmp_path: Path) -> None:

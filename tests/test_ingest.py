@@ -408,6 +408,28 @@ def test_second_run_is_a_304_and_nothing_is_parsed(tmp_path: Path, store: Store)
     assert store.feed_state(server.url("/feed.xml")).not_modified_count == 1
 
 
+def test_feeds_that_brought_nothing_are_recorded_in_one_write(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write per 304 while the other responses arrived held up the last of them."""
+    paths = [f"/f{n}.xml" for n in range(12)]
+    with FeedServer() as server:
+        for n, path in enumerate(paths):
+            server.set(path, rss(item(n)))
+        server.set_status("/gone.xml", 404)
+        urls = [server.url(p) for p in [*paths, "/gone.xml"]]
+        config = make_config(tmp_path)
+        ingest(config, store, feeds(*urls))
+        writes = []
+        begin = store.db.begin
+        monkeypatch.setattr(store.db, "begin", lambda: (writes.append(1), begin()))
+        again = ingest(config, store, feeds(*urls))
+    assert again.not_modified == 12 and again.failed == [(urls[-1], "HTTP 404 Not Found")]
+    assert len(writes) == 1
+    assert all(store.feed_state(url).not_modified_count == 1 for url in urls[:-1])
+    assert store.feed_state(urls[-1]).failures == 2
+
+
 def test_edited_item_is_counted_as_changed(tmp_path: Path, store: Store) -> None:
     with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
         config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))

@@ -122,12 +122,22 @@ def ingest(
         config.fetch.per_host,
     )
 
+    # The fetch records of feeds that brought no items (304s, failures) are written together
+    # at the end: one write each while a hundred responses arrive on the fetch threads cost
+    # ~0.4 ms of this thread apiece (the GIL changes hands at every statement). One lost to
+    # a kill costs the feed only a request next run. A feed's items and its record are
+    # written at once, so its validators are never stored without them.
+    unrecorded: list[tuple[FeedResult, bool, tuple[datetime | None, str], str | None, str]] = []
+
     def finish(
         feed: FeedConfig, response: FetchResponse | FeedResult, outcome: tuple[FeedResult, bool]
     ) -> None:
         result, parsed = outcome
         schedule, hints = _schedule(feed, states[feed.url], response, result, parsed, store.clock())
-        _record(store, report, result, parsed, now, schedule, hints, decisions[feed.url])
+        if result.items:
+            _record(store, report, result, parsed, now, schedule, hints, decisions[feed.url])
+        else:
+            unrecorded.append((result, parsed, schedule, hints, decisions[feed.url]))
         if progress is not None:
             progress(result)
         # stored now: the report keeps what happened, not the items (a build of long
@@ -149,6 +159,9 @@ def ingest(
                 finish(done, its_response, outcome)
         for (done, its_response), outcome in pool.rest():
             finish(done, its_response, outcome)
+    with store.transaction():
+        for result, parsed, schedule, hints, decision in unrecorded:
+            _record(store, report, result, parsed, now, schedule, hints, decision)
     report.results = [results[f.url] for f in unique]
     report.failed = [(r.url, r.error) for r in report.results if r.error]
     report.fetch_seconds = max(fetched_at, default=start) - start
