@@ -21,7 +21,6 @@ import os
 import shutil
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ for path in (REPO / "src", REPO / "tests"):
         sys.path.insert(0, str(path))
 
 from support.feedserver import FeedServer  # noqa: E402
+from support.tls import self_signed  # noqa: E402
 
 from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig  # noqa: E402
 from newsletter.ingest.feeds import ingest  # noqa: E402
@@ -48,14 +48,7 @@ FEED = (
 def _trust(folder: Path) -> ssl.SSLContext:
     """A server context for 127.0.0.1 whose certificate every client context made from
     now on trusts, beside the system's own CA certificates."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed(folder)
     system = Path(ssl.get_default_verify_paths().cafile or "")
     bundle = folder / "bundle.pem"
     bundle.write_bytes((system.read_bytes() if system.is_file() else b"") + cert.read_bytes())

@@ -6,12 +6,12 @@ import gzip
 import shutil
 import socket
 import ssl
-import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 from support.feedserver import FeedServer, etag_for
+from support.tls import self_signed
 
 from newsletter.config import Config, FeedConfig, FetchConfig, SiteConfig
 from newsletter.ingest import fetch as fetch_module
@@ -217,16 +217,9 @@ def test_trickling_server_is_cut_off(tmp_path: Path) -> None:
     assert response.error == "download took longer than 0.8s (fetch.timeout)"
 
 
-def _self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
-    """A certificate for 127.0.0.1 (openssl's), and a server context that presents it."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+def _server_context(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1, and a server context that presents it."""
+    cert, key = self_signed(folder)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return cert, context
@@ -234,7 +227,7 @@ def _self_signed(folder: Path) -> tuple[Path, ssl.SSLContext]:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_untrusted_tls_certificate_is_a_reason(tmp_path: Path) -> None:
-    _, context = _self_signed(tmp_path)
+    _, context = _server_context(tmp_path)
     with FeedServer({"/feed.xml": (BODY, "application/rss+xml")}, ssl_context=context) as server:
         response = fetch(server.url("/feed.xml"), None, make_config(tmp_path))
     assert_one_line(response)
@@ -244,7 +237,7 @@ def test_untrusted_tls_certificate_is_a_reason(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_https_feeds_share_one_tls_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Making a context loads every CA certificate (~20 ms): one for the run, not per feed."""
-    cert, context = _self_signed(tmp_path)
+    cert, context = _server_context(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # what a context made now trusts
     monkeypatch.setattr(fetch_module, "_tls_contexts", [])
     made = []
