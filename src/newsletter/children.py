@@ -14,7 +14,6 @@ and dies alone.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import pickle
@@ -45,6 +44,8 @@ def exit_with_parent() -> None:
     summary pool), which wait on pipes a dead parent never closes, since they hold copies
     of both ends. Linux: the kernel kills it (PR_SET_PDEATHSIG); elsewhere a thread
     watches for the parent to go."""
+    import ctypes  # here only: loading it costs every command ~2 ms
+
     parent = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)

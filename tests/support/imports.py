@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 HEAVY = ("sklearn", "scipy", "nltk", "sumy.summarizers")
-# what a build with nothing new needs none of: the parser, the analysis, the templates
-PARSING_AND_AFTER = ("feedparser", "lxml", "numpy", "jinja2", *HEAVY)
+# what a build with nothing new needs none of: the parser, the analysis, the templates, the
+# parser's worker process (its module loads pickle and subprocess)
+PARSING_AND_AFTER = ("feedparser", "lxml", "numpy", "jinja2", "newsletter.children", *HEAVY)
 TESTS = Path(__file__).parent.parent  # the tests folder: probes import `support`
 
 

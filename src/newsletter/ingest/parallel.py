@@ -25,14 +25,14 @@ import importlib
 import logging
 import os
 import queue
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
-from newsletter.children import read_result, replay, send_job, start_child
+if TYPE_CHECKING:
+    import subprocess
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ class ParsePool(Generic[K, V]):
                 return
             job, value, records = message
             key, _, _ = self._pending.pop(job)
+            from newsletter.children import replay
+
             replay(records)
             yield key, value
 
@@ -140,6 +142,10 @@ class ParsePool(Generic[K, V]):
             yield key, fn(*args)
 
     def _start(self) -> None:
+        # `newsletter.children` (pickle, subprocess) loads with the first worker: a build
+        # whose feeds brought nothing starts none, and spent ~4 ms importing it
+        from newsletter.children import start_child
+
         self._worker = start_child()
         assert self._worker.stdin is not None and self._worker.stdout is not None
         # threads do the pipe work, so neither side ever blocks the other on a full pipe
@@ -151,6 +157,8 @@ class ParsePool(Generic[K, V]):
         self._outbox.put((_WARM_UP, warm_up, (self._preload or __name__,)))
 
     def _write(self, pipe: IO[bytes]) -> None:
+        from newsletter.children import send_job
+
         try:
             while (job := self._outbox.get()) is not None:
                 send_job(pipe, *job)
@@ -163,6 +171,8 @@ class ParsePool(Generic[K, V]):
                 pass
 
     def _read(self, pipe: IO[bytes]) -> None:
+        from newsletter.children import read_result
+
         try:
             while True:
                 result = read_result(pipe)
@@ -181,9 +191,11 @@ class ParsePool(Generic[K, V]):
             # Every result is in (or no job was sent): its exit, the interpreter's teardown,
             # is not worth waiting for (~30 ms).
             self._worker.kill()
+        from subprocess import TimeoutExpired
+
         try:
             self._worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        except TimeoutExpired:
             self._worker.kill()
             self._worker.wait()
         self._worker = None
