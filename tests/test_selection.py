@@ -322,3 +322,30 @@ def test_postgres_looks_up_what_was_sent_item_by_item_even_before_statistics(
         # choose to run as a scan of all that was sent for every item
         assert "digest_items_item" in plan and "Anti Join" not in plan, plan
     store.close()
+
+
+def test_postgres_asks_whether_an_item_changed_feed_by_feed_even_before_statistics(
+    pg_store_url: str,
+) -> None:
+    """Asked of every feed at once, a store not yet analyzed was read whole for a build
+    whose feeds brought nothing (the planner bet on finding a change early)."""
+    store = Store(pg_store_url, clock=lambda: NOW - timedelta(days=1))
+    store.upsert_items(
+        [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(20) for n in range(200)]
+    )
+    urls = [f"https://f{f}.example/feed" for f in range(20)]
+    statements: list[tuple[str, dict[str, object]]] = []
+    execute = store.db.execute
+
+    def capture(sql: str, params: object = None) -> object:
+        statements.append((sql, dict(params or {})))  # type: ignore[call-overload]
+        return execute(sql, params)
+
+    store.db.execute = capture  # type: ignore[method-assign]
+    assert not store.items_changed_since(urls, NOW)
+    store.db.execute = execute  # type: ignore[method-assign]
+    assert store.items_changed_since(urls, NOW - timedelta(days=1))
+    [(sql, params)] = statements
+    plan = "\n".join(str(r[0]) for r in store.db.execute("EXPLAIN " + sql, params))
+    assert "items_feed_updated" in plan and "Seq Scan on items" not in plan, plan
+    store.close()

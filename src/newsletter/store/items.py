@@ -487,13 +487,21 @@ class ItemsMixin:
     def items_changed_since(self, feed_urls: Sequence[str], since: datetime) -> bool:
         """Whether an item of these feeds was inserted or edited at or after `since`: a
         seek per feed along `items_feed_updated`, however many items the store has kept."""
-        params: dict[str, object] = {"since": to_iso(since)}
-        marks = in_marks("f", feed_urls, params)
-        row = self.db.execute(
-            f"SELECT 1 FROM items WHERE feed_url IN ({marks}) AND updated_at >= :since LIMIT 1",
-            params,
-        ).fetchone()
-        return row is not None
+        if self.db.dialect == "postgresql":
+            # feed by feed: asked with IN (...) and LIMIT 1, a store with no planner
+            # statistics yet (just filled, or copied) was scanned whole
+            sql = (
+                "SELECT 1 FROM unnest(CAST(:urls AS text[])) AS u(feed) WHERE EXISTS "
+                "(SELECT 1 FROM items WHERE feed_url = u.feed AND updated_at >= :since) LIMIT 1"
+            )
+            params: dict[str, object] = {"urls": list(feed_urls), "since": to_iso(since)}
+        else:
+            params = {"since": to_iso(since)}
+            marks = in_marks("f", feed_urls, params)
+            sql = (
+                f"SELECT 1 FROM items WHERE feed_url IN ({marks}) AND updated_at >= :since LIMIT 1"
+            )
+        return self.db.execute(sql, params).fetchone() is not None
 
     def count_items(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
