@@ -290,6 +290,35 @@ def test_stories_a_microsecond_apart_keep_their_order_however_far_off(tmp_path: 
     assert [i.key for i in select_items(config, store)] == ["a-1", "b-1"]
 
 
+def _plans(store: Store, mentioning: str, work: Callable[[], object]) -> list[str]:
+    """PostgreSQL's plans of the statements `work` sent that mention `mentioning`."""
+    statements: list[tuple[str, dict[str, object]]] = []
+    execute = store.db.execute
+
+    def capture(sql: str, params: object = None) -> object:
+        if mentioning in sql:
+            statements.append((sql, dict(params or {})))  # type: ignore[call-overload]
+        return execute(sql, params)
+
+    store.db.execute = capture  # type: ignore[method-assign]
+    try:
+        work()
+    finally:
+        store.db.execute = execute  # type: ignore[method-assign]
+    return [
+        "\n".join(str(r[0]) for r in store.db.execute("EXPLAIN " + sql, params))
+        for sql, params in statements
+    ]
+
+
+def _sent_all_but_the_newest(store: Store) -> None:
+    """Five feeds of 40 stories, each feed's newest unsent, the rest sent to "main"."""
+    items = [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(5) for n in range(40)]
+    store.upsert_items(items)
+    sent = [(row, "h") for row, item in store.item_heads() if not item.key.endswith("-0")]
+    store.mark_digest_sent(store.create_digest("main", NOW, "d", "s", sent))
+
+
 def test_postgres_looks_up_what_was_sent_item_by_item_even_before_statistics(
     pg_store_url: str,
 ) -> None:
@@ -297,30 +326,39 @@ def test_postgres_looks_up_what_was_sent_item_by_item_even_before_statistics(
     lookup of an item's digests must still go along digest_items_item, not become a scan
     of every sent row for every item (37 s for 500 feeds of sent stories)."""
     store = Store(pg_store_url, clock=lambda: NOW)
-    items = [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(5) for n in range(40)]
-    store.upsert_items(items)
-    sent = [(row, "h") for row, item in store.item_heads() if not item.key.endswith("-0")]
-    store.mark_digest_sent(store.create_digest("main", NOW, "d", "s", sent))
-    statements: list[tuple[str, dict[str, object]]] = []
-    execute = store.db.execute
+    _sent_all_but_the_newest(store)
+    found = {}
 
-    def capture(sql: str, params: object = None) -> object:
-        if "digest_items" in sql:
-            statements.append((sql, dict(params or {})))  # type: ignore[call-overload]
-        return execute(sql, params)
+    def choose() -> None:
+        found["heads"] = store.item_heads(exclude_sent_to_list="main", per_feed=10, enough=5)
+        found["unsent"] = store.item_heads(exclude_sent_to_list="main")  # every one, no limit
 
-    store.db.execute = capture  # type: ignore[method-assign]
-    heads = store.item_heads(exclude_sent_to_list="main", per_feed=10, enough=5)
-    unsent = store.item_heads(exclude_sent_to_list="main")  # every one, no limit
-    store.db.execute = execute  # type: ignore[method-assign]
-    assert sorted(item.key for _, item in heads) == [f"f{f}-0" for f in range(5)]
-    assert sorted(item.key for _, item in unsent) == [f"f{f}-0" for f in range(5)]
-    assert len(statements) >= 2
-    for sql, params in statements:
-        plan = "\n".join(str(r[0]) for r in store.db.execute("EXPLAIN " + sql, params))
+    plans = _plans(store, "digest_items", choose)
+    assert sorted(item.key for _, item in found["heads"]) == [f"f{f}-0" for f in range(5)]
+    assert sorted(item.key for _, item in found["unsent"]) == [f"f{f}-0" for f in range(5)]
+    assert len(plans) >= 2
+    for plan in plans:
         # a subquery run item by item along the index, never a join the planner may
         # choose to run as a scan of all that was sent for every item
         assert "digest_items_item" in plan and "Anti Join" not in plan, plan
+    store.close()
+
+
+def test_postgres_adopts_feeds_looking_up_what_was_sent_item_by_item(pg_store_url: str) -> None:
+    """Taking feeds on holds back their stories not yet sent: the same lookup, the same
+    plan, even before the store has statistics."""
+    store = Store(pg_store_url, clock=lambda: NOW)
+    _sent_all_but_the_newest(store)
+    urls = [f"https://f{f}.example/feed" for f in range(5)]
+    adopted = {}
+
+    def adopt() -> None:
+        adopted["main"] = store.adopt_feeds("main", urls, "none", hold_back="everything")
+
+    [plan] = _plans(store, "digest_items", adopt)
+    assert "digest_items_item" in plan and "Anti Join" not in plan, plan
+    held = store.item_heads(exclude_sent_to_list="main")
+    assert adopted["main"].baseline_digest_id is not None and held == []
     store.close()
 
 
@@ -334,18 +372,9 @@ def test_postgres_asks_whether_an_item_changed_feed_by_feed_even_before_statisti
         [_item(f"f{f}", n, NOW - timedelta(hours=n)) for f in range(20) for n in range(200)]
     )
     urls = [f"https://f{f}.example/feed" for f in range(20)]
-    statements: list[tuple[str, dict[str, object]]] = []
-    execute = store.db.execute
-
-    def capture(sql: str, params: object = None) -> object:
-        statements.append((sql, dict(params or {})))  # type: ignore[call-overload]
-        return execute(sql, params)
-
-    store.db.execute = capture  # type: ignore[method-assign]
-    assert not store.items_changed_since(urls, NOW)
-    store.db.execute = execute  # type: ignore[method-assign]
+    answers = []
+    [plan] = _plans(store, "items", lambda: answers.append(store.items_changed_since(urls, NOW)))
+    assert answers == [False]
     assert store.items_changed_since(urls, NOW - timedelta(days=1))
-    [(sql, params)] = statements
-    plan = "\n".join(str(r[0]) for r in store.db.execute("EXPLAIN " + sql, params))
     assert "items_feed_updated" in plan and "Seq Scan on items" not in plan, plan
     store.close()

@@ -159,7 +159,8 @@ class RunsMixin:
                 f"""SELECT i.id, i.content_hash FROM items i WHERE {" AND ".join(where)}
                     AND NOT EXISTS (SELECT 1 FROM digest_items di
                         JOIN digests d ON d.id = di.digest_id
-                        WHERE di.item_id = i.id AND d.list_name = :list AND {_COUNTED})
+                        WHERE di.item_id = i.id AND d.list_name = :list AND {_COUNTED}
+                        {self.db.fence})
                     ORDER BY i.id""",
                 params,
             ).fetchall()
