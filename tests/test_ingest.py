@@ -408,7 +408,7 @@ def test_second_run_is_a_304_and_nothing_is_parsed(tmp_path: Path, store: Store)
     assert store.feed_state(server.url("/feed.xml")).not_modified_count == 1
 
 
-def test_feeds_that_brought_nothing_are_recorded_in_one_write(
+def test_plain_304s_are_recorded_in_one_write_and_failures_as_they_come(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A write per 304 while the other responses arrived held up the last of them."""
@@ -425,9 +425,35 @@ def test_feeds_that_brought_nothing_are_recorded_in_one_write(
         monkeypatch.setattr(store.db, "begin", lambda: (writes.append(1), begin()))
         again = ingest(config, store, feeds(*urls))
     assert again.not_modified == 12 and again.failed == [(urls[-1], "HTTP 404 Not Found")]
-    assert len(writes) == 1
+    assert len(writes) == 2  # the failure, then the twelve 304s
     assert all(store.feed_state(url).not_modified_count == 1 for url in urls[:-1])
     assert store.feed_state(urls[-1]).failures == 2
+
+
+def test_a_stopped_ingest_keeps_every_answer_it_had(tmp_path: Path, store: Store) -> None:
+    """Stopped mid-way (Ctrl-C, a service stop), a run still records the 304s it had, and a
+    server's Retry-After was stored the moment it came: the next run keeps away."""
+    with FeedServer() as server:
+        server.set("/quick.xml", rss(item(1)))
+        server.set("/slow.xml", rss(item(2)), latency=0.3)
+        server.set_status("/busy.xml", 429, headers=(("Retry-After", "3600"),))
+        urls = [server.url(p) for p in ("/quick.xml", "/slow.xml", "/busy.xml")]
+        config = make_config(tmp_path)
+        ingest(config, store, feeds(*urls[:2]))
+        seen = {}
+
+        def stop_at_the_slow_one(result: FeedResult) -> None:
+            if result.url == urls[1]:  # the last to answer: the others' records are written
+                seen["busy"] = store.feed_state(urls[2]).next_fetch_at
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            ingest(config, store, feeds(*urls), progress=stop_at_the_slow_one)
+        again = ingest(config, store, feeds(urls[2]))
+        assert server.statuses("/busy.xml") == [429]
+    assert seen["busy"] is not None  # stored as it came, before the run ended
+    assert again.fresh == 1 and again.failed == []
+    assert store.feed_state(urls[0]).not_modified_count == 1
 
 
 def test_edited_item_is_counted_as_changed(tmp_path: Path, store: Store) -> None:

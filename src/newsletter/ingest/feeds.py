@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -122,22 +122,22 @@ def ingest(
         config.fetch.per_host,
     )
 
-    # The fetch records of feeds that brought no items (304s, failures) are written together
-    # at the end: one write each while a hundred responses arrive on the fetch threads cost
-    # ~0.4 ms of this thread apiece (the GIL changes hands at every statement). One lost to
-    # a kill costs the feed only a request next run. A feed's items and its record are
-    # written at once, so its validators are never stored without them.
-    unrecorded: list[tuple[FeedResult, bool, tuple[datetime | None, str], str | None, str]] = []
+    # A plain 304's record (nothing new, no time to come back) is written with the others at
+    # the end: a write each while a hundred responses arrive on the fetch threads cost this
+    # thread ~0.4 ms apiece (the GIL changes hands at every statement). Lost to a kill, it
+    # costs a request the next run would make anyway. Items, failures and a "not before"
+    # (Retry-After, max-age) are written as they come: a stop must not forget them.
+    plain_304s: list[tuple[FeedResult, tuple[datetime | None, str], str]] = []
 
     def finish(
         feed: FeedConfig, response: FetchResponse | FeedResult, outcome: tuple[FeedResult, bool]
     ) -> None:
         result, parsed = outcome
         schedule, hints = _schedule(feed, states[feed.url], response, result, parsed, store.clock())
-        if result.items:
-            _record(store, report, result, parsed, now, schedule, hints, decisions[feed.url])
+        if result.not_modified and not parsed and schedule[0] is None:
+            plain_304s.append((result, schedule, decisions[feed.url]))
         else:
-            unrecorded.append((result, parsed, schedule, hints, decisions[feed.url]))
+            _record(store, report, result, parsed, now, schedule, hints, decisions[feed.url])
         if progress is not None:
             progress(result)
         # stored now: the report keeps what happened, not the items (a build of long
@@ -146,22 +146,25 @@ def ingest(
 
     pool: ParsePool[tuple[FeedConfig, FetchResponse | FeedResult], tuple[FeedResult, bool]]
     pool = ParsePool(len(due), preload="newsletter.ingest.entries")
-    with closing(responses), pool:
-        for feed, response in responses:
-            state = states[feed.url]
-            known = store.known_entries(feed.url, KNOWN_ENTRIES) if _has_body(response) else {}
-            args = (feed, state, response, known, config.fetch.max_field_chars)
-            if _has_body(response) and pool.has_room():
-                pool.submit((feed, response), _to_result, *args)
-            else:
-                finish(feed, response, _to_result(*args))
-            for (done, its_response), outcome in pool.finished():
+    try:
+        with closing(responses), pool:
+            for feed, response in responses:
+                state = states[feed.url]
+                known = store.known_entries(feed.url, KNOWN_ENTRIES) if _has_body(response) else {}
+                args = (feed, state, response, known, config.fetch.max_field_chars)
+                if _has_body(response) and pool.has_room():
+                    pool.submit((feed, response), _to_result, *args)
+                else:
+                    finish(feed, response, _to_result(*args))
+                for (done, its_response), outcome in pool.finished():
+                    finish(done, its_response, outcome)
+            for (done, its_response), outcome in pool.rest():
                 finish(done, its_response, outcome)
-        for (done, its_response), outcome in pool.rest():
-            finish(done, its_response, outcome)
-    with store.transaction():
-        for result, parsed, schedule, hints, decision in unrecorded:
-            _record(store, report, result, parsed, now, schedule, hints, decision)
+    except BaseException:  # stopped (Ctrl-C, SIGTERM) or failed: keep what was learnt
+        with suppress(Exception):
+            _record_plain_304s(store, report, plain_304s, now)
+        raise
+    _record_plain_304s(store, report, plain_304s, now)
     report.results = [results[f.url] for f in unique]
     report.failed = [(r.url, r.error) for r in report.results if r.error]
     report.fetch_seconds = max(fetched_at, default=start) - start
@@ -181,6 +184,17 @@ def ingest(
         report.elapsed,
     )
     return report
+
+
+def _record_plain_304s(
+    store: Store,
+    report: IngestReport,
+    answers: list[tuple[FeedResult, tuple[datetime | None, str], str]],
+    seen_at: datetime,
+) -> None:
+    with store.transaction():
+        for result, schedule, decision in answers:
+            _record(store, report, result, False, seen_at, schedule, None, decision)
 
 
 def _has_body(response: FetchResponse | FeedResult) -> bool:
