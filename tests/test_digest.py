@@ -208,6 +208,34 @@ def test_an_edited_template_is_rendered_not_the_digest_built_before(tmp_path):
     assert "Second" in (edited.folder / "digest.txt").read_text()
 
 
+def test_a_digest_is_shown_again_only_if_this_build_would_make_the_same(tmp_path):
+    config = default_config(tmp_path)
+    store = Store(config.store_path)
+    first_feed = config.feeds[0].url
+
+    def feeds_of(result) -> set[str]:
+        assert result is not None and result.plan is not None, "reused, not built"
+        return {item.feed_url for item in result.plan.items}
+
+    _, first = build(config, store)
+    assert first_feed in feeds_of(first)
+    _, without = build(dataclasses.replace(config, feeds=config.feeds[1:]), store)
+    assert first_feed not in feeds_of(without)
+    _, back = build(config, store)  # the feed added back: its stories, not the digest before
+    assert first_feed in feeds_of(back)
+    _, same = build(config, store)
+    assert same is not None and same.reused and same.folder == back.folder
+
+    _, three = build(config, store, max_items=3)
+    assert three is not None and len(three.plan.digest.entries) == 3
+    _, plain = build(config, store)  # the usual digest, not the three-story one
+    assert plain is not None and len(plain.plan.digest.entries) > 3
+    renamed = dataclasses.replace(config, site=dataclasses.replace(config.site, name="Canal Post"))
+    _, retitled = build(renamed, store)
+    assert retitled is not None and not retitled.reused
+    assert "Canal Post" in (retitled.folder / "digest.html").read_text(encoding="utf-8")
+
+
 def test_a_plan_holds_the_head_of_each_long_story_and_the_report_no_items(tmp_path):
     from newsletter.run.digest import ANALYSIS_TEXT_CHARS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ class DigestPlan:
     items: list[Item]
     summarized: int = 0  # summaries computed now (not found in the cache)
     cached: int = 0
+    basis: str = ""  # what it is built from: see digest_basis
 
 
 @dataclass
@@ -172,7 +174,28 @@ def plan_digest(
         items=carried,
         summarized=computed,
         cached=len(carried) - computed,
+        basis=digest_basis(config, lst.name, since, max_items),
     )
+
+
+def digest_basis(
+    config: Config, list_name: str, since: datetime | None, max_items: int | None
+) -> str:
+    """A digest of what a build of the list reads besides the stored items: its feeds and
+    the settings that choose, summarize, group and render the stories (the template files
+    are checked by their times). Equal bases and unchanged items build the same digest."""
+    lst = config.list(list_name)
+    read = (
+        lst,
+        config.feeds_for(lst.name),
+        config.site,
+        config.digest,
+        config.summary,
+        config.themes,
+        since,
+        max_items,
+    )
+    return hashlib.sha256(repr(read).encode()).hexdigest()[:32]
 
 
 def analysis_copy(item: Item) -> Item:
@@ -254,6 +277,7 @@ def write_plan(plan: DigestPlan, config: Config, store: Store, record: bool = Tr
             subject="",
             items=_digest_item_rows(plan, store),
             stories=len(plan.digest.entries),
+            basis=plan.basis,
         )
         note_digest_id(rendered, folder, digest_id)
     return BuildResult(plan=plan, folder=folder, digest_id=digest_id)
@@ -311,17 +335,18 @@ def build(
 
 def up_to_date_digest(config: Config, store: Store, list_name: str) -> BuildResult | None:
     """The list's latest digest if it is unsent, no item changed after it was built, and
-    it was built from these feeds (a store shared by two configs with a list of the same
-    name must not pass one's digest off as the other's)."""
+    it was built from these feeds and settings (not with --max-items or --since, not
+    before a feed was added, not by another config sharing the store with a list of the
+    same name)."""
     latest = store.latest_digest(list_name)
     if latest is None or latest.sent_at is not None or store.has_deliveries(latest.id):
+        return None
+    if latest.basis != digest_basis(config, list_name, None, None):
         return None
     folder = config.resolve(latest.path)
     if not (folder / "digest.html").is_file():
         return None
     urls = [f.url for f in config.feeds_for(list_name)]
-    if not store.digest_feeds(latest.id) <= set(urls):
-        return None
     if store.items_changed_since(urls, latest.built_at):
         return None
     if _templates_changed_since(config, latest.built_at):

@@ -40,6 +40,7 @@ class DigestRecord:
     subject: str = ""
     item_count: int = 0  # feed items carried, merged duplicates included
     story_count: int | None = None  # stories shown (duplicates merged); None: built earlier
+    basis: str = ""  # what it was built from (see run.digest.digest_basis); "": not known
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def row_to_digest(row: sqlite3.Row) -> DigestRecord:
         subject=row["subject"],
         item_count=row["item_count"],
         story_count=row["story_count"],
+        basis=row["basis"],
     )
 
 
@@ -114,16 +116,19 @@ class DeliveriesMixin:
         subject: str,
         items: Iterable[tuple[int, str]] = (),
         stories: int | None = None,
+        basis: str = "",
     ) -> int:
         """Record a built digest and the (item id, content hash) pairs it carries; its id.
 
-        `stories` is how many stories it shows (default: one per item carried)."""
+        `stories` is how many stories it shows (default: one per item carried); `basis`
+        what it was built from, so that a build with nothing new knows whether it is the
+        digest it would build."""
         pairs = list(dict(items).items())  # one row per item id
         with self.transaction():  # type: ignore[attr-defined]
             row = self.db.execute(
                 """INSERT INTO digests (list_name, built_at, path, subject, item_count,
-                                        story_count)
-                   VALUES (:list, :built, :path, :subject, :count, :stories)
+                                        story_count, basis)
+                   VALUES (:list, :built, :path, :subject, :count, :stories, :basis)
                    RETURNING id""",
                 {
                     "list": list_name,
@@ -132,6 +137,7 @@ class DeliveriesMixin:
                     "subject": subject,
                     "count": len(pairs),
                     "stories": len(pairs) if stories is None else stories,
+                    "basis": basis,
                 },
             ).fetchone()
             digest_id = int(row["id"])
@@ -178,15 +184,6 @@ class DeliveriesMixin:
             {"d": digest_id},
         )
         return [(r["item_id"], r["content_hash"]) for r in rows]
-
-    def digest_feeds(self, digest_id: int) -> set[str]:
-        """The feed URLs of the items a digest carried."""
-        rows = self.db.execute(
-            """SELECT DISTINCT i.feed_url FROM digest_items di JOIN items i ON i.id = di.item_id
-               WHERE di.digest_id = :d""",
-            {"d": digest_id},
-        )
-        return {r["feed_url"] for r in rows}
 
     def last_sent_at(self, list_name: str) -> datetime | None:
         """When the last fully sent digest of a list finished, or None."""

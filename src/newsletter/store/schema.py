@@ -349,4 +349,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX items_feed_updated ON items(feed_url, updated_at);
         """,
     ),
+    (
+        200,
+        """
+        -- What a digest was built from (its list's feeds and settings, hashed): a build whose
+        -- feeds brought nothing shows the last digest again only if it would build the same
+        -- one, not after a feed was added back or a digest was built with --max-items.
+        ALTER TABLE digests ADD COLUMN basis TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
