@@ -336,7 +336,7 @@ def build(name: str, files: list[Path], max_items: int, workdir: Path) -> dict[s
             "feeds": [{"url": str(p)} for p in files],
             "digest": {"max_items": max_items},
             "store": {"path": str(folder / "store.sqlite")},
-            "output": {"path": str(folder / "out")},
+            "output": {"dir": str(folder / "out")},
         },
         base_dir=folder,
     )
