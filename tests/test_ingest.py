@@ -456,6 +456,55 @@ def test_a_stopped_ingest_keeps_every_answer_it_had(tmp_path: Path, store: Store
     assert store.feed_state(urls[0]).not_modified_count == 1
 
 
+def test_a_name_given_to_a_feed_reaches_its_stored_stories_at_the_next_run(
+    tmp_path: Path, store: Store
+) -> None:
+    """A 304 would have left the stories under the old name until the feed next changed:
+    the feed is read in full once, its stories take the name, and it is asked as before."""
+    with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
+        url = server.url("/feed.xml")
+        config = make_config(tmp_path)
+        ingest(config, store, [FeedConfig(url=url)])
+        store.clock = lambda: datetime(2026, 1, 6, tzinfo=UTC)  # a later run
+        named = ingest(config, store, [FeedConfig(url=url, name="Harbour Wire")])
+        decided = store.feed_state(url).last_decision
+        again = ingest(config, store, [FeedConfig(url=url, name="Harbour Wire")])
+        assert server.statuses("/feed.xml") == [200, 200, 304]
+        assert "if-none-match" not in server.requests[1].headers  # in full, once
+    assert named.results[0].ok and (named.new, named.changed) == (0, 0)
+    assert {i.source for i in store.items()} == {"Harbour Wire"}
+    assert again.not_modified == 1
+    assert decided == "fetched in full: its name or language setting changed"
+    # a digest built before the renaming is not the one a build would make now
+    assert store.items_changed_since([url], datetime(2026, 1, 5, 23, tzinfo=UTC))
+
+
+def test_a_feed_stored_by_an_older_version_is_not_read_in_full(
+    tmp_path: Path, store: Store
+) -> None:
+    """Before the settings were kept, nothing says they changed: the current are taken."""
+    with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
+        config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))
+        ingest(config, store, listed)
+        with store.transaction():
+            store.db.execute("UPDATE feeds SET made_with = ''")
+        ingest(config, store, listed)
+        assert server.statuses("/feed.xml") == [200, 304]
+    assert store.feed_state(server.url("/feed.xml")).made_with != ""
+
+
+def test_a_feed_that_renames_itself_renames_its_stored_stories(
+    tmp_path: Path, store: Store
+) -> None:
+    with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
+        config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))
+        ingest(config, store, listed)
+        server.set("/feed.xml", rss(item(1) + item(2), title="Harbour Daily"))
+        renamed = ingest(config, store, listed)
+    assert (renamed.new, renamed.changed) == (0, 0)  # the same stories, not edits
+    assert {i.source for i in store.items()} == {"Harbour Daily"}
+
+
 def test_edited_item_is_counted_as_changed(tmp_path: Path, store: Store) -> None:
     with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
         config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))
@@ -488,7 +537,8 @@ def test_unchanged_entries_of_a_changed_feed_are_not_normalized_again(
     assert (first.parsed_items, first.unchanged_items, first.new) == (3, 0, 3)
     assert (second.parsed_items, second.unchanged_items, second.new) == (1, 3, 1)
     assert (renamed.parsed_items, renamed.unchanged_items, renamed.new) == (5, 0, 1)
-    assert {i.source for i in store.items()} == {"Harbour Notes", "Harbour Desk"}
+    # every story of the feed under the name the config gives it now, not only the new one
+    assert {i.source for i in store.items()} == {"Harbour Desk"}
     assert all(len(i.entry_hash) == 32 for i in store.items())
 
 

@@ -9,6 +9,7 @@ unchanged local file) is not parsed at all; in a changed feed, entries stored un
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -78,6 +79,12 @@ def ingest(
     wanted = list(config.feeds if feeds is None else feeds)
     unique = list({f.url: f for f in reversed(wanted)}.values())[::-1]  # first one wins
     states = {f.url: store.feed_state(f.url) for f in unique}
+    made = {f.url: item_settings(f, config) for f in unique}
+    # A feed whose items were made with other settings (a name or language override
+    # changed) is read in full: a 304 would leave its stories as they were.
+    remake = {url for url, state in states.items() if state.made_with not in ("", made[url])}
+    for url in remake:
+        states[url] = replace(states[url], etag="", last_modified="")
     report = IngestReport()
     results: dict[str, FeedResult] = {}
     now = store.clock()
@@ -97,6 +104,8 @@ def ingest(
             if is_http(feed.url)
             else (True, "fetched: a local file (read every run)")
         )
+        if feed.url in remake:
+            go, why = True, "fetched in full: its name or language setting changed"
         decisions[feed.url] = why
         if go:
             due.append(feed)
@@ -127,17 +136,23 @@ def ingest(
     # thread ~0.4 ms apiece (the GIL changes hands at every statement). Lost to a kill, it
     # costs a request the next run would make anyway. Items, failures and a "not before"
     # (Retry-After, max-age) are written as they come: a stop must not forget them.
-    plain_304s: list[tuple[FeedResult, tuple[datetime | None, str], str]] = []
+    plain_304s: list[tuple[FeedResult, tuple[datetime | None, str], str, str | None]] = []
 
     def finish(
         feed: FeedConfig, response: FetchResponse | FeedResult, outcome: tuple[FeedResult, bool]
     ) -> None:
         result, parsed = outcome
-        schedule, hints = _schedule(feed, states[feed.url], response, result, parsed, store.clock())
+        state = states[feed.url]
+        schedule, hints = _schedule(feed, state, response, result, parsed, store.clock())
+        # what its stored items are made with now; a feed stored before this was kept
+        # takes the current settings as its own
+        made_with = made[feed.url] if (parsed and result.ok) or not state.made_with else None
         if result.not_modified and not parsed and schedule[0] is None:
-            plain_304s.append((result, schedule, decisions[feed.url]))
+            plain_304s.append((result, schedule, decisions[feed.url], made_with))
         else:
-            _record(store, report, result, parsed, now, schedule, hints, decisions[feed.url])
+            _record(
+                store, report, result, parsed, now, schedule, hints, decisions[feed.url], made_with
+            )
         if progress is not None:
             progress(result)
         # stored now: the report keeps what happened, not the items (a build of long
@@ -189,12 +204,19 @@ def ingest(
 def _record_plain_304s(
     store: Store,
     report: IngestReport,
-    answers: list[tuple[FeedResult, tuple[datetime | None, str], str]],
+    answers: list[tuple[FeedResult, tuple[datetime | None, str], str, str | None]],
     seen_at: datetime,
 ) -> None:
     with store.transaction():
-        for result, schedule, decision in answers:
-            _record(store, report, result, False, seen_at, schedule, None, decision)
+        for result, schedule, decision, made_with in answers:
+            _record(store, report, result, False, seen_at, schedule, None, decision, made_with)
+
+
+def item_settings(feed: FeedConfig, config: Config) -> str:
+    """The settings a feed's items are made with besides its bytes, hashed: its name and
+    language overrides and the cap on short fields."""
+    made = (feed.name, feed.language, config.fetch.max_field_chars)
+    return hashlib.sha256(repr(made).encode()).hexdigest()[:16]
 
 
 def _has_body(response: FetchResponse | FeedResult) -> bool:
@@ -231,6 +253,7 @@ def _record(
     schedule: tuple[datetime | None, str] = (None, ""),
     hints: str | None = None,
     decision: str = "",
+    made_with: str | None = None,
 ) -> None:
     """Store one feed's items and fetch state, and count them in the report."""
     if parsed:
@@ -241,7 +264,7 @@ def _record(
         new, changed = store.upsert_items(result.items, seen_at)
         report.new += new
         report.changed += changed
-    store.record_fetch(result, schedule, hints, decision)
+    store.record_fetch(result, schedule, hints, decision, made_with)
     if result.not_modified:
         report.not_modified += 1
     if result.error:

@@ -32,6 +32,7 @@ class FeedState:
     next_fetch_reason: str = ""  # what said so ("Cache-Control max-age=1800", "RSS ttl 60")
     hints: str = ""  # the feed's own hints as JSON ({"ttl": 60, "skip_hours": [...], ...})
     last_decision: str = ""  # what the last run did with it, and why
+    made_with: str = ""  # the settings its stored items were made with (ingest.feeds)
 
 
 # the row id and every column `_row_to_item` reads but the HTML and the text
@@ -150,6 +151,7 @@ class ItemsMixin:
             next_fetch_reason=row["next_fetch_reason"],
             hints=row["hints"],
             last_decision=row["last_decision"],
+            made_with=row["made_with"],
         )
 
     def feed_states(self, urls: Iterable[str] | None = None) -> list[FeedState]:
@@ -163,10 +165,12 @@ class ItemsMixin:
         next_fetch: tuple[datetime | None, str] = (None, ""),
         hints: str | None = None,
         decision: str = "",
+        made_with: str | None = None,
     ) -> None:
         """Remember the outcome of one fetch: validators on success, the reason on failure;
         when the feed may be requested next and why, its own hints (None: keep the stored
-        ones) and what this run decided."""
+        ones), what this run decided and the settings its items are now made with (None:
+        as before)."""
         now = self.now()  # type: ignore[attr-defined]
         params = {
             "url": result.url,
@@ -181,6 +185,7 @@ class ItemsMixin:
             "next_reason": next_fetch[1],
             "hints": hints,
             "decision": decision,
+            "made_with": made_with,
         }
         with self.transaction():  # type: ignore[attr-defined]
             self.db.execute(
@@ -188,7 +193,8 @@ class ItemsMixin:
             )
             self.db.execute(
                 """UPDATE feeds SET next_fetch_at = :next_at, next_fetch_reason = :next_reason,
-                     hints = COALESCE(:hints, hints), last_decision = :decision
+                     hints = COALESCE(:hints, hints), last_decision = :decision,
+                     made_with = COALESCE(:made_with, made_with)
                    WHERE url = :url""",
                 params,
             )
@@ -262,7 +268,7 @@ class ItemsMixin:
                     "first_seen": first_seen,
                 }
                 old = self.db.execute(
-                    "SELECT content_hash, entry_hash FROM items "
+                    "SELECT content_hash, entry_hash, source, language FROM items "
                     "WHERE feed_url = :feed_url AND key = :key",
                     params,
                 ).fetchone()
@@ -290,9 +296,14 @@ class ItemsMixin:
                     )
                     changed += 1
                 elif old["entry_hash"] != item.entry_hash:  # same text: skip it next time
+                    # and the feed's name or language as they are now (renamed, or set in
+                    # the config): not an edit, but a digest shows them, so it is a change
+                    renamed = (old["source"], old["language"]) != (item.source, item.language)
                     self.db.execute(
-                        "UPDATE items SET entry_hash = :entry "
-                        "WHERE feed_url = :feed_url AND key = :key",
+                        "UPDATE items SET entry_hash = :entry, source = :source, "
+                        "language = :language"
+                        + (", updated_at = :now" if renamed else "")
+                        + " WHERE feed_url = :feed_url AND key = :key",
                         params,
                     )
         return new, changed
