@@ -499,10 +499,27 @@ def test_a_feed_that_renames_itself_renames_its_stored_stories(
     with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
         config, listed = make_config(tmp_path), feeds(server.url("/feed.xml"))
         ingest(config, store, listed)
-        server.set("/feed.xml", rss(item(1) + item(2), title="Harbour Daily"))
+        # story 1 has left the feed's window: it is renamed with the others
+        server.set("/feed.xml", rss(item(2) + item(3), title="Harbour Daily"))
         renamed = ingest(config, store, listed)
-    assert (renamed.new, renamed.changed) == (0, 0)  # the same stories, not edits
-    assert {i.source for i in store.items()} == {"Harbour Daily"}
+    assert (renamed.new, renamed.changed) == (1, 0)  # the same stories are no edits
+    assert sorted((i.key, i.source) for i in store.items()) == [
+        (f"harbour-{n}", "Harbour Daily") for n in (1, 2, 3)
+    ]
+
+
+def test_a_renamed_feed_still_waits_for_its_server(tmp_path: Path, store: Store) -> None:
+    """A 429's Retry-After holds: the feed is read in full when it is next due."""
+    with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
+        url = server.url("/feed.xml")
+        config = make_config(tmp_path)
+        ingest(config, store, [FeedConfig(url=url)])
+        server.set_status("/feed.xml", 429, headers=(("Retry-After", "3600"),))
+        ingest(config, store, [FeedConfig(url=url)])
+        waiting = ingest(config, store, [FeedConfig(url=url, name="Harbour Wire")])
+        assert server.statuses("/feed.xml") == [200, 429]
+    assert waiting.fresh == 1 and waiting.failed == []
+    assert {i.source for i in store.items()} == {"Harbour Notes"}  # not yet asked
 
 
 def test_edited_item_is_counted_as_changed(tmp_path: Path, store: Store) -> None:

@@ -79,9 +79,9 @@ def ingest(
     wanted = list(config.feeds if feeds is None else feeds)
     unique = list({f.url: f for f in reversed(wanted)}.values())[::-1]  # first one wins
     states = {f.url: store.feed_state(f.url) for f in unique}
-    made = {f.url: item_settings(f, config) for f in unique}
+    made = {f.url: item_settings(f) for f in unique}
     # A feed whose items were made with other settings (a name or language override
-    # changed) is read in full: a 304 would leave its stories as they were.
+    # changed) is read in full when next due: a 304 would leave its stories as they were.
     remake = {url for url, state in states.items() if state.made_with not in ("", made[url])}
     for url in remake:
         states[url] = replace(states[url], etag="", last_modified="")
@@ -104,8 +104,8 @@ def ingest(
             if is_http(feed.url)
             else (True, "fetched: a local file (read every run)")
         )
-        if feed.url in remake:
-            go, why = True, "fetched in full: its name or language setting changed"
+        if go and feed.url in remake:  # when it is due: a server's wait still holds
+            why = "fetched in full: its name or language setting changed"
         decisions[feed.url] = why
         if go:
             due.append(feed)
@@ -212,11 +212,10 @@ def _record_plain_304s(
             _record(store, report, result, False, seen_at, schedule, None, decision, made_with)
 
 
-def item_settings(feed: FeedConfig, config: Config) -> str:
-    """The settings a feed's items are made with besides its bytes, hashed: its name and
-    language overrides and the cap on short fields."""
-    made = (feed.name, feed.language, config.fetch.max_field_chars)
-    return hashlib.sha256(repr(made).encode()).hexdigest()[:16]
+def item_settings(feed: FeedConfig) -> str:
+    """The settings of a feed its items are made with besides its bytes, hashed: its name
+    and language overrides."""
+    return hashlib.sha256(repr((feed.name, feed.language)).encode()).hexdigest()[:16]
 
 
 def _has_body(response: FetchResponse | FeedResult) -> bool:

@@ -241,6 +241,7 @@ class ItemsMixin:
         now = self.now()  # type: ignore[attr-defined]
         first_seen = now if seen_at is None else to_iso(seen_at)
         new = changed = 0
+        renamed: dict[str, str] = {}  # feed -> the name its stories are shown under now
         with self.transaction():  # type: ignore[attr-defined]
             for item in items:
                 self.db.execute(
@@ -298,14 +299,23 @@ class ItemsMixin:
                 elif old["entry_hash"] != item.entry_hash:  # same text: skip it next time
                     # and the feed's name or language as they are now (renamed, or set in
                     # the config): not an edit, but a digest shows them, so it is a change
-                    renamed = (old["source"], old["language"]) != (item.source, item.language)
+                    shown = (old["source"], old["language"]) != (item.source, item.language)
                     self.db.execute(
                         "UPDATE items SET entry_hash = :entry, source = :source, "
                         "language = :language"
-                        + (", updated_at = :now" if renamed else "")
+                        + (", updated_at = :now" if shown else "")
                         + " WHERE feed_url = :feed_url AND key = :key",
                         params,
                     )
+                    if old["source"] != item.source:
+                        renamed[item.feed_url] = item.source
+            for feed_url, source in renamed.items():
+                # its older stories too, those the feed no longer lists: one name a feed
+                self.db.execute(
+                    "UPDATE items SET source = :source, updated_at = :now "
+                    "WHERE feed_url = :feed_url AND source != :source",
+                    {"feed_url": feed_url, "source": source, "now": now},
+                )
         return new, changed
 
     def known_entries(self, feed_url: str, newest: int) -> dict[str, str]:

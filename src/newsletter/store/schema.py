@@ -362,9 +362,9 @@ MIGRATIONS: list[tuple[int, str]] = [
         205,
         """
         -- The feed settings its stored items were made with (its name and language
-        -- overrides, the field cap), hashed: when they change, the feed is read in full
-        -- once (no If-None-Match), so its stories show the new name, not only after the
-        -- feed next changes. '' for a feed stored before this column: taken as current.
+        -- overrides), hashed: when they change, the feed is read in full once (no
+        -- If-None-Match), so its stories show the new name, not only after the feed next
+        -- changes. '' for a feed stored before this column: taken as current.
         ALTER TABLE feeds ADD COLUMN made_with TEXT NOT NULL DEFAULT '';
         """,
     ),
