@@ -508,6 +508,21 @@ def test_a_feed_that_renames_itself_renames_its_stored_stories(
     ]
 
 
+def test_a_feed_named_in_the_config_names_every_story_even_those_it_no_longer_lists(
+    tmp_path: Path, store: Store
+) -> None:
+    with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:
+        url = server.url("/feed.xml")
+        config = make_config(tmp_path)
+        ingest(config, store, [FeedConfig(url=url)])
+        server.set("/feed.xml", rss(item(3) + item(4)))  # only new stories listed now
+        named = ingest(config, store, [FeedConfig(url=url, name="Harbour Wire", language="nl")])
+    assert (named.new, named.changed) == (2, 0)
+    assert sorted((i.key, i.source, i.language) for i in store.items()) == [
+        (f"harbour-{n}", "Harbour Wire", "nl") for n in (1, 2, 3, 4)
+    ]
+
+
 def test_a_renamed_feed_still_waits_for_its_server(tmp_path: Path, store: Store) -> None:
     """A 429's Retry-After holds: the feed is read in full when it is next due."""
     with FeedServer({"/feed.xml": (GOOD, "application/rss+xml")}) as server:

@@ -58,6 +58,8 @@ class FeedResult:
     elapsed: float = 0.0
     unchanged: int = 0  # entries skipped because their raw entry was already stored as is
     skipped: bool = False  # not requested this run: still fresh (see the feed's last decision)
+    source: str = ""  # the name its stories are shown under (its own title or the config's)
+    language: str = ""  # the language the config gives its stories ("": each their own)
 
     @property
     def ok(self) -> bool:

@@ -80,7 +80,15 @@ def parse_feed(
         if raw.problem:  # tolerated: many real feeds are slightly malformed
             logger.info("feed %s is malformed but readable: %s", url, raw.problem)
         title = raw.title[:MAX_TITLE_CHARS]
-        result = FeedResult(url=url, title=title, items=tuple(items), unchanged=unchanged)
+        context = feed_context(raw, url, feed_config, base)
+        result = FeedResult(
+            url=url,
+            title=title,
+            items=tuple(items),
+            unchanged=unchanged,
+            source=context.source,
+            language=context.language if context.language_override else "",
+        )
     except FeedError as e:
         result = FeedResult(url=url, error=one_line(str(e)))
     except Exception as e:  # a parser bug on hostile input: report it as this feed's failure

@@ -241,7 +241,6 @@ class ItemsMixin:
         now = self.now()  # type: ignore[attr-defined]
         first_seen = now if seen_at is None else to_iso(seen_at)
         new = changed = 0
-        renamed: dict[str, str] = {}  # feed -> the name its stories are shown under now
         with self.transaction():  # type: ignore[attr-defined]
             for item in items:
                 self.db.execute(
@@ -307,16 +306,34 @@ class ItemsMixin:
                         + " WHERE feed_url = :feed_url AND key = :key",
                         params,
                     )
-                    if old["source"] != item.source:
-                        renamed[item.feed_url] = item.source
-            for feed_url, source in renamed.items():
-                # its older stories too, those the feed no longer lists: one name a feed
-                self.db.execute(
-                    "UPDATE items SET source = :source, updated_at = :now "
-                    "WHERE feed_url = :feed_url AND source != :source",
-                    {"feed_url": feed_url, "source": source, "now": now},
-                )
+
         return new, changed
+
+    def name_stories(self, feed_url: str, source: str, language: str = "") -> None:
+        """Show every stored story of a feed under `source` (and in `language`, when the
+        config sets one), the ones it no longer lists too, once the name differs from the
+        one stored last: a feed read at each run costs a look-up, not a pass over its
+        stories."""
+        now = self.now()  # type: ignore[attr-defined]
+        params = {"f": feed_url, "s": source, "l": language, "now": now}
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.execute(
+                "INSERT INTO feeds (url) VALUES (:f) ON CONFLICT (url) DO NOTHING", params
+            )
+            row = self.db.execute("SELECT source FROM feeds WHERE url = :f", params).fetchone()
+            if row["source"] != source:
+                self.db.execute(
+                    "UPDATE items SET source = :s, updated_at = :now "
+                    "WHERE feed_url = :f AND source != :s",
+                    params,
+                )
+            if language:
+                self.db.execute(
+                    "UPDATE items SET language = :l, updated_at = :now "
+                    "WHERE feed_url = :f AND language != :l",
+                    params,
+                )
+            self.db.execute("UPDATE feeds SET source = :s WHERE url = :f", params)
 
     def known_entries(self, feed_url: str, newest: int) -> dict[str, str]:
         """Raw-entry hash -> key of a feed's `newest` stored items: entries to skip when it

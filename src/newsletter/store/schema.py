@@ -368,4 +368,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE feeds ADD COLUMN made_with TEXT NOT NULL DEFAULT '';
         """,
     ),
+    (
+        210,
+        """
+        -- The name a feed's stories are shown under, as last stored: when a read of the
+        -- feed gives another (it renamed itself, or the config names it), every stored
+        -- story of the feed takes it, the ones it no longer lists too.
+        ALTER TABLE feeds ADD COLUMN source TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
