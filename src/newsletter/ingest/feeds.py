@@ -147,9 +147,6 @@ def ingest(
         # what its stored items are made with now; a feed stored before this was kept
         # takes the current settings as its own
         made_with = made[feed.url] if (parsed and result.ok) or not state.made_with else None
-        if parsed and result.ok and result.source:  # before made_with says it is done
-            language = result.language if feed.url in remake else ""
-            store.name_stories(feed.url, result.source, language)
         if result.not_modified and not parsed and schedule[0] is None:
             plain_304s.append((result, schedule, decisions[feed.url], made_with))
         else:

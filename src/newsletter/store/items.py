@@ -191,6 +191,8 @@ class ItemsMixin:
             self.db.execute(
                 "INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING", params
             )
+            if result.source:  # the feed was read: with the record, so both or neither
+                self._name_stories(result, made_with, now)
             self.db.execute(
                 """UPDATE feeds SET next_fetch_at = :next_at, next_fetch_reason = :next_reason,
                      hints = COALESCE(:hints, hints), last_decision = :decision,
@@ -217,6 +219,29 @@ class ItemsMixin:
                        WHERE url = :url""",
                     params,
                 )
+
+    def _name_stories(self, result: FeedResult, made_with: str | None, now: str) -> None:
+        """Every stored story of a feed just read, the ones it no longer lists too, under
+        the name it is shown under now, and in the config's language when its settings
+        changed: only when they differ from what the feed's row says, so a read costs a
+        look-up, not a pass over its stories."""
+        stored = self.db.execute(
+            "SELECT source, made_with FROM feeds WHERE url = :url", {"url": result.url}
+        ).fetchone()
+        params = {"f": result.url, "s": result.source, "l": result.language, "now": now}
+        if stored["source"] != result.source:
+            self.db.execute(
+                "UPDATE items SET source = :s, updated_at = :now "
+                "WHERE feed_url = :f AND source != :s",
+                params,
+            )
+        if result.language and stored["made_with"] not in ("", made_with):
+            self.db.execute(
+                "UPDATE items SET language = :l, updated_at = :now "
+                "WHERE feed_url = :f AND language != :l",
+                params,
+            )
+        self.db.execute("UPDATE feeds SET source = :s WHERE url = :f", params)
 
     def record_skip(self, url: str, decision: str) -> None:
         """Remember that this run did not request a feed (still fresh), and why."""
@@ -306,34 +331,7 @@ class ItemsMixin:
                         + " WHERE feed_url = :feed_url AND key = :key",
                         params,
                     )
-
         return new, changed
-
-    def name_stories(self, feed_url: str, source: str, language: str = "") -> None:
-        """Show every stored story of a feed under `source` (and in `language`, when the
-        config sets one), the ones it no longer lists too, once the name differs from the
-        one stored last: a feed read at each run costs a look-up, not a pass over its
-        stories."""
-        now = self.now()  # type: ignore[attr-defined]
-        params = {"f": feed_url, "s": source, "l": language, "now": now}
-        with self.transaction():  # type: ignore[attr-defined]
-            self.db.execute(
-                "INSERT INTO feeds (url) VALUES (:f) ON CONFLICT (url) DO NOTHING", params
-            )
-            row = self.db.execute("SELECT source FROM feeds WHERE url = :f", params).fetchone()
-            if row["source"] != source:
-                self.db.execute(
-                    "UPDATE items SET source = :s, updated_at = :now "
-                    "WHERE feed_url = :f AND source != :s",
-                    params,
-                )
-            if language:
-                self.db.execute(
-                    "UPDATE items SET language = :l, updated_at = :now "
-                    "WHERE feed_url = :f AND language != :l",
-                    params,
-                )
-            self.db.execute("UPDATE feeds SET source = :s WHERE url = :f", params)
 
     def known_entries(self, feed_url: str, newest: int) -> dict[str, str]:
         """Raw-entry hash -> key of a feed's `newest` stored items: entries to skip when it
