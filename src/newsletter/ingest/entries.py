@@ -72,7 +72,8 @@ def parse_feed(
 
     try:
         raw = read_feed(data, base, headers, max_field_chars, keep if known else None)
-        items, unchanged = make_items(raw, url, feed_config, base, known)
+        context = feed_context(raw, url, feed_config, base)
+        items, unchanged = make_items(raw, context, known)
         if raw.entries and not items and not unchanged:
             if raw.problem:
                 raise FeedError(f"malformed feed with no readable entries ({raw.problem})")
@@ -80,7 +81,6 @@ def parse_feed(
         if raw.problem:  # tolerated: many real feeds are slightly malformed
             logger.info("feed %s is malformed but readable: %s", url, raw.problem)
         title = raw.title[:MAX_TITLE_CHARS]
-        context = feed_context(raw, url, feed_config, base)
         result = FeedResult(
             url=url,
             title=title,
@@ -100,13 +100,10 @@ def parse_feed(
 
 # -- normalization -----------------------------------------------------------------------
 def make_items(
-    raw: RawFeed,
-    feed_url: str,
-    feed_config: FeedConfig | None = None,
-    base_url: str = "",
-    known: Mapping[str, str] | None = None,
+    raw: RawFeed, context: _Context, known: Mapping[str, str] | None = None
 ) -> tuple[list[Item], int]:
-    """Normalize a parsed feed's entries into Items (deduplicated by key, feed order).
+    """Normalize a parsed feed's entries into Items (deduplicated by key, feed order), in
+    the feed's `context` (see `feed_context`).
 
     Entries whose raw-entry hash is in `known` (hash -> key of stored items) are skipped,
     those `read_feed` passed over included; an entry with the key of one of them is a
@@ -114,7 +111,6 @@ def make_items(
     it would edit the stored item, and the next run would edit it back).
     Returns (items, skipped)."""
     known = known or {}
-    context = feed_context(raw, feed_url, feed_config, base_url)
     passed = [stored_hash(context, byte_hash) for byte_hash in raw.passed_over]
     still_there = {known[h] for h in passed if h in known}
     skipped = len(raw.passed_over)
